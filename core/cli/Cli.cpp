@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+#include "core/cli/Cli.h"
+
+#include "core/base/Error.h"
+#include "core/base/Log.h"
+#include "core/cli/Command.h"
+#include "core/cli/TerminalProgress.h"
+
+#include <iostream>
+#include <mutex>
+
+namespace lidistill::cli {
+namespace {
+
+std::vector<Command> allCommands() {
+    std::vector<Command> cmds;
+#ifdef LIDISTILL_HAVE_SYNTH
+    cmds.push_back(synthCommand());
+#endif
+    return cmds;
+}
+
+void printMainHelp(std::ostream& os, const std::vector<Command>& cmds) {
+    os << "lidistill: LiDAR scene completion and distillation, headless.\n\n"
+          "Usage: lidistill COMMAND [options]   (lidistill COMMAND --help for details)\n\n"
+          "Commands:\n";
+    for (const auto& c : cmds) {
+        os << "  " << c.name << std::string(c.name.size() < 12 ? 12 - c.name.size() : 1, ' ')
+           << c.summary << '\n';
+    }
+    os << "\nGlobal options: --quiet (warnings and errors only), --verbose (debug messages).\n"
+          "Exit codes: 0 success, 1 failure, 2 usage error.\n";
+}
+
+void printCommandHelp(std::ostream& os, const Command& c) {
+    os << "Usage: lidistill " << c.name << (c.synopsis.empty() ? "" : " " + c.synopsis)
+       << (c.options.empty() ? "" : " [options]") << "\n\n"
+       << c.summary << "\n";
+    if (!c.description.empty()) os << '\n' << c.description << '\n';
+    if (!c.options.empty()) {
+        os << "\nOptions:\n";
+        for (const auto& o : c.options) {
+            std::string lhs = "--" + o.name + (o.isSwitch ? "" : " " + o.valueName);
+            os << "  " << lhs << std::string(lhs.size() < 24 ? 24 - lhs.size() : 1, ' ') << o.help;
+            if (!o.defaultValue.empty()) os << " (default: " << o.defaultValue << ")";
+            os << '\n';
+        }
+    }
+}
+
+}  // namespace
+
+int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+    const auto cmds = allCommands();
+    std::vector<std::string> words(argv + (argc > 0 ? 1 : 0), argv + argc);
+    // Global switches may stand anywhere.
+    std::vector<std::string> rest;
+    log::Level level = log::Level::Info;
+    for (const auto& w : words) {
+        if (w == "--quiet" || w == "-q") {
+            level = log::Level::Warning;
+        } else if (w == "--verbose" || w == "-v") {
+            level = log::Level::Debug;
+        } else {
+            rest.push_back(w);
+        }
+    }
+    if (rest.empty() || rest[0] == "--help" || rest[0] == "-h" || rest[0] == "help") {
+        printMainHelp(rest.empty() ? err : out, cmds);
+        return rest.empty() ? kUsage : kOk;
+    }
+    if (rest[0] == "--version") {
+        out << "lidistill 0.1.0\n";
+        return kOk;
+    }
+    const Command* cmd = nullptr;
+    for (const auto& c : cmds) {
+        if (c.name == rest[0]) cmd = &c;
+    }
+    if (!cmd) {
+        err << "lidistill: unknown command '" << rest[0] << "'\n\n";
+        printMainHelp(err, cmds);
+        return kUsage;
+    }
+    std::vector<std::string> cmdArgs(rest.begin() + 1, rest.end());
+    for (const auto& a : cmdArgs) {
+        if (a == "--help" || a == "-h") {
+            printCommandHelp(out, *cmd);
+            return kOk;
+        }
+    }
+
+    log::setLevel(level);
+    std::mutex errMutex;
+    log::setSink([&](log::Level lvl, std::string_view msg) {
+        std::lock_guard lock(errMutex);
+        err << "lidistill " << cmd->name << ": " << (lvl >= log::Level::Warning ? log::levelName(lvl) : "")
+            << (lvl >= log::Level::Warning ? ": " : "") << msg << '\n';
+    });
+    struct RestoreSink {
+        ~RestoreSink() { log::setSink({}); }
+    } restore;
+
+    Context ctx{out, err, isTerminal(err)};
+    try {
+        Args args(cmdArgs, cmd->options, cmd->minPositional, cmd->maxPositional);
+        return cmd->run(args, ctx);
+    } catch (const UsageError& e) {
+        err << "lidistill " << cmd->name << ": " << e.what() << "\n\n";
+        printCommandHelp(err, *cmd);
+        return kUsage;
+    } catch (const Cancelled&) {
+        err << "lidistill " << cmd->name << ": cancelled\n";
+        return kFailure;
+    } catch (const std::exception& e) {
+        err << "lidistill " << cmd->name << ": error: " << e.what() << '\n';
+        return kFailure;
+    }
+}
+
+int run(int argc, char** argv) {
+    TerminalProgress::installSigintHandler();
+    std::ios::sync_with_stdio(true);
+    return run(argc, argv, std::cout, std::cerr);
+}
+
+}  // namespace lidistill::cli

@@ -1,0 +1,43 @@
+#pragma once
+// SPDX-License-Identifier: MIT
+
+#include "core/cli/Args.h"
+
+#include <functional>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace lidistill::cli {
+
+/// Where a command writes: results to `out`, progress and diagnostics to `err`.
+struct Context {
+    std::ostream& out;
+    std::ostream& err;
+    bool errIsTerminal = false;  ///< draw a redrawn progress bar instead of plain lines
+};
+
+/// One `lidistill` sub-command. `run` returns an ExitCode; it may throw lidistill::Error
+/// (reported as exit 1) or UsageError (exit 2).
+struct Command {
+    std::string name;
+    std::string summary;      ///< one line, for `lidistill --help`
+    std::string synopsis;     ///< positional arguments, e.g. "SEQUENCE_DIR FRAME"
+    std::string description;  ///< paragraphs for `lidistill NAME --help`
+    std::vector<OptionSpec> options;
+    std::size_t minPositional = 0;
+    std::size_t maxPositional = 0;
+    std::function<int(const Args&, Context&)> run;
+};
+
+// Each command lives in its own Cmd*.cpp file.
+Command infoCommand();
+Command convertCommand();
+Command buildMapCommand();
+Command gtCommand();
+Command evalCommand();
+#ifdef LIDISTILL_HAVE_SYNTH
+Command synthCommand();
+#endif
+
+}  // namespace lidistill::cli

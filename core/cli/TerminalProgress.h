@@ -1,0 +1,42 @@
+#pragma once
+// SPDX-License-Identifier: MIT
+
+#include "core/base/Progress.h"
+
+#include <chrono>
+#include <iosfwd>
+#include <mutex>
+#include <string>
+
+namespace lidistill::cli {
+
+/// Progress for the command line: a redrawn bar when `err` is a terminal, otherwise plain
+/// lines ("build-map: 40%") at most every 10 percent or each new stage, so logs stay short.
+/// Thread-safe. Cancellation comes from SIGINT (Ctrl+C) once installSigintHandler() ran.
+class TerminalProgress final : public ProgressSink {
+public:
+    TerminalProgress(std::ostream& err, std::string task, bool isTerminal);
+    ~TerminalProgress() override;
+    void report(double fraction, std::string_view stage) override;
+    bool cancelled() const override;
+    /// Ends the bar line (called by the destructor too).
+    void finish();
+
+    /// First Ctrl+C requests cancellation; a second one kills the process as usual.
+    static void installSigintHandler();
+
+private:
+    std::ostream& m_err;
+    std::string m_task;
+    bool m_tty;
+    bool m_open = false;
+    int m_lastDecile = -1;
+    std::string m_lastStage;
+    std::chrono::steady_clock::time_point m_start, m_lastDraw;
+    std::mutex m_mutex;
+};
+
+/// True if the stream is std::cerr / std::cout and that file descriptor is a terminal.
+bool isTerminal(const std::ostream& stream);
+
+}  // namespace lidistill::cli

@@ -1,0 +1,52 @@
+#pragma once
+// SPDX-License-Identifier: MIT
+
+#include "core/base/PointCloud.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <vector>
+
+namespace lidistill::io {
+
+/// How readers treat points with NaN or infinite coordinates.
+struct ReadOptions {
+    /// false: drop them (every field stays aligned) and log one warning with the count;
+    /// true: throw IoError naming the file and the first bad record.
+    bool strict = false;
+};
+
+/// Reads a KITTI / SemanticKITTI velodyne `.bin`: little-endian float32 x, y, z, remission.
+/// @throws IoError if the file is missing, empty, its size is not a multiple of 16 bytes,
+///         or (strict) it holds non-finite coordinates.
+PointCloud readKittiBin(const std::filesystem::path& file, const ReadOptions& options = {});
+
+/// Reads a `.bin` and, if given, its `.label` file together, so that dropping non-finite
+/// points keeps labels aligned. @throws IoError if the label count differs from the scan's.
+PointCloud readKittiScan(const std::filesystem::path& binFile,
+                         const std::optional<std::filesystem::path>& labelFile,
+                         const ReadOptions& options = {});
+
+/// Reads a SemanticKITTI `.label` file (uint32 per point).
+/// @throws IoError if missing, empty, or its size is not a multiple of 4 bytes.
+std::vector<std::uint32_t> readLabelFile(const std::filesystem::path& file);
+
+/// Writes x, y, z, intensity (0 where the cloud has none) as float32; atomic (temp + rename).
+void writeKittiBin(const std::filesystem::path& file, const PointCloud& cloud);
+/// Writes uint32 labels; atomic.
+void writeLabelFile(const std::filesystem::path& file, const std::vector<std::uint32_t>& labels);
+
+/// Axis convention for nuScenes LIDAR_TOP sweeps, which store x right, y forward, z up.
+enum class NuscenesAxes {
+    AsStored,    ///< keep the file's axes
+    KittiFrame,  ///< rotate by -90 degrees about z: x forward, y left, z up (as KITTI)
+};
+
+/// Reads a nuScenes `.pcd.bin` sweep: 5 float32 a point (x, y, z, intensity 0-255, ring).
+/// @throws IoError as readKittiBin, with a record size of 20 bytes.
+PointCloud readNuscenesBin(const std::filesystem::path& file,
+                           NuscenesAxes axes = NuscenesAxes::AsStored,
+                           const ReadOptions& options = {});
+
+}  // namespace lidistill::io
