@@ -17,6 +17,9 @@ std::vector<Command> allCommands() {
 #ifdef LIDISTILL_HAVE_SYNTH
     cmds.push_back(synthCommand());
 #endif
+#ifdef LIDISTILL_HAVE_ML
+    cmds.push_back(modelCommand());
+#endif
     return cmds;
 }
 

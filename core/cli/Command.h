@@ -37,7 +37,10 @@ Command buildMapCommand();
 Command gtCommand();
 Command evalCommand();
 #ifdef LIDISTILL_HAVE_SYNTH
-Command synthCommand();
+Command synthCommand();  // core/cli/CmdSynth.cpp
+#endif
+#ifdef LIDISTILL_HAVE_ML
+Command modelCommand();  // core/cli/CmdModel.cpp
 #endif
 
 }  // namespace lidistill::cli
