@@ -17,6 +17,18 @@ struct ReadOptions {
     bool strict = false;
 };
 
+/// Reads a whole file in one system call (what makes a 2 MB scan load in milliseconds).
+/// @throws IoError naming the file if it is missing, not a regular file, unreadable, or empty.
+/// Thread-safe.
+std::vector<char> readFileBytes(const std::filesystem::path& file);
+
+/// Applies the ReadOptions policy to a freshly read cloud: drops the points whose x, y or z is
+/// NaN or infinite from every field (one log warning naming `file` and the count), or, when
+/// `options.strict`, throws IoError naming `file` and the index of the first bad point.
+/// Shared by every reader here. @return the number of points dropped.
+std::size_t dropNonFinite(PointCloud& cloud, const std::filesystem::path& file,
+                          const ReadOptions& options);
+
 /// Reads a KITTI / SemanticKITTI velodyne `.bin`: little-endian float32 x, y, z, remission.
 /// @throws IoError if the file is missing, empty, its size is not a multiple of 16 bytes,
 ///         or (strict) it holds non-finite coordinates.
