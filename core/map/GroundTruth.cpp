@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: MIT
+#include "core/map/GroundTruth.h"
+
+#include "core/base/Error.h"
+
+#include <Eigen/LU>
+
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <string>
+
+namespace lidistill::map {
+
+void GroundTruthOptions::validate() const {
+    if (!(radius > 0.0) || !std::isfinite(radius)) {
+        throw InvalidArgument("ground-truth radius must be positive, got " +
+                              std::to_string(radius));
+    }
+    if (!(zMin < zMax)) {
+        throw InvalidArgument("ground-truth z bounds are empty: " + std::to_string(zMin) +
+                              " < z < " + std::to_string(zMax));
+    }
+    if (useViewpointMask && (!(viewpointVoxel > 0.0) || !std::isfinite(viewpointVoxel))) {
+        throw InvalidArgument("viewpoint voxel must be positive, got " +
+                              std::to_string(viewpointVoxel));
+    }
+}
+
+ViewpointMask::ViewpointMask(const std::vector<Vec3f>& points, double voxel) : m_voxel(voxel) {
+    if (!(voxel > 0.0) || !std::isfinite(voxel)) {
+        throw InvalidArgument("viewpoint voxel must be positive, got " + std::to_string(voxel));
+    }
+    if (points.empty()) {
+        return;
+    }
+    Eigen::Vector3d lo = Eigen::Vector3d::Constant(std::numeric_limits<double>::infinity());
+    for (const Vec3f& p : points) {
+        lo = lo.cwiseMin(Eigen::Vector3d(p[0], p[1], p[2]));
+    }
+    if (!lo.allFinite()) {
+        throw InvalidArgument("viewpoint points must be finite");
+    }
+    m_origin = lo - Eigen::Vector3d::Constant(voxel * 0.5);
+    m_cells.reserve(points.size() / 64 + 16);
+    for (const Vec3f& p : points) {
+        const Eigen::Vector3d r = (Eigen::Vector3d(p[0], p[1], p[2]) - m_origin) / voxel;
+        m_cells.insert(cellOf(r.x(), r.y(), r.z(), 1.0));
+    }
+}
+
+bool ViewpointMask::contains(const Eigen::Vector3d& q) const {
+    if (m_cells.empty() || !q.allFinite()) {
+        return false;
+    }
+    const Eigen::Vector3d r = (q - m_origin) / m_voxel;
+    constexpr double kMax = 2147483647.0;
+    if ((r.array().abs() >= kMax).any()) {
+        return false;  // far outside any occupied cell
+    }
+    return m_cells.contains(cellOf(r.x(), r.y(), r.z(), 1.0));
+}
+
+std::vector<Vec3f> viewpointPoints(const PointCloud& scan, double maxRange) {
+    std::vector<Vec3f> out;
+    out.reserve(scan.size());
+    const double r2 = maxRange * maxRange;
+    for (const Vec3f& p : scan.xyz) {
+        const double d2 = double(p[0]) * p[0] + double(p[1]) * p[1] + double(p[2]) * p[2];
+        if (d2 < r2) {
+            out.push_back(p);
+        }
+    }
+    return out;
+}
+
+PointCloud groundTruthFromMap(const StaticMap& map, const Eigen::Matrix4d& lidarPose,
+                              const std::vector<Vec3f>& viewpoint,
+                              const GroundTruthOptions& options) {
+    options.validate();
+    if (!lidarPose.allFinite()) {
+        throw InvalidArgument("ground truth: the LiDAR pose is not finite");
+    }
+    const Eigen::Vector3d centre = lidarPose.block<3, 1>(0, 3);
+    const Eigen::Matrix4d inv = lidarPose.inverse();
+    const std::vector<std::size_t> near = map.indicesWithin(centre, options.radius);
+
+    std::optional<ViewpointMask> mask;
+    if (options.useViewpointMask) {
+        mask.emplace(viewpoint, options.viewpointVoxel);
+    }
+    PointCloud gt;
+    gt.xyz.reserve(near.size());
+    gt.label.reserve(near.size());
+    const auto& pts = map.points();
+    const auto& labels = map.labels();
+    for (const std::size_t i : near) {
+        const Eigen::Vector3d q =
+            inv.block<3, 3>(0, 0) * Eigen::Vector3d(pts[i][0], pts[i][1], pts[i][2]) +
+            inv.block<3, 1>(0, 3);
+        if (!(q.z() > options.zMin && q.z() < options.zMax)) {
+            continue;
+        }
+        if (mask && !mask->contains(q)) {
+            continue;
+        }
+        gt.xyz.push_back(
+            {static_cast<float>(q.x()), static_cast<float>(q.y()), static_cast<float>(q.z())});
+        gt.label.push_back(labels[i]);
+    }
+    return gt;
+}
+
+PointCloud groundTruthForScan(const StaticMap& map, const Eigen::Matrix4d& lidarPose,
+                              const PointCloud& scan, const GroundTruthOptions& options) {
+    return groundTruthFromMap(map, lidarPose, viewpointPoints(scan, options.viewpointMaxRange),
+                              options);
+}
+
+}  // namespace lidistill::map
