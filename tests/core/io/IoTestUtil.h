@@ -3,8 +3,11 @@
 // Helpers shared by the io and dataset tests: raw file access that does not go through the
 // code under test, log capture, a simulated disk-full, and an exact nearest-neighbour search.
 
+#include "core/base/Error.h"
 #include "core/base/Log.h"
 #include "core/base/PointCloud.h"
+
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <array>
@@ -23,6 +26,22 @@
 #include <sys/resource.h>
 
 namespace lidistill::test {
+
+/// Expects `f` to throw exactly an IoError whose message names `file` and contains `fault`.
+template <typename F>
+void expectIoError(F&& f, const std::filesystem::path& file, const std::string& fault) {
+    try {
+        f();
+        ADD_FAILURE() << "no exception; expected IoError about " << fault;
+    } catch (const IoError& e) {
+        const std::string msg = e.what();
+        EXPECT_NE(msg.find(file.string()), std::string::npos) << msg;
+        EXPECT_NE(msg.find(fault), std::string::npos) << msg;
+        EXPECT_EQ(e.file(), file);
+    } catch (const std::exception& e) {
+        ADD_FAILURE() << "wrong exception type: " << e.what();
+    }
+}
 
 inline void writeBytes(const std::filesystem::path& file, const std::string& bytes) {
     std::ofstream out(file, std::ios::binary | std::ios::trunc);

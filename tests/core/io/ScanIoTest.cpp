@@ -17,22 +17,6 @@ using io::readKittiBin;
 using io::readKittiScan;
 using io::readLabelFile;
 
-/// Expects `f` to throw IoError whose message names `file` and contains `fault`.
-template <typename F>
-void expectIoError(F&& f, const fs::path& file, const std::string& fault) {
-    try {
-        f();
-        ADD_FAILURE() << "no exception; expected IoError about " << fault;
-    } catch (const IoError& e) {
-        const std::string msg = e.what();
-        EXPECT_NE(msg.find(file.string()), std::string::npos) << msg;
-        EXPECT_NE(msg.find(fault), std::string::npos) << msg;
-        EXPECT_EQ(e.file(), file);
-    } catch (const std::exception& e) {
-        ADD_FAILURE() << "wrong exception type: " << e.what();
-    }
-}
-
 // ---- real data --------------------------------------------------------------------------
 
 TEST(ScanIoReal, SemanticKittiScanMatchesRawFloats) {
