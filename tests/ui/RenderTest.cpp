@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: MIT
+// Renders known clouds into the VTK-in-Qt viewport with a fixed camera and checks pixels.
+
+#include "tests/ui/GlTestSupport.h"
+
+#include "core/io/ScanIo.h"
+#include "ui/render/CloudToVtk.h"
+#include "ui/render/ColorMaps.h"
+#include "ui/render/PointCloudView.h"
+#include "ui/render/SemanticKittiPalette.h"
+
+#include <QApplication>
+#include <QMainWindow>
+#include <QSignalSpy>
+#include <QTest>
+
+#include <vtkCamera.h>
+#include <vtkRenderer.h>
+
+#include <cmath>
+#include <memory>
+#include <set>
+
+using namespace lidistill;
+using namespace lidistill::ui;
+
+namespace {
+
+constexpr int kSide = 300;
+
+/// A dense square patch of points on z = `z(x)`, x and y in [-1, 1], all of one class.
+PointCloud patch(std::uint16_t cls, float (*z)(float) = nullptr) {
+    PointCloud c;
+    constexpr int kN = 400;  // 0.005 m spacing: about 0.4 px at the camera below
+    for (int i = 0; i < kN; ++i) {
+        for (int j = 0; j < kN; ++j) {
+            const float x = -1.f + 2.f * static_cast<float>(i) / (kN - 1);
+            const float y = -1.f + 2.f * static_cast<float>(j) / (kN - 1);
+            c.xyz.push_back({x, y, z ? z(x) : 0.f});
+            c.intensity.push_back(0.5f);
+            c.label.push_back(cls | (7u << 16));  // an instance id must not change the colour
+        }
+    }
+    return c;
+}
+
+/// Top-down orthographic camera: 4 m visible vertically, +x to the right.
+void topDownCamera(PointCloudView& view) {
+    vtkCamera* cam = view.renderer()->GetActiveCamera();
+    cam->ParallelProjectionOn();
+    cam->SetFocalPoint(0, 0, 0);
+    cam->SetPosition(0, 0, 10);
+    cam->SetViewUp(0, 1, 0);
+    cam->SetParallelScale(2.0);
+    view.renderer()->ResetCameraClippingRange();
+}
+
+QColor backgroundOf(PointCloudView& view) {
+    double bg[3];
+    view.renderer()->GetBackground(bg);
+    return QColor::fromRgbF(static_cast<float>(bg[0]), static_cast<float>(bg[1]),
+                            static_cast<float>(bg[2]));
+}
+
+bool near(QColor a, QColor b, int tol) {
+    return std::abs(a.red() - b.red()) <= tol && std::abs(a.green() - b.green()) <= tol &&
+           std::abs(a.blue() - b.blue()) <= tol;
+}
+
+QColor fromUnit(const std::array<double, 3>& c) {
+    return QColor::fromRgbF(static_cast<float>(c[0]), static_cast<float>(c[1]),
+                            static_cast<float>(c[2]));
+}
+
+}  // namespace
+
+class RenderTest : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase() { LIDISTILL_REQUIRE_GL(); }
+
+    void paletteMatchesYamlBgr() {
+        // semantic-kitti.yaml stores BGR: car is [245, 150, 100] there, so RGB (100, 150, 245).
+        QCOMPARE(semanticKittiColor(10), (Rgb8{100, 150, 245}));
+        QCOMPARE(semanticKittiColor(50), (Rgb8{255, 200, 0}));     // building [0, 200, 255]
+        QCOMPARE(semanticKittiColor(1), (Rgb8{255, 0, 0}));        // outlier [0, 0, 255]
+        QCOMPARE(semanticKittiColor(252), semanticKittiColor(10)); // moving-car as car
+        QCOMPARE(semanticKittiColor(259), (Rgb8{0, 0, 255}));      // moving-other-vehicle
+        QCOMPARE(semanticKittiColor(2), kUnknownClassColor);
+        QCOMPARE(semanticKittiClasses().size(), std::size_t{34});
+        QCOMPARE(QString::fromUtf8(semanticKittiName(72).data()), QStringLiteral("terrain"));
+    }
+
+    void singleClassPatchHasPaletteColourAndKnownArea() {
+        PointCloudView view;
+        view.resize(kSide, kSide);
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        view.setLegendVisible(false);
+        view.setColorMode(ColorMode::SemanticClass);
+        view.setCloud(toPolyData(patch(10)));
+        topDownCamera(view);
+        const QImage img = view.grabFramebuffer();
+        QCOMPARE(img.size(), QSize(kSide, kSide) * view.devicePixelRatio());
+
+        const QColor centre = img.pixelColor(img.width() / 2, img.height() / 2);
+        if (!near(centre, QColor(100, 150, 245), 2)) {
+            QFAIL(qPrintable(QStringLiteral("centre pixel %1, expected car (100,150,245); see %2")
+                                 .arg(centre.name(), test::saveForInspection(img, "patch"))));
+        }
+        // The patch spans half the view's width and height: a quarter of the pixels, plus a
+        // one-pixel rim from the 2-pixel points.
+        const double share = test::litShare(img, backgroundOf(view));
+        QVERIFY2(share > 0.23 && share < 0.28, qPrintable(QString::number(share)));
+        // Corners stay background.
+        QVERIFY(near(img.pixelColor(5, 5), backgroundOf(view), 3));
+    }
+
+    void heightModeMapsThroughTurbo() {
+        PointCloudView view;
+        view.resize(kSide, kSide);
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        view.setLegendVisible(false);
+        // Left half at z = 0, right half at z = 1: the robust range is exactly [0, 1].
+        view.setCloud(toPolyData(patch(40, [](float x) { return x < 0.f ? 0.f : 1.f; })));
+        QCOMPARE(view.cloud().heightRange[0], 0.0);
+        QCOMPARE(view.cloud().heightRange[1], 1.0);
+        view.setColorMode(ColorMode::Height);
+        topDownCamera(view);
+        QImage img = view.grabFramebuffer();
+        const int y = img.height() / 2;
+        const QColor left = img.pixelColor(img.width() * 3 / 8, y);
+        const QColor right = img.pixelColor(img.width() * 5 / 8, y);
+        // The table skips turbo's near-black start (invisible on the dark background).
+        QVERIFY2(near(left, fromUnit(turbo(kTurboStart)), 3), qPrintable(left.name()));
+        QVERIFY2(near(right, fromUnit(turbo(1.0)), 3), qPrintable(right.name()));
+
+        // Same cloud by class: road is magenta (255, 0, 255) in the official palette.
+        view.setColorMode(ColorMode::SemanticClass);
+        img = view.grabFramebuffer();
+        QVERIFY2(near(img.pixelColor(img.width() / 2, y), QColor(255, 0, 255), 2),
+                 qPrintable(img.pixelColor(img.width() / 2, y).name()));
+    }
+
+    void pointSizeChangesCoverage() {
+        PointCloudView view;
+        view.resize(kSide, kSide);
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        view.setLegendVisible(false);
+        // A sparse grid: 21 x 21 points, 0.1 m apart (7.5 px at this camera).
+        PointCloud sparse;
+        for (int i = -10; i <= 10; ++i) {
+            for (int j = -10; j <= 10; ++j) {
+                sparse.xyz.push_back({0.1f * i, 0.1f * j, 0.f});
+            }
+        }
+        view.setCloud(toPolyData(sparse));
+        topDownCamera(view);
+        const QColor bg = backgroundOf(view);
+        const double small = test::litShare(view.grabFramebuffer(), bg);
+        QSignalSpy spy(&view, &PointCloudView::pointSizeChanged);
+        QTest::keyClick(&view, Qt::Key_Plus);
+        QTest::keyClick(&view, Qt::Key_Plus);
+        QCOMPARE(view.pointSize(), 4.0);
+        QCOMPARE(spy.count(), 2);
+        const double big = test::litShare(view.grabFramebuffer(), bg);
+        // 441 points of 2x2 vs 4x4 pixels: four times the area.
+        const double px = kSide * kSide;
+        QVERIFY2(std::abs(small * px - 441 * 4) < 100, qPrintable(QString::number(small * px)));
+        QVERIFY2(std::abs(big * px - 441 * 16) < 400, qPrintable(QString::number(big * px)));
+        QTest::keyClick(&view, Qt::Key_Minus);
+        QCOMPARE(view.pointSize(), 3.0);
+    }
+
+    void realScanRendersPaletteColours() {
+        const auto seq = test::semanticKittiSeq00();
+        if (!std::filesystem::exists(seq)) QSKIP("shared data not found");
+        const PointCloud scan =
+            io::readKittiScan(seq / "velodyne" / "000000.bin", seq / "labels" / "000000.label");
+        PointCloudView view;
+        view.resize(600, 400);
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        view.setColorMode(ColorMode::SemanticClass);
+        view.setCloud(toPolyData(scan));
+        QVERIFY(view.cloud().hasLabels);
+        QCOMPARE(view.cloud().pointCount, scan.size());
+        view.resetCamera();
+        view.setLegendVisible(false);
+        QImage img = view.grabFramebuffer();
+        const QRect scene = img.rect();
+        const double share = test::litShare(img, backgroundOf(view), 8, scene);
+        QVERIFY2(share > 0.15 && share < 0.85,
+                 qPrintable(QStringLiteral("%1, see %2")
+                                .arg(share)
+                                .arg(test::saveForInspection(img, "frame0"))));
+        // Unlit points: nearly every lit pixel is exactly one of the palette's colours.
+        std::set<QRgb> palette;
+        for (const std::uint16_t cls : semanticKittiClasses()) {
+            const Rgb8 c = semanticKittiColor(cls);
+            palette.insert(qRgb(c.r, c.g, c.b));
+        }
+        const QColor bg = backgroundOf(view);
+        long lit = 0;
+        long inPalette = 0;
+        std::set<QRgb> seen;
+        for (int y = 40; y < scene.height(); ++y) {  // below the title
+            for (int x = 0; x < scene.width(); ++x) {
+                const QColor c = img.pixelColor(x, y);
+                if (near(c, bg, 8)) continue;
+                ++lit;
+                if (palette.count(c.rgb() | 0xff000000u)) {
+                    ++inPalette;
+                    seen.insert(c.rgb());
+                }
+            }
+        }
+        QVERIFY(lit > 0);
+        QVERIFY2(static_cast<double>(inPalette) / lit > 0.95,
+                 qPrintable(QString::number(static_cast<double>(inPalette) / lit)));
+        QVERIFY2(seen.size() >= 5, "a street scene shows at least five classes");
+        // The legend lists the classes present, at the right.
+        const QRect legendArea(img.width() * 7 / 10, 0, img.width() * 3 / 10, img.height());
+        const double withoutLegend = test::litShare(img, bg, 8, legendArea);
+        view.setLegendVisible(true);
+        img = view.grabFramebuffer();
+        QVERIFY(test::litShare(img, bg, 8, legendArea) > withoutLegend + 0.02);
+    }
+
+    void linkedViewsShareTheCamera() {
+        QWidget window;
+        auto* a = new PointCloudView(&window);
+        auto* b = new PointCloudView(&window);
+        a->setGeometry(0, 0, kSide, kSide);
+        b->setGeometry(kSide, 0, kSide, kSide);
+        window.resize(2 * kSide, kSide);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        a->linkCamera(b);
+        QCOMPARE(a->renderer()->GetActiveCamera(), b->renderer()->GetActiveCamera());
+        a->setLegendVisible(false);
+        b->setLegendVisible(false);
+        a->setCloud(toPolyData(patch(10)));
+        b->setCloud(toPolyData(patch(10)));
+        topDownCamera(*a);
+        const QImage before = b->grabFramebuffer();
+        // Drag in view a: the trackball rotates the shared camera, so view b changes too.
+        const QPoint c(kSide / 2, kSide / 2);
+        QTest::mousePress(a, Qt::LeftButton, {}, c);
+        for (int i = 1; i <= 10; ++i) {
+            QMouseEvent move(QEvent::MouseMove, QPointF(c + QPoint(8 * i, 3 * i)),
+                             a->mapToGlobal(QPointF(c + QPoint(8 * i, 3 * i))), Qt::NoButton,
+                             Qt::LeftButton, Qt::NoModifier);
+            QApplication::sendEvent(a, &move);
+        }
+        QTest::mouseRelease(a, Qt::LeftButton, {}, c + QPoint(80, 30));
+        const QImage after = b->grabFramebuffer();
+        const QColor bg = backgroundOf(*b);
+        QVERIFY(std::abs(test::litShare(before, bg) - test::litShare(after, bg)) > 0.01);
+        QCOMPARE(a->grabFramebuffer(), after);
+    }
+
+    void survivesResizeAndReparent() {
+        auto view = std::make_unique<PointCloudView>();
+        view->resize(200, 150);
+        view->show();
+        QVERIFY(QTest::qWaitForWindowExposed(view.get()));
+        view->setLegendVisible(false);
+        view->setColorMode(ColorMode::SemanticClass);
+        view->setCloud(toPolyData(patch(10)));
+        topDownCamera(*view);
+        view->resize(400, 300);
+        QTest::qWait(20);
+        QImage img = view->grabFramebuffer();
+        QCOMPARE(img.size(), QSize(400, 300) * view->devicePixelRatio());
+        QVERIFY(near(img.pixelColor(img.width() / 2, img.height() / 2), QColor(100, 150, 245), 2));
+        // Reparenting into a new top-level window recreates the GL context.
+        QMainWindow window;
+        window.setCentralWidget(view.release());
+        window.resize(320, 240);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        auto* moved = static_cast<PointCloudView*>(window.centralWidget());
+        img = moved->grabFramebuffer();
+        QVERIFY(near(img.pixelColor(img.width() / 2, img.height() / 2), QColor(100, 150, 245), 2));
+    }
+};
+
+int main(int argc, char** argv) {
+    VtkViewport::setDefaultSurfaceFormat();  // before QApplication, as the studio does
+    QApplication app(argc, argv);
+    RenderTest test;
+    return QTest::qExec(&test, argc, argv);
+}
+
+#include "RenderTest.moc"

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: MIT
+#include "ui/render/PointCloudView.h"
+
+#include "ui/render/ClassLegend.h"
+#include "ui/render/ColorMaps.h"
+#include "ui/render/SemanticKittiPalette.h"
+
+#include <QKeyEvent>
+
+#include <vtkActor.h>
+#include <vtkCamera.h>
+#include <vtkGenericOpenGLRenderWindow.h>
+#include <vtkLookupTable.h>
+#include <vtkPolyData.h>
+#include <vtkPolyDataMapper.h>
+#include <vtkProperty2D.h>
+#include <vtkProperty.h>
+#include <vtkRenderer.h>
+#include <vtkScalarBarActor.h>
+#include <vtkTextActor.h>
+#include <vtkTextProperty.h>
+
+#include <algorithm>
+#include <string>
+
+namespace lidistill::ui {
+
+PointCloudView::PointCloudView(QWidget* parent)
+    : VtkViewport(parent),
+      m_mapper(vtkSmartPointer<vtkPolyDataMapper>::New()),
+      m_actor(vtkSmartPointer<vtkActor>::New()),
+      m_legend(vtkSmartPointer<vtkScalarBarActor>::New()),
+      m_title(vtkSmartPointer<vtkTextActor>::New()),
+      m_message(vtkSmartPointer<vtkTextActor>::New()) {
+    m_actor->SetMapper(m_mapper);
+    // Points carry no normals; unlit, their colour is exactly the palette colour.
+    m_actor->GetProperty()->LightingOff();
+    m_actor->GetProperty()->SetPointSize(m_pointSize);
+    m_actor->GetProperty()->SetColor(0.85, 0.85, 0.85);
+    m_actor->VisibilityOff();
+    renderer()->AddActor(m_actor);
+
+    m_legend->SetOrientationToVertical();
+    m_legend->SetPosition(0.86, 0.08);
+    m_legend->SetWidth(0.13);
+    m_legend->SetHeight(0.84);
+    m_legend->SetNumberOfLabels(5);
+    m_legend->SetMaximumWidthInPixels(160);
+    m_legend->SetBarRatio(0.25);
+    m_legend->UnconstrainedFontSizeOn();
+    for (vtkTextProperty* tp : {m_legend->GetTitleTextProperty(), m_legend->GetLabelTextProperty(),
+                                m_legend->GetAnnotationTextProperty()}) {
+        tp->SetFontSize(12);
+        tp->SetColor(0.9, 0.9, 0.9);
+        tp->ShadowOff();
+        tp->BoldOff();
+        tp->ItalicOff();
+    }
+    m_legend->GetTitleTextProperty()->SetFontSize(13);
+    // A translucent panel keeps the labels readable over dense points.
+    m_legend->DrawBackgroundOn();
+    m_legend->GetBackgroundProperty()->SetColor(0.08, 0.08, 0.1);
+    m_legend->GetBackgroundProperty()->SetOpacity(0.7);
+    m_legend->VisibilityOff();
+    renderer()->AddViewProp(m_legend);
+
+    m_classLegend = std::make_unique<ClassLegend>(renderer());
+
+    m_title->GetTextProperty()->SetFontSize(16);
+    m_title->GetTextProperty()->BoldOn();
+    m_title->GetTextProperty()->SetColor(0.95, 0.95, 0.95);
+    m_title->GetPositionCoordinate()->SetCoordinateSystemToNormalizedViewport();
+    m_title->GetTextProperty()->SetVerticalJustificationToTop();
+    m_title->SetPosition(0.015, 0.975);
+    renderer()->AddViewProp(m_title);
+
+    m_message->GetTextProperty()->SetFontSize(15);
+    m_message->GetTextProperty()->SetColor(0.8, 0.8, 0.8);
+    m_message->GetTextProperty()->SetJustificationToCentered();
+    m_message->GetTextProperty()->SetVerticalJustificationToCentered();
+    m_message->GetPositionCoordinate()->SetCoordinateSystemToNormalizedViewport();
+    m_message->SetPosition(0.5, 0.5);
+    renderer()->AddViewProp(m_message);
+
+    resetCamera();
+}
+
+PointCloudView::~PointCloudView() = default;
+
+void PointCloudView::setCloud(CloudPolyData cloud) {
+    m_cloud = std::move(cloud);
+    m_mapper->SetInputData(m_cloud.polyData);
+    m_actor->SetVisibility(m_cloud.polyData != nullptr);
+    m_message->SetInput("");
+    applyColoring();
+    if (!m_cameraInitialised && m_cloud.pointCount > 0) {
+        resetCamera();
+        m_cameraInitialised = true;
+    }
+    updateLinked();
+}
+
+void PointCloudView::clearCloud(const QString& message) {
+    m_cloud = CloudPolyData{};
+    m_mapper->SetInputData(nullptr);
+    m_actor->VisibilityOff();
+    m_legend->VisibilityOff();
+    m_classLegend->setVisible(false);
+    setMessage(message);
+}
+
+void PointCloudView::setColorMode(ColorMode mode) {
+    m_colorMode = mode;
+    applyColoring();
+    update();
+}
+
+void PointCloudView::setPointSize(double pixels) {
+    const double clamped = std::clamp(pixels, 1.0, 10.0);
+    if (clamped == m_pointSize) {
+        return;
+    }
+    m_pointSize = clamped;
+    m_actor->GetProperty()->SetPointSize(m_pointSize);
+    update();
+    Q_EMIT pointSizeChanged(m_pointSize);
+}
+
+void PointCloudView::setTitle(const QString& title) {
+    m_title->SetInput(title.toUtf8().constData());
+    update();
+}
+
+void PointCloudView::setMessage(const QString& message) {
+    m_message->SetInput(message.toUtf8().constData());
+    update();
+}
+
+void PointCloudView::setLegendVisible(bool visible) {
+    m_legendVisible = visible;
+    applyColoring();
+    update();
+}
+
+void PointCloudView::applyColoring() {
+    if (!m_cloud.polyData) {
+        m_legend->VisibilityOff();
+        m_classLegend->setVisible(false);
+        return;
+    }
+    const bool wantsIntensity = m_colorMode == ColorMode::Intensity;
+    const bool wantsLabels = m_colorMode == ColorMode::SemanticClass;
+    if ((wantsIntensity && !m_cloud.hasIntensity) || (wantsLabels && !m_cloud.hasLabels)) {
+        // The cloud lacks the field: draw it plain rather than with a misleading colour bar.
+        m_mapper->ScalarVisibilityOff();
+        m_legend->VisibilityOff();
+        m_classLegend->setVisible(false);
+        return;
+    }
+    m_mapper->ScalarVisibilityOn();
+    m_mapper->SetScalarModeToUsePointFieldData();
+
+    if (wantsLabels) {
+        m_mapper->SelectColorArray(kLabelColorArray);
+        m_mapper->SetColorModeToDirectScalars();
+        std::vector<std::pair<std::string, Rgb8>> entries;
+        for (const auto& [cls, count] : m_cloud.classCounts) {
+            std::string name(semanticKittiName(cls));
+            entries.emplace_back(name.empty() ? "class " + std::to_string(cls) : name,
+                                 semanticKittiColor(cls));
+        }
+        m_classLegend->setEntries(std::move(entries));
+        m_legend->VisibilityOff();
+        m_classLegend->setVisible(m_legendVisible);
+        return;
+    }
+
+    m_classLegend->setVisible(false);
+    const char* array = wantsIntensity ? kIntensityArray : kHeightArray;
+    const auto& range = wantsIntensity ? m_cloud.intensityRange : m_cloud.heightRange;
+    auto lut = makeTurboLookupTable(range[0], range[1]);
+    m_mapper->SelectColorArray(array);
+    m_mapper->SetColorModeToMapScalars();
+    m_mapper->SetLookupTable(lut);
+    m_mapper->UseLookupTableScalarRangeOff();
+    m_mapper->SetScalarRange(range[0], range[1]);
+    m_legend->SetLookupTable(lut);
+    m_legend->SetTitle(wantsIntensity ? "intensity" : "height [m]");
+    m_legend->DrawAnnotationsOff();
+    m_legend->SetVisibility(m_legendVisible);
+}
+
+void PointCloudView::resetCamera() {
+    vtkCamera* camera = renderer()->GetActiveCamera();
+    camera->ParallelProjectionOff();
+    camera->SetViewAngle(40.0);
+    camera->SetViewUp(0.0, 0.0, 1.0);
+    double bounds[6] = {-1, 1, -1, 1, -1, 1};
+    if (m_cloud.polyData && m_cloud.pointCount > 0) {
+        m_cloud.polyData->GetBounds(bounds);
+    }
+    const bool sensorCentred = bounds[0] <= 0 && bounds[1] >= 0 && bounds[2] <= 0 &&
+                               bounds[3] >= 0;
+    if (sensorCentred) {
+        // A LiDAR scan (KITTI: x forward, z up): a chase view from behind and above the
+        // sensor, framing the dense near field rather than the sparse 80 m extent.
+        camera->SetFocalPoint(8.0, 0.0, -1.5);
+        camera->SetPosition(-24.0, 0.0, 23.0);
+    } else {
+        // Anything else (a map tile, a mesh export): the same direction, fitted to bounds.
+        camera->SetFocalPoint(0.0, 0.0, 0.0);
+        camera->SetPosition(-28.0, 0.0, 21.5);
+        renderer()->ResetCamera(bounds);
+    }
+    renderer()->ResetCameraClippingRange();
+    updateLinked();
+}
+
+void PointCloudView::resizeGL(int w, int h) {
+    VtkViewport::resizeGL(w, h);
+    const int* size = renderWindow()->GetSize();
+    m_classLegend->layout(size[0], size[1]);
+}
+
+void PointCloudView::keyPressEvent(QKeyEvent* event) {
+    switch (event->key()) {
+        case Qt::Key_R: resetCamera(); break;
+        case Qt::Key_Plus:
+        case Qt::Key_Equal: setPointSize(m_pointSize + 1.0); break;
+        case Qt::Key_Minus: setPointSize(m_pointSize - 1.0); break;
+        default: VtkViewport::keyPressEvent(event); return;
+    }
+    event->accept();
+}
+
+}  // namespace lidistill::ui
