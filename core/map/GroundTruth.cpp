@@ -74,30 +74,36 @@ std::vector<Vec3f> viewpointPoints(const PointCloud& scan, double maxRange) {
     return out;
 }
 
-PointCloud groundTruthFromMap(const StaticMap& map, const Eigen::Matrix4d& lidarPose,
-                              const std::vector<Vec3f>& viewpoint,
-                              const GroundTruthOptions& options) {
+PointCloud groundTruthFromCrop(const PointCloud& mapCrop, const Eigen::Matrix4d& lidarPose,
+                               const std::vector<Vec3f>& viewpoint,
+                               const GroundTruthOptions& options) {
     options.validate();
+    mapCrop.validate();
     if (!lidarPose.allFinite()) {
         throw InvalidArgument("ground truth: the LiDAR pose is not finite");
     }
     const Eigen::Vector3d centre = lidarPose.block<3, 1>(0, 3);
     const Eigen::Matrix4d inv = lidarPose.inverse();
-    const std::vector<std::size_t> near = map.indicesWithin(centre, options.radius);
+    const Eigen::Matrix3d rot = inv.block<3, 3>(0, 0);
+    const Eigen::Vector3d shift = inv.block<3, 1>(0, 3);
+    const double r2 = options.radius * options.radius;
 
     std::optional<ViewpointMask> mask;
     if (options.useViewpointMask) {
         mask.emplace(viewpoint, options.viewpointVoxel);
     }
+    const bool labelled = mapCrop.hasLabels();
     PointCloud gt;
-    gt.xyz.reserve(near.size());
-    gt.label.reserve(near.size());
-    const auto& pts = map.points();
-    const auto& labels = map.labels();
-    for (const std::size_t i : near) {
-        const Eigen::Vector3d q =
-            inv.block<3, 3>(0, 0) * Eigen::Vector3d(pts[i][0], pts[i][1], pts[i][2]) +
-            inv.block<3, 1>(0, 3);
+    gt.xyz.reserve(mapCrop.size());
+    if (labelled) {
+        gt.label.reserve(mapCrop.size());
+    }
+    for (std::size_t i = 0; i < mapCrop.size(); ++i) {
+        const Eigen::Vector3d p(mapCrop.xyz[i][0], mapCrop.xyz[i][1], mapCrop.xyz[i][2]);
+        if (!((p - centre).squaredNorm() < r2)) {
+            continue;
+        }
+        const Eigen::Vector3d q = rot * p + shift;
         if (!(q.z() > options.zMin && q.z() < options.zMax)) {
             continue;
         }
@@ -106,9 +112,23 @@ PointCloud groundTruthFromMap(const StaticMap& map, const Eigen::Matrix4d& lidar
         }
         gt.xyz.push_back(
             {static_cast<float>(q.x()), static_cast<float>(q.y()), static_cast<float>(q.z())});
-        gt.label.push_back(labels[i]);
+        if (labelled) {
+            gt.label.push_back(mapCrop.label[i]);
+        }
     }
     return gt;
+}
+
+PointCloud groundTruthFromMap(const StaticMap& map, const Eigen::Matrix4d& lidarPose,
+                              const std::vector<Vec3f>& viewpoint,
+                              const GroundTruthOptions& options) {
+    options.validate();
+    if (!lidarPose.allFinite()) {
+        throw InvalidArgument("ground truth: the LiDAR pose is not finite");
+    }
+    const Eigen::Vector3d centre = lidarPose.block<3, 1>(0, 3);
+    return groundTruthFromCrop(map.select(map.indicesWithin(centre, options.radius)), lidarPose,
+                               viewpoint, options);
 }
 
 PointCloud groundTruthForScan(const StaticMap& map, const Eigen::Matrix4d& lidarPose,

@@ -53,6 +53,16 @@ private:
 /// Points of `scan` with |xyz| < maxRange (the evaluation's current scan, §7.1).
 std::vector<Vec3f> viewpointPoints(const PointCloud& scan, double maxRange);
 
+/// Ground truth in the scan frame from `mapCrop`, any set of map points (sequence frame, labels
+/// optional) that includes all those within options.radius of the sensor, e.g. from
+/// MapFileReader::readWithin(). Keeps the points within options.radius of the pose
+/// translation, transformed by inverse(lidarPose), with zMin < z < zMax and, if enabled,
+/// inside the viewpoint mask built from `viewpoint` (points in the scan frame). Keeps the
+/// input order. @throws InvalidArgument on invalid options or a non-finite pose.
+PointCloud groundTruthFromCrop(const PointCloud& mapCrop, const Eigen::Matrix4d& lidarPose,
+                               const std::vector<Vec3f>& viewpoint,
+                               const GroundTruthOptions& options = {});
+
 /// Ground truth in the scan frame: map points within options.radius of the pose translation,
 /// transformed by inverse(lidarPose), with zMin < z < zMax and, if enabled, inside the
 /// viewpoint mask built from `viewpoint` (points in the scan frame). Labels come along.

@@ -25,16 +25,20 @@
 // cryptographic hash, only a guard against truncation, bit rot and partial copies.
 #include "core/base/AtomicFile.h"
 #include "core/base/Error.h"
+#include "core/map/MapFileReader.h"
 #include "core/map/StaticMap.h"
 
 #include <array>
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <fcntl.h>
 #include <fstream>
 #include <limits>
 #include <string>
 #include <system_error>
+#include <unistd.h>
+#include <utility>
 
 namespace lidistill::map {
 namespace {
@@ -200,6 +204,56 @@ Header readHeader(std::istream& in, const std::filesystem::path& file) {
     return h;
 }
 
+/// Reads and checks the tile table that follows the header.
+std::vector<TileEntry> readTable(std::istream& in, const Header& h,
+                                 const std::filesystem::path& file) {
+    std::vector<TileEntry> table(h.tileCount);
+    if (!in.read(reinterpret_cast<char*>(table.data()),
+                 static_cast<std::streamsize>(table.size() * sizeof(TileEntry)))) {
+        throw IoError(file, "cannot read the tile table");
+    }
+    if (checksum64(table.data(), table.size() * sizeof(TileEntry)) != h.tableChecksum) {
+        throw IoError(file, "corrupt tile table: checksum mismatch");
+    }
+    std::uint64_t next = 0;
+    for (std::size_t t = 0; t < table.size(); ++t) {
+        const TileEntry& e = table[t];
+        if (e.begin != next || e.count == 0 || e.count > h.pointCount - next) {
+            throw IoError(file, "corrupt tile table: tile " + std::to_string(t) +
+                                    " does not continue the previous one");
+        }
+        if (t > 0 &&
+            !(e.ty > table[t - 1].ty || (e.ty == table[t - 1].ty && e.tx > table[t - 1].tx))) {
+            throw IoError(file, "corrupt tile table: tiles not in increasing (ty, tx) order");
+        }
+        next += e.count;
+    }
+    if (next != h.pointCount) {
+        throw IoError(file, "corrupt tile table: tiles hold " + std::to_string(next) +
+                                " points, the header announces " + std::to_string(h.pointCount));
+    }
+    return table;
+}
+
+/// Checks one tile's records (checksum, finite, inside the tile) after they were read.
+void checkTile(const std::vector<Record>& buf, const TileEntry& e, double tileSize,
+               const std::filesystem::path& file) {
+    if (checksum64(buf.data(), buf.size() * sizeof(Record)) != e.checksum) {
+        throw IoError(file, "corrupt points in tile (" + std::to_string(e.tx) + ", " +
+                                std::to_string(e.ty) + "): checksum mismatch");
+    }
+    for (std::size_t k = 0; k < buf.size(); ++k) {
+        const Record& r = buf[k];
+        const bool inTile = std::isfinite(r.x) && std::isfinite(r.y) && std::isfinite(r.z) &&
+                            std::floor(r.x / tileSize) == e.tx &&
+                            std::floor(r.y / tileSize) == e.ty;
+        if (!inTile) {
+            throw IoError(file, "corrupt map: point " + std::to_string(e.begin + k) +
+                                    " is not finite or lies outside its tile");
+        }
+    }
+}
+
 std::ifstream openForRead(const std::filesystem::path& file) {
     if (!std::filesystem::is_regular_file(file)) {
         throw IoError(file, "static map file does not exist");
@@ -255,67 +309,128 @@ MapInfo StaticMap::readInfo(const std::filesystem::path& file) {
 StaticMap StaticMap::load(const std::filesystem::path& file) {
     std::ifstream in = openForRead(file);
     const Header h = readHeader(in, file);
-
-    std::vector<TileEntry> table(h.tileCount);
-    if (!in.read(reinterpret_cast<char*>(table.data()),
-                 static_cast<std::streamsize>(table.size() * sizeof(TileEntry)))) {
-        throw IoError(file, "cannot read the tile table");
-    }
-    if (checksum64(table.data(), table.size() * sizeof(TileEntry)) != h.tableChecksum) {
-        throw IoError(file, "corrupt tile table: checksum mismatch");
-    }
+    const std::vector<TileEntry> table = readTable(in, h, file);
 
     StaticMap map;
     map.m_info = h.info;
     map.m_tiles.resize(table.size());
-    std::uint64_t next = 0;
-    for (std::size_t t = 0; t < table.size(); ++t) {
-        const TileEntry& e = table[t];
-        if (e.begin != next || e.count == 0 || e.count > h.pointCount - next) {
-            throw IoError(file, "corrupt tile table: tile " + std::to_string(t) +
-                                    " does not continue the previous one");
-        }
-        if (t > 0 &&
-            !(e.ty > table[t - 1].ty || (e.ty == table[t - 1].ty && e.tx > table[t - 1].tx))) {
-            throw IoError(file, "corrupt tile table: tiles not in increasing (ty, tx) order");
-        }
-        next += e.count;
-        map.m_tiles[t] = {e.tx, e.ty, e.begin, e.count};
-    }
-    if (next != h.pointCount) {
-        throw IoError(file, "corrupt tile table: tiles hold " + std::to_string(next) +
-                                " points, the header announces " + std::to_string(h.pointCount));
-    }
-
     map.m_xyz.resize(h.pointCount);
     map.m_labels.resize(h.pointCount);
-    const double ts = h.info.build.tileSize;
     std::vector<Record> buf;
     for (std::size_t t = 0; t < table.size(); ++t) {
         const TileEntry& e = table[t];
+        map.m_tiles[t] = {e.tx, e.ty, e.begin, e.count};
         buf.resize(e.count);
         if (!in.read(reinterpret_cast<char*>(buf.data()),
                      static_cast<std::streamsize>(buf.size() * sizeof(Record)))) {
             throw IoError(file, "cannot read the points of tile " + std::to_string(t));
         }
-        if (checksum64(buf.data(), buf.size() * sizeof(Record)) != e.checksum) {
-            throw IoError(file, "corrupt points in tile (" + std::to_string(e.tx) + ", " +
-                                    std::to_string(e.ty) + "): checksum mismatch");
-        }
+        checkTile(buf, e, h.info.build.tileSize, file);
         for (std::size_t k = 0; k < buf.size(); ++k) {
-            const Record& r = buf[k];
-            const bool inTile = std::isfinite(r.x) && std::isfinite(r.y) && std::isfinite(r.z) &&
-                                std::floor(r.x / ts) == e.tx && std::floor(r.y / ts) == e.ty;
-            if (!inTile) {
-                throw IoError(file, "corrupt map: point " + std::to_string(e.begin + k) +
-                                        " is not finite or lies outside its tile");
-            }
-            map.m_xyz[e.begin + k] = {r.x, r.y, r.z};
-            map.m_labels[e.begin + k] = r.label;
+            map.m_xyz[e.begin + k] = {buf[k].x, buf[k].y, buf[k].z};
+            map.m_labels[e.begin + k] = buf[k].label;
         }
     }
     map.buildTileIndex();
     return map;
+}
+
+// ---------------------------------------------------------------------------------------------
+// MapFileReader
+
+MapFileReader::MapFileReader(const std::filesystem::path& file) : m_file(file) {
+    std::ifstream in = openForRead(file);
+    const Header h = readHeader(in, file);
+    const std::vector<TileEntry> table = readTable(in, h, file);
+    m_info = h.info;
+    m_pointCount = h.pointCount;
+    m_pointsOffset = kHeaderSize + kTileBytes * h.tileCount;
+    m_tiles.reserve(table.size());
+    m_checksums.reserve(table.size());
+    for (const TileEntry& e : table) {
+        m_tiles.push_back({e.tx, e.ty, e.begin, e.count});
+        m_checksums.push_back(e.checksum);
+    }
+    m_index = TileIndex(m_tiles, m_info.build.tileSize);
+    m_fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (m_fd < 0) {
+        throw IoError(file, "cannot open the static map for reading");
+    }
+}
+
+MapFileReader::~MapFileReader() {
+    if (m_fd >= 0) {
+        ::close(m_fd);
+    }
+}
+
+MapFileReader::MapFileReader(MapFileReader&& other) noexcept
+    : m_file(std::move(other.m_file)),
+      m_fd(std::exchange(other.m_fd, -1)),
+      m_info(other.m_info),
+      m_pointCount(other.m_pointCount),
+      m_pointsOffset(other.m_pointsOffset),
+      m_tiles(std::move(other.m_tiles)),
+      m_checksums(std::move(other.m_checksums)),
+      m_index(std::move(other.m_index)) {}
+
+MapFileReader& MapFileReader::operator=(MapFileReader&& other) noexcept {
+    if (this != &other) {
+        if (m_fd >= 0) {
+            ::close(m_fd);
+        }
+        m_file = std::move(other.m_file);
+        m_fd = std::exchange(other.m_fd, -1);
+        m_info = other.m_info;
+        m_pointCount = other.m_pointCount;
+        m_pointsOffset = other.m_pointsOffset;
+        m_tiles = std::move(other.m_tiles);
+        m_checksums = std::move(other.m_checksums);
+        m_index = std::move(other.m_index);
+    }
+    return *this;
+}
+
+PointCloud MapFileReader::readWithin(const Eigen::Vector3d& centre, double radius,
+                                     std::size_t* tilesRead) const {
+    const std::vector<std::uint32_t> near = m_index.near(centre, radius);
+    if (tilesRead) {
+        *tilesRead = near.size();
+    }
+    PointCloud out;
+    if (m_fd < 0) {
+        return out;  // moved-from reader
+    }
+    const double r2 = radius * radius;
+    std::vector<Record> buf;
+    for (const std::uint32_t t : near) {
+        const MapTile& tile = m_tiles[t];
+        buf.resize(tile.count);
+        auto* dst = reinterpret_cast<char*>(buf.data());
+        std::size_t want = buf.size() * sizeof(Record);
+        auto offset = static_cast<off_t>(m_pointsOffset + tile.begin * sizeof(Record));
+        while (want > 0) {
+            const ssize_t got = ::pread(m_fd, dst, want, offset);
+            if (got <= 0) {
+                throw IoError(m_file, "cannot read the points of tile (" + std::to_string(tile.tx) +
+                                          ", " + std::to_string(tile.ty) + ")" +
+                                          (got == 0 ? ": file ends early (truncated)" : ""));
+            }
+            dst += got;
+            want -= static_cast<std::size_t>(got);
+            offset += got;
+        }
+        checkTile(buf, {tile.tx, tile.ty, tile.begin, tile.count, m_checksums[t]},
+                  m_info.build.tileSize, m_file);
+        for (const Record& r : buf) {
+            const double dx = r.x - centre.x(), dy = r.y - centre.y(), dz = r.z - centre.z();
+            if (dx * dx + dy * dy + dz * dz < r2) {
+                out.xyz.push_back({r.x, r.y, r.z});
+                out.label.push_back(r.label);
+            }
+        }
+    }
+    return out;
 }
 
 }  // namespace lidistill::map

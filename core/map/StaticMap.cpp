@@ -105,14 +105,6 @@ StaticMap StaticMap::fromPoints(std::vector<Vec3f> xyz, std::vector<std::uint32_
     return map;
 }
 
-void StaticMap::buildTileIndex() {
-    m_tileIndex.clear();
-    m_tileIndex.reserve(m_tiles.size());
-    for (std::size_t t = 0; t < m_tiles.size(); ++t) {
-        m_tileIndex.emplace(packTile(m_tiles[t].tx, m_tiles[t].ty), static_cast<std::uint32_t>(t));
-    }
-}
-
 PointCloud StaticMap::toCloud() const {
     PointCloud c;
     c.xyz = m_xyz;
@@ -120,62 +112,12 @@ PointCloud StaticMap::toCloud() const {
     return c;
 }
 
-template <typename Visit>
-void StaticMap::visitTiles(const Eigen::Vector3d& centre, double radius, Visit&& visit) const {
-    if (!centre.allFinite() || !std::isfinite(radius)) {
-        throw InvalidArgument("static map crop: centre and radius must be finite");
-    }
-    if (!(radius > 0.0) || m_tiles.empty()) {
-        return;
-    }
-    const double ts = m_info.build.tileSize;
-    // A tile whose square is farther than radius in x-y holds no point within radius in 3D.
-    // The margin absorbs rounding between floor(x / ts) and the square [tx*ts, (tx+1)*ts).
-    const double reach = radius + 1e-6 * (1.0 + std::abs(radius) + ts);
-    const auto touches = [&](const MapTile& t) {
-        const double x0 = t.tx * ts, x1 = x0 + ts, y0 = t.ty * ts, y1 = y0 + ts;
-        const double dx = std::max({x0 - centre.x(), 0.0, centre.x() - x1});
-        const double dy = std::max({y0 - centre.y(), 0.0, centre.y() - y1});
-        return dx * dx + dy * dy <= reach * reach;
-    };
-    // Tiles exist only at int32 indices, so clamping the probe range loses nothing.
-    const auto index = [&](double v) {
-        return std::clamp(std::floor(v / ts), -2147483648.0, 2147483647.0);
-    };
-    const double lo[2] = {index(centre.x() - reach), index(centre.y() - reach)};
-    const double hi[2] = {index(centre.x() + reach), index(centre.y() + reach)};
-    const double candidates = (hi[0] - lo[0] + 1.0) * (hi[1] - lo[1] + 1.0);
-    if (!(candidates <= static_cast<double>(m_tiles.size()))) {
-        // Huge radius: scanning the table is cheaper than probing empty tile positions.
-        for (const MapTile& t : m_tiles) {
-            if (touches(t)) {
-                visit(t);
-            }
-        }
-        return;
-    }
-    std::vector<std::uint32_t> hits;
-    for (double ty = lo[1]; ty <= hi[1]; ty += 1.0) {
-        for (double tx = lo[0]; tx <= hi[0]; tx += 1.0) {
-            const auto it = m_tileIndex.find(
-                packTile(static_cast<std::int32_t>(tx), static_cast<std::int32_t>(ty)));
-            if (it != m_tileIndex.end() && touches(m_tiles[it->second])) {
-                hits.push_back(it->second);
-            }
-        }
-    }
-    // Tiles are stored in (ty, tx) order, so this keeps the visited indices ascending.
-    std::sort(hits.begin(), hits.end());
-    for (std::uint32_t t : hits) {
-        visit(m_tiles[t]);
-    }
-}
-
 std::vector<std::size_t> StaticMap::indicesWithin(const Eigen::Vector3d& centre,
                                                   double radius) const {
     std::vector<std::size_t> out;
     const double r2 = radius * radius;
-    visitTiles(centre, radius, [&](const MapTile& t) {
+    for (const std::uint32_t tile : m_index.near(centre, radius)) {
+        const MapTile& t = m_tiles[tile];
         for (std::size_t i = t.begin; i < t.begin + t.count; ++i) {
             const double dx = m_xyz[i][0] - centre.x();
             const double dy = m_xyz[i][1] - centre.y();
@@ -184,14 +126,27 @@ std::vector<std::size_t> StaticMap::indicesWithin(const Eigen::Vector3d& centre,
                 out.push_back(i);
             }
         }
-    });
+    }
     return out;
 }
 
 std::size_t StaticMap::pointsInVisitedTiles(const Eigen::Vector3d& centre, double radius) const {
     std::size_t n = 0;
-    visitTiles(centre, radius, [&](const MapTile& t) { n += t.count; });
+    for (const std::uint32_t tile : m_index.near(centre, radius)) {
+        n += m_tiles[tile].count;
+    }
     return n;
+}
+
+PointCloud StaticMap::select(const std::vector<std::size_t>& indices) const {
+    PointCloud c;
+    c.xyz.reserve(indices.size());
+    c.label.reserve(indices.size());
+    for (const std::size_t i : indices) {
+        c.xyz.push_back(m_xyz.at(i));
+        c.label.push_back(m_labels[i]);
+    }
+    return c;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,13 +5,13 @@
 
 #include "core/base/PointCloud.h"
 #include "core/map/CellSet.h"
+#include "core/map/TileIndex.h"
 
 #include <Eigen/Core>
 
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <unordered_map>
 #include <vector>
 
 namespace lidistill::map {
@@ -46,15 +46,6 @@ struct MapInfo {
     std::uint32_t scanCount = 0;  ///< scans aggregated
 };
 
-/// One x-y tile: the points [begin, begin + count) of the map, all with
-/// floor(x / tileSize) == tx and floor(y / tileSize) == ty.
-struct MapTile {
-    std::int32_t tx = 0;
-    std::int32_t ty = 0;
-    std::uint64_t begin = 0;
-    std::uint64_t count = 0;
-};
-
 /// An immutable tiled static map: float32 points in the sequence frame (LiDAR frame of scan 0)
 /// with their raw SemanticKITTI labels, grouped by tile (tiles ordered by (ty, tx); within a
 /// tile, points keep the order in which they entered the map).
@@ -83,6 +74,8 @@ public:
     const std::vector<MapTile>& tiles() const noexcept { return m_tiles; }
     /// A copy as a PointCloud (xyz and label fields).
     PointCloud toCloud() const;
+    /// The points with the given indices, as a PointCloud with labels.
+    PointCloud select(const std::vector<std::size_t>& indices) const;
 
     /// Indices, ascending, of the points whose 3D distance to `centre` is < `radius`.
     /// Visits only the tiles whose square comes within `radius` of the centre in x-y.
@@ -99,15 +92,13 @@ public:
     static MapInfo readInfo(const std::filesystem::path& file);
 
 private:
-    template <typename Visit>
-    void visitTiles(const Eigen::Vector3d& centre, double radius, Visit&& visit) const;
-    void buildTileIndex();
+    void buildTileIndex() { m_index = TileIndex(m_tiles, m_info.build.tileSize); }
 
     MapInfo m_info;
     std::vector<Vec3f> m_xyz;
     std::vector<std::uint32_t> m_labels;
     std::vector<MapTile> m_tiles;
-    std::unordered_map<std::uint64_t, std::uint32_t> m_tileIndex;  // packed (tx, ty) -> tile
+    TileIndex m_index;
 };
 
 /// Accumulates scans into a static map as LiDiff does: per scan, keep the static classes,

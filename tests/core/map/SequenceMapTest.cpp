@@ -3,6 +3,7 @@
 #include "core/base/Error.h"
 #include "core/dataset/Sequence.h"
 #include "core/io/PoseIo.h"
+#include "core/map/MapFileReader.h"
 #include "core/map/SequenceMap.h"
 #include "tests/support/TestData.h"
 
@@ -237,6 +238,19 @@ TEST_F(SequenceMapTest, SaveLoadAndTiledCropsMatchBruteForce) {
             if ((p - c).squaredNorm() < 2500.0) brute.push_back(k);
         }
         EXPECT_EQ(l.indicesWithin(c, 50.0), brute) << "frame " << i;
+    }
+
+    // The on-disk reader gives the same ground truth as the in-memory map.
+    const MapFileReader reader(file);
+    for (const std::size_t i : {std::size_t{2}, std::size_t{9}}) {
+        const PointCloud scan = s_seq->loadScan(i);
+        const auto view = viewpointPoints(scan, 50.0);
+        const PointCloud a = groundTruthFromCrop(
+            reader.readWithin(s_seq->pose(i).block<3, 1>(0, 3), 50.0), s_seq->pose(i), view);
+        const PointCloud b = groundTruthFromMap(m, s_seq->pose(i), view);
+        ASSERT_EQ(a.size(), b.size());
+        EXPECT_EQ(std::memcmp(a.xyz.data(), b.xyz.data(), a.size() * sizeof(Vec3f)), 0);
+        EXPECT_EQ(a.label, b.label);
     }
 
     // A truncated copy of the real map is refused with the file named.

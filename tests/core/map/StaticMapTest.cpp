@@ -4,6 +4,7 @@
 #include "core/base/Error.h"
 #include "core/map/CellSet.h"
 #include "core/map/GroundTruth.h"
+#include "core/map/MapFileReader.h"
 #include "core/map/StaticMap.h"
 #include "tests/support/TestData.h"
 
@@ -398,4 +399,60 @@ TEST(GroundTruth, CropsTransformsAndMasksLikeABruteForceReference) {
     GroundTruthOptions bad;
     bad.zMin = 5.0;
     EXPECT_THROW(groundTruthFromMap(m, pose, view, bad), InvalidArgument);
+}
+
+TEST(MapFileReader, ReadsOnlyNearTilesAndMatchesTheInMemoryCrop) {
+    std::mt19937 rng(13);
+    std::uniform_real_distribution<float> xy(-200.f, 200.f), z(-5.f, 5.f);
+    std::vector<Vec3f> pts(50000);
+    std::vector<std::uint32_t> labels(pts.size());
+    for (std::size_t i = 0; i < pts.size(); ++i) {
+        pts[i] = {xy(rng), xy(rng), z(rng)};
+        labels[i] = static_cast<std::uint32_t>(i * 7 + 3);
+    }
+    const StaticMap m = StaticMap::fromPoints(pts, labels, MapInfo{});
+    const fs::path file = test::scratchDir() / "lazy.ldmap";
+    m.save(file);
+
+    const MapFileReader reader(file);
+    EXPECT_EQ(reader.size(), m.size());
+    EXPECT_EQ(reader.tiles().size(), m.tiles().size());
+    EXPECT_TRUE(sameBuild(reader.info().build, MapBuildOptions{}));
+    for (const Eigen::Vector3d& c :
+         {Eigen::Vector3d(0, 0, 0), Eigen::Vector3d(-150, 80, 2), Eigen::Vector3d(190, 190, -3)}) {
+        std::size_t tilesRead = 0;
+        const PointCloud crop = reader.readWithin(c, 50.0, &tilesRead);
+        const PointCloud expected = m.select(m.indicesWithin(c, 50.0));
+        ASSERT_EQ(crop.size(), expected.size());
+        EXPECT_EQ(std::memcmp(crop.xyz.data(), expected.xyz.data(), crop.size() * sizeof(Vec3f)),
+                  0);
+        EXPECT_EQ(crop.label, expected.label);
+        EXPECT_GT(crop.size(), 0u);
+        EXPECT_LE(tilesRead, 25u);  // of 256 tiles of 25 m
+        EXPECT_LT(tilesRead * 4, m.tiles().size());
+    }
+    // A moved reader keeps working; the moved-from one returns nothing.
+    MapFileReader a(file);
+    MapFileReader b(std::move(a));
+    EXPECT_EQ(b.readWithin(Eigen::Vector3d::Zero(), 10.0).size(),
+              m.indicesWithin(Eigen::Vector3d::Zero(), 10.0).size());
+
+    // A damaged tile is found when it is read, not before, and is named.
+    std::string bytes = readAll(file);
+    const MapTile& last = m.tiles().back();
+    bytes[128 + 32 * m.tiles().size() + 16 * last.begin + 5] ^= 0x40;
+    const fs::path bad = file.parent_path() / "bad.ldmap";
+    writeAll(bad, bytes);
+    const MapFileReader damaged(bad);
+    EXPECT_NO_THROW(damaged.readWithin(Eigen::Vector3d(-190, -190, 0), 20.0));
+    const Eigen::Vector3d inLast((last.tx + 0.5) * 25.0, (last.ty + 0.5) * 25.0, 0.0);
+    try {
+        damaged.readWithin(inLast, 5.0);
+        ADD_FAILURE() << "damaged tile read without error";
+    } catch (const IoError& e) {
+        EXPECT_EQ(e.file(), bad);
+        EXPECT_NE(e.problem().find("checksum"), std::string::npos) << e.what();
+    }
+    writeAll(bad, bytes.substr(0, bytes.size() / 2));
+    EXPECT_THROW(MapFileReader{bad}, IoError);
 }
