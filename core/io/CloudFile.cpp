@@ -573,38 +573,73 @@ void checkPly(const fs::path& file, const std::vector<char>& bytes) {
 }
 
 // ----------------------------------------------------------------------------------------
-// PLY big-endian writer (PCL writes binary PLY in host order only)
+// PLY writer for what PCL 1.13 gets wrong: its ASCII writer ignores the precision argument
+// (6 significant digits, so coordinates change), it writes binary PLY in host byte order only,
+// and it refuses clouds without points.
 
 template <typename T>
-void putBigEndian(std::string& out, T value) {
-    std::uint8_t b[sizeof(T)];
+void putBinary(std::string& out, T value, bool bigEndian) {
+    char b[sizeof(T)];
     std::memcpy(b, &value, sizeof(T));
-    if constexpr (std::endian::native == std::endian::little) {
-        for (std::size_t i = 0; i < sizeof(T); ++i) out.push_back(static_cast<char>(b[sizeof(T) - 1 - i]));
+    if (bigEndian != (std::endian::native == std::endian::big)) {
+        for (std::size_t i = 0; i < sizeof(T); ++i) out.push_back(b[sizeof(T) - 1 - i]);
     } else {
-        out.append(reinterpret_cast<const char*>(b), sizeof(T));
+        out.append(b, sizeof(T));
     }
 }
 
-void writePlyBigEndian(const fs::path& file, const PointCloud& cloud) {
+template <typename T>
+void putText(std::string& out, T value, bool first) {
+    char buf[32];
+    const auto res = std::to_chars(buf, buf + sizeof(buf), value);  // shortest exact form
+    if (!first) out.push_back(' ');
+    out.append(buf, res.ptr);
+}
+
+void writePlyOwn(const fs::path& file, const PointCloud& cloud, PlyEncoding encoding) {
     cloud.validate();
-    std::string out = "ply\nformat binary_big_endian 1.0\ncomment written by lidistill\n";
+    const bool ascii = encoding == PlyEncoding::Ascii;
+    const bool big = encoding == PlyEncoding::BinaryBigEndian;
+    std::string out = std::string("ply\nformat ") +
+                      (ascii ? "ascii" : big ? "binary_big_endian" : "binary_little_endian") +
+                      " 1.0\ncomment written by lidistill\n";
     out += "element vertex " + std::to_string(cloud.size()) + "\n";
     out += "property float x\nproperty float y\nproperty float z\n";
     if (cloud.hasIntensity()) out += "property float intensity\n";
     if (cloud.hasLabels()) out += "property uint label\n";
     if (cloud.hasRing()) out += "property ushort ring\n";
     out += "end_header\n";
-    out.reserve(out.size() + cloud.size() * 22);
+    out.reserve(out.size() + cloud.size() * (ascii ? 48 : 22));
     for (std::size_t i = 0; i < cloud.size(); ++i) {
-        for (float c : cloud.xyz[i]) putBigEndian(out, c);
-        if (cloud.hasIntensity()) putBigEndian(out, cloud.intensity[i]);
-        if (cloud.hasLabels()) putBigEndian(out, cloud.label[i]);
-        if (cloud.hasRing()) putBigEndian(out, cloud.ring[i]);
+        if (ascii) {
+            putText(out, cloud.xyz[i][0], true);
+            putText(out, cloud.xyz[i][1], false);
+            putText(out, cloud.xyz[i][2], false);
+            if (cloud.hasIntensity()) putText(out, cloud.intensity[i], false);
+            if (cloud.hasLabels()) putText(out, cloud.label[i], false);
+            if (cloud.hasRing()) putText(out, cloud.ring[i], false);
+            out.push_back('\n');
+        } else {
+            for (float c : cloud.xyz[i]) putBinary(out, c, big);
+            if (cloud.hasIntensity()) putBinary(out, cloud.intensity[i], big);
+            if (cloud.hasLabels()) putBinary(out, cloud.label[i], big);
+            if (cloud.hasRing()) putBinary(out, cloud.ring[i], big);
+        }
     }
     writeStreamAtomically(file, [&](std::ostream& os) {
         os.write(out.data(), static_cast<std::streamsize>(out.size()));
     });
+}
+
+/// PCL's writers do not always report a failed write (the ASCII PCD writer never checks its
+/// stream), so the temporary file is checked like any input before it replaces the target.
+template <typename Check>
+void verifyWritten(const fs::path& target, const fs::path& tmp, Check check) {
+    try {
+        check(target, readFileBytes(tmp));
+    } catch (const IoError& e) {
+        throw IoError(target, "the file PCL wrote is incomplete (disk full?): " + e.problem());
+    }
 }
 
 }  // namespace
@@ -648,6 +683,7 @@ void writePcd(const fs::path& file, const PointCloud& cloud, PcdEncoding encodin
         if (rc < 0) {
             throw IoError(file, "PCL failed to write the PCD file (folder not writable or disk full?)");
         }
+        verifyWritten(file, tmp, checkPcd);
     });
 }
 
@@ -667,21 +703,22 @@ PointCloud readPly(const fs::path& file, const ReadOptions& options) {
 }
 
 void writePly(const fs::path& file, const PointCloud& cloud, PlyEncoding encoding) {
-    if (encoding == PlyEncoding::BinaryBigEndian && std::endian::native == std::endian::little) {
-        writePlyBigEndian(file, cloud);
+    const bool pclHostOrder = (encoding == PlyEncoding::BinaryLittleEndian) ==
+                              (std::endian::native == std::endian::little);
+    // PCL also refuses to write a binary PLY without points.
+    if (encoding == PlyEncoding::Ascii || !pclHostOrder || cloud.empty()) {
+        writePlyOwn(file, cloud, encoding);
         return;
     }
     const pcl::PCLPointCloud2 blob = toBlob(cloud);
     writeViaTemp(file, [&](const fs::path& tmp) {
         pcl::PLYWriter writer;
-        const int rc = encoding == PlyEncoding::Ascii
-                           ? writer.writeASCII(tmp.string(), blob, Eigen::Vector4f::Zero(),
-                                               Eigen::Quaternionf::Identity(), 9, false)
-                           : writer.writeBinary(tmp.string(), blob, Eigen::Vector4f::Zero(),
-                                                Eigen::Quaternionf::Identity(), false);
+        const int rc = writer.writeBinary(tmp.string(), blob, Eigen::Vector4f::Zero(),
+                                          Eigen::Quaternionf::Identity(), false);
         if (rc < 0) {
             throw IoError(file, "PCL failed to write the PLY file (folder not writable or disk full?)");
         }
+        verifyWritten(file, tmp, checkPly);
     });
 }
 

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+/// KITTI text files: calibration, poses, timestamps. Thread-safe for distinct files; readers
+/// throw IoError naming the file and line; writers are atomic (temp + rename).
 namespace lidistill::io {
 
 /// KITTI `calib.txt`: lines `KEY: 12 floats` (3x4 row-major). Only `Tr` (velodyne to camera)

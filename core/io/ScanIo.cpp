@@ -158,6 +158,11 @@ std::vector<std::uint32_t> readLabelFile(const fs::path& file) {
 
 void writeKittiBin(const fs::path& file, const PointCloud& cloud) {
     cloud.validate();
+    if (cloud.empty()) {
+        throw InvalidArgument("cannot write an empty cloud to " + file.string() +
+                              ": an empty .bin cannot be told from a failed copy, so readers "
+                              "reject it");
+    }
     std::vector<float> v(cloud.size() * 4);
     for (std::size_t i = 0; i < cloud.size(); ++i) {
         v[4 * i] = cloud.xyz[i][0];
@@ -173,6 +178,10 @@ void writeKittiBin(const fs::path& file, const PointCloud& cloud) {
 }
 
 void writeLabelFile(const fs::path& file, const std::vector<std::uint32_t>& labels) {
+    if (labels.empty()) {
+        throw InvalidArgument("cannot write an empty label file " + file.string() +
+                              ": readers reject empty files");
+    }
     std::vector<std::uint32_t> v = labels;
     fromLittleEndian(v.data(), v.size());
     writeStreamAtomically(file, [&](std::ostream& out) {

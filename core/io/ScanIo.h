@@ -8,6 +8,9 @@
 #include <optional>
 #include <vector>
 
+/// Readers and writers of the raw KITTI / SemanticKITTI / nuScenes binary formats.
+/// Every function is thread-safe for distinct files; every fault is an IoError whose message
+/// starts with the offending file.
 namespace lidistill::io {
 
 /// How readers treat points with NaN or infinite coordinates.
@@ -44,9 +47,12 @@ PointCloud readKittiScan(const std::filesystem::path& binFile,
 /// @throws IoError if missing, empty, or its size is not a multiple of 4 bytes.
 std::vector<std::uint32_t> readLabelFile(const std::filesystem::path& file);
 
-/// Writes x, y, z, intensity (0 where the cloud has none) as float32; atomic (temp + rename).
+/// Writes x, y, z, intensity (0 where the cloud has none) as float32; atomic (temp + rename):
+/// on failure the old file is untouched and no temporary is left.
+/// @throws InvalidArgument if the cloud is empty (readers reject empty files) or its fields are
+///         inconsistent; IoError naming the file if it cannot be written.
 void writeKittiBin(const std::filesystem::path& file, const PointCloud& cloud);
-/// Writes uint32 labels; atomic.
+/// Writes uint32 labels; atomic. @throws InvalidArgument if `labels` is empty; IoError as above.
 void writeLabelFile(const std::filesystem::path& file, const std::vector<std::uint32_t>& labels);
 
 /// Axis convention for nuScenes LIDAR_TOP sweeps, which store x right, y forward, z up.

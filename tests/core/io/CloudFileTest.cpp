@@ -1,0 +1,391 @@
+// SPDX-License-Identifier: MIT
+#include "core/base/Error.h"
+#include "core/io/CloudFile.h"
+#include "core/io/ScanIo.h"
+#include "tests/core/io/IoTestUtil.h"
+#include "tests/support/TestData.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace lidistill::test {
+namespace {
+namespace fs = std::filesystem;
+using io::PcdEncoding;
+using io::PlyEncoding;
+
+/// Values that a lossy writer would get wrong: tiny, huge, negative zero, full 32-bit labels.
+PointCloud awkwardCloud(bool withRing) {
+    PointCloud c;
+    c.xyz = {{1.5f, -2.25f, 0.125f},
+             {1.0e-7f, 3.0e4f, -0.0f},
+             {0.1f, 1.0f / 3.0f, -123.456789f},
+             {std::numeric_limits<float>::max(), -1.17549435e-38f, 7.0f}};
+    c.intensity = {0.25f, 255.0f, 0.3333333f, 0.0f};
+    c.label = {40u, (7u << 16) | 10u, 0xFFFFFFFFu, 0u};
+    if (withRing) c.ring = {0, 31, 65535, 7};
+    return c;
+}
+
+void expectSameCloud(const PointCloud& a, const PointCloud& b) {
+    ASSERT_EQ(a.size(), b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        for (int k = 0; k < 3; ++k) {
+            // Bitwise, so that -0.0 and every last digit count.
+            EXPECT_EQ(std::memcmp(&a.xyz[i][k], &b.xyz[i][k], 4), 0)
+                << "point " << i << " axis " << k << ": " << a.xyz[i][k] << " vs " << b.xyz[i][k];
+        }
+    }
+    EXPECT_EQ(a.intensity, b.intensity);
+    EXPECT_EQ(a.label, b.label);
+    EXPECT_EQ(a.ring, b.ring);
+}
+
+class PcdRoundTrip : public ::testing::TestWithParam<PcdEncoding> {};
+
+TEST_P(PcdRoundTrip, KeepsIntensityLabelsRing) {
+    const fs::path f = scratchDir() / "c.pcd";
+    for (bool ring : {false, true}) {
+        const PointCloud c = awkwardCloud(ring);
+        io::writePcd(f, c, GetParam());
+        expectSameCloud(io::readPcd(f), c);
+    }
+    const std::string text = slurp(f);
+    const char* data = GetParam() == PcdEncoding::Ascii    ? "DATA ascii\n"
+                       : GetParam() == PcdEncoding::Binary ? "DATA binary\n"
+                                                           : "DATA binary_compressed\n";
+    EXPECT_NE(text.find(data), std::string::npos);
+    EXPECT_NE(text.find("FIELDS x y z intensity label ring"), std::string::npos) << text.substr(0, 300);
+    EXPECT_EQ(listNames(f.parent_path()), std::vector<std::string>{"c.pcd"});
+
+    PointCloud xyzOnly;
+    xyzOnly.xyz = {{1, 2, 3}};
+    io::writePcd(f, xyzOnly, GetParam());
+    const PointCloud back = io::readPcd(f);
+    EXPECT_EQ(back.xyz, xyzOnly.xyz);
+    EXPECT_FALSE(back.hasIntensity());
+    EXPECT_FALSE(back.hasLabels());
+}
+
+TEST_P(PcdRoundTrip, RealScan) {
+    LIDISTILL_REQUIRE_SHARED_DATA();
+    const fs::path dir = semanticKittiSeq00();
+    const PointCloud c = io::readKittiScan(dir / "velodyne" / "000000.bin",
+                                           dir / "labels" / "000000.label");
+    const fs::path f = scratchDir() / "real.pcd";
+    io::writePcd(f, c, GetParam());
+    expectSameCloud(io::readPcd(f), c);
+}
+
+INSTANTIATE_TEST_SUITE_P(Encodings, PcdRoundTrip,
+                         ::testing::Values(PcdEncoding::Ascii, PcdEncoding::Binary,
+                                           PcdEncoding::BinaryCompressed));
+
+class PlyRoundTrip : public ::testing::TestWithParam<PlyEncoding> {};
+
+TEST_P(PlyRoundTrip, KeepsIntensityLabelsRing) {
+    const fs::path f = scratchDir() / "c.ply";
+    for (bool ring : {false, true}) {
+        const PointCloud c = awkwardCloud(ring);
+        io::writePly(f, c, GetParam());
+        expectSameCloud(io::readPly(f), c);
+    }
+    const std::string text = slurp(f);
+    const char* format = GetParam() == PlyEncoding::Ascii ? "format ascii 1.0"
+                         : GetParam() == PlyEncoding::BinaryLittleEndian
+                             ? "format binary_little_endian 1.0"
+                             : "format binary_big_endian 1.0";
+    EXPECT_NE(text.find(format), std::string::npos) << text.substr(0, 300);
+    EXPECT_NE(text.find("element vertex 4"), std::string::npos);
+    EXPECT_EQ(listNames(f.parent_path()), std::vector<std::string>{"c.ply"});
+}
+
+INSTANTIATE_TEST_SUITE_P(Encodings, PlyRoundTrip,
+                         ::testing::Values(PlyEncoding::Ascii, PlyEncoding::BinaryLittleEndian,
+                                           PlyEncoding::BinaryBigEndian));
+
+TEST(CloudFile, EmptyCloudsRoundTripInEveryEncoding) {
+    const fs::path dir = scratchDir();
+    for (auto enc : {PcdEncoding::Ascii, PcdEncoding::Binary, PcdEncoding::BinaryCompressed}) {
+        io::writePcd(dir / "e.pcd", PointCloud{}, enc);
+        EXPECT_TRUE(io::readPcd(dir / "e.pcd").empty());
+    }
+    for (auto enc : {PlyEncoding::Ascii, PlyEncoding::BinaryLittleEndian,
+                     PlyEncoding::BinaryBigEndian}) {
+        io::writePly(dir / "e.ply", PointCloud{}, enc);
+        EXPECT_TRUE(io::readPly(dir / "e.ply").empty());
+    }
+    EXPECT_THROW(io::writeKittiBin(dir / "e.bin", PointCloud{}), InvalidArgument);
+    EXPECT_THROW(io::writeLabelFile(dir / "e.label", {}), InvalidArgument);
+    EXPECT_EQ(listNames(dir), (std::vector<std::string>{"e.pcd", "e.ply"}));
+}
+
+TEST(CloudFile, BigEndianPlyBytesAreBigEndian) {
+    // Independent of PCL: check the stored bytes of the first x.
+    const fs::path f = scratchDir() / "be.ply";
+    io::writePly(f, awkwardCloud(false), PlyEncoding::BinaryBigEndian);
+    const std::string text = slurp(f);
+    const std::size_t data = text.find("end_header\n") + 11;
+    const unsigned char expected[4] = {0x3F, 0xC0, 0x00, 0x00};  // 1.5f
+    EXPECT_EQ(std::memcmp(text.data() + data, expected, 4), 0);
+}
+
+TEST(CloudFile, ReadsHandWrittenFiles) {
+    const fs::path dir = scratchDir();
+    // PCD with double coordinates, an unsigned byte label and a multi-count field before x.
+    writeBytes(dir / "hand.pcd",
+               "# .PCD v0.7 - Point Cloud Data file format\nVERSION 0.7\n"
+               "FIELDS normal x y z intensity label\nSIZE 4 8 8 8 4 1\nTYPE F F F F F U\n"
+               "COUNT 3 1 1 1 1 1\nWIDTH 2\nHEIGHT 1\nVIEWPOINT 0 0 0 1 0 0 0\nPOINTS 2\n"
+               "DATA ascii\n0 0 1 1.25 -2.5 3.75 0.5 7\n0 0 1 10 20 30 0.75 255\n");
+    const PointCloud pcd = io::readPcd(dir / "hand.pcd");
+    EXPECT_EQ(pcd.xyz, (std::vector<Vec3f>{{1.25f, -2.5f, 3.75f}, {10, 20, 30}}));
+    EXPECT_EQ(pcd.intensity, (std::vector<float>{0.5f, 0.75f}));
+    EXPECT_EQ(pcd.label, (std::vector<std::uint32_t>{7, 255}));
+
+    // PLY with CloudCompare's scalar_intensity, double coordinates and a face element.
+    writeBytes(dir / "hand.ply",
+               "ply\nformat ascii 1.0\ncomment hand made\nelement vertex 3\n"
+               "property double x\nproperty double y\nproperty double z\n"
+               "property float scalar_intensity\nelement face 1\n"
+               "property list uchar int vertex_indices\nend_header\n"
+               "1 2 3 0.5\n4 5 6 0.25\n-1 -2 -3 1\n3 0 1 2\n");
+    const PointCloud ply = io::readPly(dir / "hand.ply");
+    EXPECT_EQ(ply.xyz, (std::vector<Vec3f>{{1, 2, 3}, {4, 5, 6}, {-1, -2, -3}}));
+    EXPECT_EQ(ply.intensity, (std::vector<float>{0.5f, 0.25f, 1.0f}));
+    EXPECT_FALSE(ply.hasLabels());
+}
+
+TEST(CloudFile, NonFinitePointsFollowReadOptions) {
+    const fs::path f = scratchDir() / "nan.pcd";
+    writeBytes(f,
+               "VERSION 0.7\nFIELDS x y z label\nSIZE 4 4 4 4\nTYPE F F F U\nCOUNT 1 1 1 1\n"
+               "WIDTH 3\nHEIGHT 1\nPOINTS 3\nDATA ascii\n1 1 1 10\nnan 2 2 20\n3 3 3 30\n");
+    LogCapture logs;
+    const PointCloud c = io::readPcd(f);
+    EXPECT_EQ(c.xyz, (std::vector<Vec3f>{{1, 1, 1}, {3, 3, 3}}));
+    EXPECT_EQ(c.label, (std::vector<std::uint32_t>{10, 30}));
+    ASSERT_EQ(logs.warnings().size(), 1u);
+    EXPECT_NE(logs.warnings()[0].find("dropped 1 points"), std::string::npos);
+    expectIoError([&] { io::readPcd(f, {.strict = true}); }, f, "point 1 has a NaN");
+}
+
+TEST(CloudFile, FormatDispatch) {
+    EXPECT_EQ(io::formatFromPath("a/000001.bin"), io::CloudFormat::KittiBin);
+    EXPECT_EQ(io::formatFromPath("x__LIDAR_TOP__1.pcd.bin"), io::CloudFormat::NuscenesBin);
+    EXPECT_EQ(io::formatFromPath("X.PCD.BIN"), io::CloudFormat::NuscenesBin);
+    EXPECT_EQ(io::formatFromPath("scan.Pcd"), io::CloudFormat::Pcd);
+    EXPECT_EQ(io::formatFromPath("mesh.PLY"), io::CloudFormat::Ply);
+    expectIoError([] { io::formatFromPath("cloud.las"); }, "cloud.las", "unsupported");
+    expectIoError([] { io::formatFromPath("bin"); }, "bin", "unsupported");
+
+    const fs::path dir = scratchDir();
+    const PointCloud c = awkwardCloud(false);
+    for (const char* name : {"a.bin", "a.pcd", "a.ply"}) {
+        io::writeCloud(dir / name, c);
+        const PointCloud back = io::readCloud(dir / name);
+        EXPECT_EQ(back.xyz, c.xyz) << name;
+        EXPECT_EQ(back.intensity, c.intensity) << name;
+    }
+    EXPECT_EQ(io::readCloud(dir / "a.pcd").label, c.label);  // .bin has no labels
+    EXPECT_NE(slurp(dir / "a.pcd").find("DATA binary\n"), std::string::npos);
+    EXPECT_NE(slurp(dir / "a.ply").find("binary_little_endian"), std::string::npos);
+    EXPECT_EQ(fs::file_size(dir / "a.bin"), 4u * 16u);
+    expectIoError([&] { io::writeCloud(dir / "a.pcd.bin", c); }, dir / "a.pcd.bin",
+                  "not supported");
+    expectIoError([&] { io::writeCloud(dir / "a.xyz", c); }, dir / "a.xyz", "unsupported");
+}
+
+// ---- bad input --------------------------------------------------------------------------
+
+std::string pcdHeader(const std::string& data, int points, const std::string& fields = "x y z",
+                      const std::string& sizes = "4 4 4", const std::string& types = "F F F",
+                      const std::string& counts = "1 1 1") {
+    return "VERSION 0.7\nFIELDS " + fields + "\nSIZE " + sizes + "\nTYPE " + types + "\nCOUNT " +
+           counts + "\nWIDTH " + std::to_string(points) + "\nHEIGHT 1\nVIEWPOINT 0 0 0 1 0 0 0\n" +
+           "POINTS " + std::to_string(points) + "\nDATA " + data + "\n";
+}
+
+TEST(CloudFileBadInput, TruncatedBinaryPcd) {
+    const fs::path dir = scratchDir();
+    PointCloud big;
+    big.xyz.assign(1000, {1, 2, 3});
+    // PCL pads binary PCD files to a page, so cut into the point data itself.
+    const std::size_t dataStart = [&] {
+        io::writePcd(dir / "full.pcd", big, PcdEncoding::Binary);
+        const std::string b = slurp(dir / "full.pcd");
+        return b.find("DATA binary\n") + 12;
+    }();
+    std::string bytes = slurp(dir / "full.pcd");
+    writeBytes(dir / "cut.pcd", bytes.substr(0, dataStart + 12 * 1000 - 100));
+    expectIoError([&] { io::readPcd(dir / "cut.pcd"); }, dir / "cut.pcd",
+                  "binary PCD data is truncated");
+
+    io::writePcd(dir / "full.pcd", big, PcdEncoding::BinaryCompressed);
+    bytes = slurp(dir / "full.pcd");
+    std::uint32_t compressed = 0;
+    const std::size_t cStart = bytes.find("DATA binary_compressed\n") + 23;
+    std::memcpy(&compressed, bytes.data() + cStart, 4);
+    writeBytes(dir / "cutc.pcd", bytes.substr(0, cStart + 8 + compressed - 5));
+    expectIoError([&] { io::readPcd(dir / "cutc.pcd"); }, dir / "cutc.pcd",
+                  "binary_compressed PCD data is truncated");
+
+    io::writePcd(dir / "full.pcd", big, PcdEncoding::Ascii);
+    bytes = slurp(dir / "full.pcd");
+    writeBytes(dir / "cuta.pcd", bytes.substr(0, bytes.size() - 40));
+    expectIoError([&] { io::readPcd(dir / "cuta.pcd"); }, dir / "cuta.pcd", "ascii PCD");
+}
+
+TEST(CloudFileBadInput, PcdPointsLies) {
+    const fs::path dir = scratchDir();
+    const std::vector<float> two = {1, 2, 3, 4, 5, 6};
+    // POINTS larger than the data, consistent with WIDTH: the data size check catches it.
+    writeBytes(dir / "lie.pcd", pcdHeader("binary", 5000) + asBytes(two));
+    expectIoError([&] { io::readPcd(dir / "lie.pcd"); }, dir / "lie.pcd",
+                  "5000 points of 12 bytes need 60000 bytes, the file holds 24");
+    // POINTS disagreeing with WIDTH * HEIGHT.
+    std::string h = pcdHeader("binary", 2);
+    h.replace(h.find("POINTS 2"), 8, "POINTS 9");
+    writeBytes(dir / "wh.pcd", h + asBytes(two));
+    expectIoError([&] { io::readPcd(dir / "wh.pcd"); }, dir / "wh.pcd",
+                  "POINTS 9 but WIDTH 2 * HEIGHT 1 = 2");
+    // The compressed size words lie about the uncompressed size.
+    std::vector<std::uint32_t> words = {4, 999};
+    writeBytes(dir / "lz.pcd", pcdHeader("binary_compressed", 2) + asBytes(words) + "abcd");
+    expectIoError([&] { io::readPcd(dir / "lz.pcd"); }, dir / "lz.pcd",
+                  "announces 999 uncompressed bytes");
+    // Correct sizes but garbage compressed bytes: PCL's decoder rejects them.
+    words = {4, 24};
+    writeBytes(dir / "lz2.pcd", pcdHeader("binary_compressed", 2) + asBytes(words) + "abcd");
+    EXPECT_THROW(io::readPcd(dir / "lz2.pcd"), IoError);
+}
+
+TEST(CloudFileBadInput, PcdHeaderInconsistent) {
+    const fs::path dir = scratchDir();
+    const std::string data = asBytes(std::vector<float>{1, 2, 3});
+    writeBytes(dir / "noz.pcd", pcdHeader("binary", 1, "x y w") + data);
+    expectIoError([&] { io::readPcd(dir / "noz.pcd"); }, dir / "noz.pcd", "no 'z' field");
+    writeBytes(dir / "size.pcd", pcdHeader("binary", 1, "x y z", "4 4") + data);
+    expectIoError([&] { io::readPcd(dir / "size.pcd"); }, dir / "size.pcd",
+                  "3 FIELDS but 2 SIZE entries");
+    writeBytes(dir / "type.pcd", pcdHeader("binary", 1, "x y z", "4 4 4", "F F Q") + data);
+    expectIoError([&] { io::readPcd(dir / "type.pcd"); }, dir / "type.pcd",
+                  "type 'Q' is not I, U or F");
+    writeBytes(dir / "f2.pcd", pcdHeader("binary", 1, "x y z", "4 4 2") + data);
+    expectIoError([&] { io::readPcd(dir / "f2.pcd"); }, dir / "f2.pcd", "unsupported size 2");
+    writeBytes(dir / "count.pcd", pcdHeader("binary", 1, "x y z", "4 4 4", "F F F", "1 1") + data);
+    expectIoError([&] { io::readPcd(dir / "count.pcd"); }, dir / "count.pcd", "COUNT entries");
+    writeBytes(dir / "nodata.pcd", "VERSION 0.7\nFIELDS x y z\nSIZE 4 4 4\nTYPE F F F\n");
+    expectIoError([&] { io::readPcd(dir / "nodata.pcd"); }, dir / "nodata.pcd", "no DATA line");
+    writeBytes(dir / "enc.pcd", pcdHeader("zip", 1) + data);
+    expectIoError([&] { io::readPcd(dir / "enc.pcd"); }, dir / "enc.pcd", "unknown encoding");
+    writeBytes(dir / "cols.pcd", pcdHeader("ascii", 2) + "1 2 3\n4 5\n");
+    expectIoError([&] { io::readPcd(dir / "cols.pcd"); }, dir / "cols.pcd",
+                  "ascii PCD point 1 has 2 values");
+}
+
+std::string plyHeader(const std::string& format, int vertices,
+                      const std::string& props = "property float x\nproperty float y\n"
+                                                 "property float z\n") {
+    return "ply\nformat " + format + " 1.0\nelement vertex " + std::to_string(vertices) + "\n" +
+           props + "end_header\n";
+}
+
+TEST(CloudFileBadInput, PlyVertexCountLies) {
+    const fs::path dir = scratchDir();
+    const std::string two = asBytes(std::vector<float>{1, 2, 3, 4, 5, 6});
+    writeBytes(dir / "lie.ply", plyHeader("binary_little_endian", 1000) + two);
+    expectIoError([&] { io::readPly(dir / "lie.ply"); }, dir / "lie.ply",
+                  "binary PLY data is truncated: element vertex 1000");
+    writeBytes(dir / "lieb.ply", plyHeader("binary_big_endian", 3) + two);
+    expectIoError([&] { io::readPly(dir / "lieb.ply"); }, dir / "lieb.ply", "truncated");
+    writeBytes(dir / "liea.ply", plyHeader("ascii", 3) + "1 2 3\n4 5 6\n");
+    expectIoError([&] { io::readPly(dir / "liea.ply"); }, dir / "liea.ply",
+                  "ascii PLY data is truncated");
+    // An honest count reads fine.
+    writeBytes(dir / "ok.ply", plyHeader("binary_little_endian", 2) + two);
+    EXPECT_EQ(io::readPly(dir / "ok.ply").size(), 2u);
+}
+
+TEST(CloudFileBadInput, PlyHeaderFaults) {
+    const fs::path dir = scratchDir();
+    const std::string one = asBytes(std::vector<float>{1, 2, 3});
+    writeBytes(dir / "noz.ply",
+               plyHeader("binary_little_endian", 1,
+                         "property float x\nproperty float y\nproperty float w\n") + one);
+    expectIoError([&] { io::readPly(dir / "noz.ply"); }, dir / "noz.ply", "no 'z' property");
+    writeBytes(dir / "fmt.ply", plyHeader("binary_middle_endian", 1) + one);
+    expectIoError([&] { io::readPly(dir / "fmt.ply"); }, dir / "fmt.ply", "unknown format");
+    writeBytes(dir / "type.ply",
+               plyHeader("ascii", 1, "property float x\nproperty float y\nproperty quad z\n") +
+                   "1 2 3\n");
+    expectIoError([&] { io::readPly(dir / "type.ply"); }, dir / "type.ply",
+                  "unknown property type 'quad'");
+    writeBytes(dir / "noend.ply", "ply\nformat ascii 1.0\nelement vertex 1\nproperty float x\n");
+    expectIoError([&] { io::readPly(dir / "noend.ply"); }, dir / "noend.ply", "no end_header");
+    writeBytes(dir / "novert.ply",
+               "ply\nformat ascii 1.0\nelement face 0\nproperty list uchar int v\nend_header\n");
+    expectIoError([&] { io::readPly(dir / "novert.ply"); }, dir / "novert.ply",
+                  "no 'vertex' element");
+}
+
+TEST(CloudFileBadInput, GarbageAndEmptyFiles) {
+    const fs::path dir = scratchDir();
+    std::string garbage(4096, '\0');
+    for (std::size_t i = 0; i < garbage.size(); ++i) {
+        garbage[i] = static_cast<char>((i * 2654435761u) >> 13);
+    }
+    writeBytes(dir / "g.pcd", garbage);
+    writeBytes(dir / "g.ply", garbage);
+    writeBytes(dir / "e.pcd", "");
+    writeBytes(dir / "e.ply", "");
+    writeBytes(dir / "text.pcd", "hello world\n");
+    EXPECT_THROW(io::readPcd(dir / "g.pcd"), IoError);
+    expectIoError([&] { io::readPly(dir / "g.ply"); }, dir / "g.ply", "not a PLY file");
+    expectIoError([&] { io::readPcd(dir / "e.pcd"); }, dir / "e.pcd", "file is empty");
+    expectIoError([&] { io::readPly(dir / "e.ply"); }, dir / "e.ply", "file is empty");
+    expectIoError([&] { io::readPcd(dir / "text.pcd"); }, dir / "text.pcd",
+                  "unknown header keyword");
+    expectIoError([&] { io::readCloud(dir / "missing.ply"); }, dir / "missing.ply",
+                  "file not found");
+}
+
+TEST(CloudFileBadInput, FailedWritesKeepOldFile) {
+    const fs::path dir = scratchDir();
+    const PointCloud small = awkwardCloud(false);
+    io::writePcd(dir / "c.pcd", small);
+    io::writePly(dir / "c.ply", small);
+    const std::string oldPcd = slurp(dir / "c.pcd");
+    const std::string oldPly = slurp(dir / "c.ply");
+    PointCloud big;  // varied values, so that even the compressed encoding is far over 32 KB
+    for (int i = 0; i < 100000; ++i) {
+        big.xyz.push_back({0.001f * static_cast<float>(i), std::sin(static_cast<float>(i)),
+                           std::cos(0.37f * static_cast<float>(i))});
+        big.intensity.push_back(static_cast<float>(i % 977) / 977.0f);
+    }
+    {
+        const FileSizeLimit limit(32 * 1024);
+        for (auto enc :
+             {PcdEncoding::Ascii, PcdEncoding::Binary, PcdEncoding::BinaryCompressed}) {
+            EXPECT_THROW(io::writePcd(dir / "c.pcd", big, enc), IoError);
+        }
+        for (auto enc : {PlyEncoding::Ascii, PlyEncoding::BinaryLittleEndian,
+                         PlyEncoding::BinaryBigEndian}) {
+            EXPECT_THROW(io::writePly(dir / "c.ply", big, enc), IoError);
+        }
+    }
+    EXPECT_TRUE(slurp(dir / "c.pcd") == oldPcd);
+    EXPECT_TRUE(slurp(dir / "c.ply") == oldPly);
+    EXPECT_EQ(listNames(dir), (std::vector<std::string>{"c.pcd", "c.ply"}));
+
+    PointCloud bad = small;
+    bad.label.pop_back();  // inconsistent cloud: rejected before anything is written
+    EXPECT_THROW(io::writePcd(dir / "c.pcd", bad), InvalidArgument);
+    EXPECT_TRUE(slurp(dir / "c.pcd") == oldPcd);
+}
+
+}  // namespace
+}  // namespace lidistill::test
