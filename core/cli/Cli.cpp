@@ -14,6 +14,11 @@ namespace {
 
 std::vector<Command> allCommands() {
     std::vector<Command> cmds;
+    cmds.push_back(infoCommand());
+    cmds.push_back(convertCommand());
+    cmds.push_back(buildMapCommand());
+    cmds.push_back(gtCommand());
+    cmds.push_back(evalCommand());
 #ifdef LIDISTILL_HAVE_SYNTH
     cmds.push_back(synthCommand());
 #endif

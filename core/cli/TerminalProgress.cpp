@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "core/cli/TerminalProgress.h"
 
+#include "core/base/Log.h"
+
 #include <algorithm>
 #include <atomic>
 #include <csignal>
@@ -39,6 +41,7 @@ TerminalProgress::~TerminalProgress() { finish(); }
 bool TerminalProgress::cancelled() const { return g_interrupted.load(); }
 
 void TerminalProgress::report(double fraction, std::string_view stage) {
+    if (log::level() > log::Level::Info) return;  // --quiet: warnings and errors only
     std::lock_guard lock(m_mutex);
     fraction = std::clamp(fraction, 0.0, 1.0);
     const auto now = std::chrono::steady_clock::now();
