@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: MIT
+#include "core/ml/Model.h"
+
+#include "core/base/Error.h"
+#include "core/ml/io/SafeTensors.h"
+#include "core/ml/nn/Networks.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+
+namespace lidistill::ml {
+
+namespace {
+constexpr const char* kConfigKey = "lidistill.config";
+
+torch::Tensor xyzTensor(const PointCloud& cloud, const char* what) {
+    if (cloud.empty()) throw InvalidArgument(std::string(what) + " cloud is empty");
+    auto t = torch::empty({static_cast<std::int64_t>(cloud.size()), 3}, torch::kFloat);
+    std::memcpy(t.data_ptr<float>(), cloud.xyz.data(), cloud.size() * sizeof(Vec3f));
+    return t;
+}
+}  // namespace
+
+std::string ModelConfig::toJson() const {
+    nlohmann::ordered_json j{{"format", "lidistill-lidiff"}, {"version", 1},
+                             {"width", width},         {"in_channels", inChannels},
+                             {"refiner_out_channels", refinerOutChannels},
+                             {"voxel_size", voxelSize}, {"has_encoder", hasEncoder},
+                             {"has_denoiser", hasDenoiser}, {"has_refiner", hasRefiner},
+                             {"source", source}};
+    return j.dump();
+}
+
+ModelConfig ModelConfig::fromJson(const std::string& json) {
+    ModelConfig c;
+    try {
+        const auto j = nlohmann::json::parse(json);
+        c.width = j.value("width", 1.0);
+        c.inChannels = j.value("in_channels", 3);
+        c.refinerOutChannels = j.value("refiner_out_channels", 18);
+        c.voxelSize = j.value("voxel_size", 0.05);
+        c.hasEncoder = j.value("has_encoder", true);
+        c.hasDenoiser = j.value("has_denoiser", true);
+        c.hasRefiner = j.value("has_refiner", false);
+        c.source = j.value("source", std::string());
+    } catch (const nlohmann::json::exception& e) {
+        throw InvalidArgument(std::string("malformed model config: ") + e.what());
+    }
+    if (!(c.voxelSize > 0.0) || c.inChannels < 1 || c.refinerOutChannels < 1) {
+        throw InvalidArgument("model config out of range");
+    }
+    nets::channelPlan(c.width);  // validates the width
+    return c;
+}
+
+struct LidiffModel::Impl {
+    ModelConfig config;
+    nets::MinkGlobalEnc encoder{nullptr};
+    nets::MinkUNetDiff denoiser{nullptr};
+    nets::MinkUNet refiner{nullptr};
+
+    std::vector<std::pair<std::string, torch::nn::Module*>> networks() {
+        std::vector<std::pair<std::string, torch::nn::Module*>> out;
+        if (encoder) out.emplace_back("encoder", encoder.get());
+        if (denoiser) out.emplace_back("denoiser", denoiser.get());
+        if (refiner) out.emplace_back("refiner", refiner.get());
+        return out;
+    }
+    void build(const ModelConfig& c) {
+        config = c;
+        if (c.hasEncoder) encoder = nets::MinkGlobalEnc(c.width, c.inChannels);
+        if (c.hasDenoiser) denoiser = nets::MinkUNetDiff(c.width, c.inChannels);
+        if (c.hasRefiner) refiner = nets::MinkUNet(c.width, c.inChannels, c.refinerOutChannels);
+        for (auto& [name, m] : networks()) m->eval();
+    }
+    sparse::TensorField field(const PointCloud& cloud, const char* what) const {
+        auto xyz = xyzTensor(cloud, what);
+        auto batch = torch::zeros({xyz.size(0)}, torch::kLong);
+        return sparse::pointsToVoxels(xyz, batch, xyz, config.voxelSize);
+    }
+};
+
+LidiffModel::LidiffModel(const ModelConfig& config, std::uint64_t seed)
+    : m_impl(std::make_unique<Impl>()) {
+    if (!config.hasEncoder && !config.hasDenoiser && !config.hasRefiner) {
+        throw InvalidArgument("a model needs at least one network");
+    }
+    ModelConfig::fromJson(config.toJson());  // same validation as a loaded file
+    torch::manual_seed(seed);
+    m_impl->build(config);
+}
+
+LidiffModel::~LidiffModel() = default;
+LidiffModel::LidiffModel(LidiffModel&&) noexcept = default;
+LidiffModel& LidiffModel::operator=(LidiffModel&&) noexcept = default;
+
+LidiffModel LidiffModel::load(const std::filesystem::path& file) {
+    const auto content = loadSafeTensors(file);
+    auto it = content.metadata.find(kConfigKey);
+    if (it == content.metadata.end()) {
+        throw IoError(file, std::string("no '") + kConfigKey +
+                                "' metadata (not written by lidistill or its converter)");
+    }
+    ModelConfig config;
+    try {
+        config = ModelConfig::fromJson(it->second);
+    } catch (const InvalidArgument& e) {
+        throw IoError(file, e.what());
+    }
+    LidiffModel model(config, 0);
+    std::size_t expected = 0;
+    for (auto& [name, module] : model.m_impl->networks()) {
+        applyState(*module, name + ".", content, file);
+        std::vector<std::pair<std::string, torch::Tensor>> keys;
+        collectState(*module, name + ".", keys);
+        expected += keys.size();
+    }
+    if (expected != content.tensors.size()) {
+        throw IoError(file, std::to_string(content.tensors.size() - expected) +
+                                " tensors do not belong to the configured networks");
+    }
+    return model;
+}
+
+void LidiffModel::save(const std::filesystem::path& file) const {
+    SafeTensors content;
+    content.metadata[kConfigKey] = m_impl->config.toJson();
+    for (auto& [name, module] : m_impl->networks()) collectState(*module, name + ".", content.tensors);
+    saveSafeTensors(file, content);
+}
+
+const ModelConfig& LidiffModel::config() const { return m_impl->config; }
+
+std::vector<NetworkSummary> LidiffModel::summary() const {
+    std::vector<NetworkSummary> out;
+    static const std::map<std::string, std::string> arch{
+        {"encoder", "MinkGlobalEnc"}, {"denoiser", "MinkUNetDiff"}, {"refiner", "MinkUNet"}};
+    for (auto& [name, module] : m_impl->networks()) {
+        std::vector<std::pair<std::string, torch::Tensor>> keys;
+        collectState(*module, "", keys);
+        out.push_back({name, arch.at(name), nets::parameterCount(*module),
+                       static_cast<std::int64_t>(keys.size())});
+    }
+    return out;
+}
+
+std::vector<Vec3f> LidiffModel::denoise(const PointCloud& noisy, const PointCloud& partial,
+                                        int t) const {
+    if (!m_impl->encoder || !m_impl->denoiser) {
+        throw ModelError("this model file has no encoder/denoiser (a refiner-only file?)");
+    }
+    torch::NoGradGuard guard;
+    const auto x = m_impl->field(noisy, "noisy");
+    const auto part = m_impl->field(partial, "partial");
+    auto cond = m_impl->encoder(part.voxels);
+    auto eps = m_impl->denoiser(x, cond, torch::full({1}, t, torch::kLong)).contiguous();
+    std::vector<Vec3f> out(noisy.size());
+    std::memcpy(out.data(), eps.data_ptr<float>(), out.size() * sizeof(Vec3f));
+    return out;
+}
+
+std::vector<float> LidiffModel::refine(const PointCloud& cloud) const {
+    if (!m_impl->refiner) throw ModelError("this model file has no refiner");
+    torch::NoGradGuard guard;
+    auto y = m_impl->refiner(m_impl->field(cloud, "input")).contiguous();
+    return std::vector<float>(y.data_ptr<float>(), y.data_ptr<float>() + y.numel());
+}
+
+}  // namespace lidistill::ml

@@ -1,0 +1,49 @@
+#pragma once
+// SPDX-License-Identifier: MIT
+//
+// Internal header of lidistill_ml: sparse operations with autograd. Weight layout is
+// MinkowskiEngine's: [K, C_in, C_out] (1x1 convolutions: [C_in, C_out]); no bias.
+// One code path for every device: maps are tensors on the features' device and the
+// arithmetic is libtorch ops (mm, index_select, index_add_); only the row scatter and the
+// nearest-voxel search have hand-written CPU loops (other devices use the libtorch
+// fallback, or a round trip through the CPU for the nearest-voxel search).
+
+#include "core/ml/engine/SparseTensor.h"
+
+namespace lidistill::ml::sparse {
+
+/// Gather-GEMM-scatter over a kernel map, with a custom autograd backward:
+/// out[o] = sum_k sum_{(i, o) in map_k} feats[i] @ weight[k]. With `transposed`, the roles of
+/// the map's in/out rows swap (ME's transposed convolution onto the existing finer rows).
+/// Deterministic: offsets are processed in order and rows are unique within one offset.
+/// @param feats [N_in, C_in]; @param weight [K, C_in, C_out]. @return [N_out, C_out].
+/// @throws InvalidArgument on shape mismatches.
+torch::Tensor sparseConvolution(const torch::Tensor& feats, const torch::Tensor& weight,
+                                const KernelMap& map, bool transposed);
+
+/// ks^3 submanifold convolution (outputs on the input rows). weight [ks^3, C_in, C_out].
+SparseTensor submanifoldConv(const SparseTensor& x, const torch::Tensor& weight,
+                             std::int64_t dilation = 1);
+/// 2x2x2 stride-2 convolution: rows of stride 2 * x.stride. weight [8, C_in, C_out].
+SparseTensor downsampleConv(const SparseTensor& x, const torch::Tensor& weight);
+/// 2x2x2 stride-2 transposed convolution onto the existing rows at x.stride / 2.
+SparseTensor upsampleConv(const SparseTensor& x, const torch::Tensor& weight);
+/// 1x1 convolution, weight [C_in, C_out] (ME stores it so).
+SparseTensor pointwiseConv(const SparseTensor& x, const torch::Tensor& weight);
+
+/// ReLU / LeakyReLU on the features.
+SparseTensor relu(const SparseTensor& x);
+SparseTensor leakyRelu(const SparseTensor& x, double slope);
+/// ME.cat: channel concatenation [a, b] of two tensors on the same rows.
+/// @throws InvalidArgument if they are not on the same manager and stride.
+SparseTensor concat(const SparseTensor& a, const SparseTensor& b);
+
+/// For every row of `query`, the row of `encoder` (same batch element) whose ME-unit coordinates
+/// are nearest in Euclidean distance; ties go to the lowest encoder row. Exact grid search
+/// (cells of the encoder's stride, rings searched until the best distance is certified), with
+/// a brute-force scan of the batch element when the rings would cost more than the scan.
+/// @return int64 [N_query] on the query's device.
+/// @throws InvalidArgument if a query's batch element has no encoder rows.
+torch::Tensor nearestEncoderRows(const SparseTensor& query, const SparseTensor& encoder);
+
+}  // namespace lidistill::ml::sparse

@@ -1,0 +1,44 @@
+#pragma once
+// SPDX-License-Identifier: MIT
+//
+// Internal header of lidistill_ml: the safetensors format (huggingface/safetensors), written and
+// read by our own code: 8-byte little-endian header length N, N bytes of JSON
+// {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ...,
+//  "__metadata__": {"key": "string value"}}, then the raw little-endian tensor bytes.
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace lidistill::ml {
+
+struct SafeTensors {
+    std::vector<std::pair<std::string, torch::Tensor>> tensors;  ///< in file order
+    std::map<std::string, std::string> metadata;
+};
+
+/// Writes tensors (any device; copied to CPU, made contiguous) and string metadata, atomically
+/// (temp file + rename). Supported dtypes: F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL.
+/// @throws IoError naming the file if it cannot be written; InvalidArgument on duplicate names
+///         or an unsupported dtype.
+void saveSafeTensors(const std::filesystem::path& file, const SafeTensors& content);
+
+/// Reads and validates a whole file (header JSON, dtypes, shapes, offsets inside the data).
+/// @throws IoError naming the file and the fault for a missing, truncated or corrupt file.
+SafeTensors loadSafeTensors(const std::filesystem::path& file);
+
+/// Appends `prefix + name` for every parameter and buffer of `module` (state-dict order).
+void collectState(const torch::nn::Module& module, const std::string& prefix,
+                  std::vector<std::pair<std::string, torch::Tensor>>& out);
+
+/// Copies `prefix + name` tensors of `content` into the parameters and buffers of `module`.
+/// Strict: every parameter/buffer must be present with the same shape.
+/// @throws IoError naming `file` and the missing or mis-shaped key.
+void applyState(torch::nn::Module& module, const std::string& prefix, const SafeTensors& content,
+                const std::filesystem::path& file);
+
+}  // namespace lidistill::ml

@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: MIT
+// Sparse engine vs dense references (torch conv3d / conv_transpose3d on the densified grid),
+// in float64, with negative coordinates and several batch elements.
+#include "core/base/Error.h"
+#include "core/ml/engine/SparseOps.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <set>
+#include <tuple>
+
+namespace lidistill::ml::sparse {
+namespace {
+
+constexpr double kTol = 1e-9;
+
+double relErr(const torch::Tensor& a, const torch::Tensor& b) {
+    const double scale = std::max(b.abs().max().item<double>(), 1e-300);
+    return (a - b).abs().max().item<double>() / scale;
+}
+
+// Unique random coordinates in [-extent, extent)^3, batches 0..B-1.
+torch::Tensor randomCoords(int batches, int extent, int count, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::uniform_int_distribution<int> c(-extent, extent - 1), b(0, batches - 1);
+    std::set<std::tuple<int, int, int, int>> seen;
+    std::vector<int> flat;
+    while (static_cast<int>(seen.size()) < count) {
+        auto t = std::make_tuple(b(rng), c(rng), c(rng), c(rng));
+        if (seen.insert(t).second) {
+            flat.insert(flat.end(), {std::get<0>(t), std::get<1>(t), std::get<2>(t), std::get<3>(t)});
+        }
+    }
+    return torch::tensor(flat, torch::kInt).view({count, 4});
+}
+
+struct Grid {
+    std::int64_t origin;  // compact coordinate of dense index 0 (even)
+    std::int64_t size;    // per axis (even)
+    std::int64_t batches;
+};
+
+// Scatters [N, C] features into [B, C, S, S, S] (differentiable).
+torch::Tensor densify(const torch::Tensor& coords, const torch::Tensor& feats, const Grid& g) {
+    auto c = coords.to(torch::kLong);
+    auto dense = torch::zeros({g.batches, g.size, g.size, g.size, feats.size(1)}, feats.options());
+    dense = dense.index_put({c.select(1, 0), c.select(1, 1) - g.origin, c.select(1, 2) - g.origin,
+                             c.select(1, 3) - g.origin},
+                            feats);
+    return dense.permute({0, 4, 1, 2, 3});
+}
+
+torch::Tensor readDense(const torch::Tensor& dense, const torch::Tensor& coords, std::int64_t origin) {
+    auto c = coords.to(torch::kLong);
+    auto cl = dense.permute({0, 2, 3, 4, 1});
+    return cl.index({c.select(1, 0), c.select(1, 1) - origin, c.select(1, 2) - origin,
+                     c.select(1, 3) - origin});
+}
+
+// ME [K, Cin, Cout] (x fastest) -> torch conv3d [Cout, Cin, kx, ky, kz].
+torch::Tensor toConvWeight(const torch::Tensor& w, std::int64_t ks) {
+    return w.view({ks, ks, ks, w.size(1), w.size(2)}).permute({4, 3, 2, 1, 0});
+}
+// ME [K, Cin, Cout] -> torch conv_transpose3d [Cin, Cout, kx, ky, kz].
+torch::Tensor toConvTWeight(const torch::Tensor& w, std::int64_t ks) {
+    return w.view({ks, ks, ks, w.size(1), w.size(2)}).permute({3, 4, 2, 1, 0});
+}
+
+struct Case {
+    CoordinateManagerPtr mgr;
+    torch::Tensor feats;  // at stride 1, key order
+    Grid grid;
+};
+
+Case makeCase(int batches, int extent, int count, std::int64_t channels, unsigned seed) {
+    auto [mgr, order] = CoordinateManager::fromCoords(randomCoords(batches, extent, count, seed));
+    (void)order;
+    torch::manual_seed(seed);
+    auto feats = torch::randn({count, channels}, torch::kDouble);
+    const std::int64_t half = 16 * ((extent + 8 + 15) / 16);  // even at every level
+    return {mgr, feats, Grid{-half, 2 * half, batches}};
+}
+
+TEST(SparseEngine, KeysAreExactAndFloorDivideNegatives) {
+    const int lim = static_cast<int>(kCoordLimit);
+    auto c = torch::tensor({0, -1, -2, -3, 1, 5, -7, 0, 3, -lim, lim, 1}, torch::kInt)
+                 .view({3, 4});
+    EXPECT_TRUE(torch::equal(unpackKeys(packKeys(c)), c));
+    auto [mgr, order] = CoordinateManager::fromCoords(c);
+    auto c2 = mgr->coords(2);
+    // floor(-1/2) = -1, floor(-3/2) = -2, floor(5/2) = 2, floor(-7/2) = -4.
+    std::set<std::vector<int>> got;
+    for (int i = 0; i < c2.size(0); ++i) {
+        got.insert({c2[i][0].item<int>(), c2[i][1].item<int>(), c2[i][2].item<int>(), c2[i][3].item<int>()});
+    }
+    EXPECT_TRUE(got.count({0, -1, -1, -2}));
+    EXPECT_TRUE(got.count({1, 2, -4, 0}));
+    EXPECT_THROW(CoordinateManager::fromCoords(torch::tensor({0, lim + 1, 0, 0}, torch::kInt).view({1, 4})),
+                 InvalidArgument);
+    EXPECT_THROW(CoordinateManager::fromCoords(torch::tensor({0, 1, 2, 3, 0, 1, 2, 3}, torch::kInt).view({2, 4})),
+                 InvalidArgument);
+    // Neighbours across a field boundary must not alias: z = max and (y + 1, z = min) differ.
+    auto edge = torch::tensor({0, 0, 0, lim, 0, 0, 1, -lim},
+                              torch::kInt).view({2, 4});
+    auto [m2, o2] = CoordinateManager::fromCoords(edge);
+    EXPECT_EQ(m2->submanifoldMap(1)->pairs(), 2);  // only the two identity pairs
+}
+
+TEST(SparseEngine, MergeMapEqualsSearchsortedMap) {
+    auto cs = makeCase(3, 6, 300, 1, 11);
+    for (std::int64_t stride : {1, 2, 4}) {
+        auto a = cs.mgr->submanifoldMap(stride, 3, 1, false);
+        auto b = cs.mgr->submanifoldMap(stride, 3, 1, true);
+        EXPECT_EQ(a->offsets, b->offsets);
+        EXPECT_TRUE(torch::equal(a->inIdx, b->inIdx));
+        EXPECT_TRUE(torch::equal(a->outIdx, b->outIdx));
+    }
+    EXPECT_EQ(cs.mgr->submanifoldMap(1).get(), cs.mgr->submanifoldMap(1).get());  // cached
+}
+
+TEST(SparseEngine, SubmanifoldConvMatchesDenseForwardAndBackward) {
+    auto cs = makeCase(2, 5, 220, 4, 1);
+    auto feats = cs.feats.clone().requires_grad_(true);
+    auto weight = torch::randn({27, 4, 5}, torch::kDouble).requires_grad_(true);
+    auto x = SparseTensor{feats, cs.mgr, 1};
+    auto out = submanifoldConv(x, weight).feats;
+
+    auto fd = cs.feats.clone().requires_grad_(true);
+    auto wd = weight.detach().clone().requires_grad_(true);
+    auto dense = torch::conv3d(densify(x.coords(), fd, cs.grid), toConvWeight(wd, 3), {}, 1, 1);
+    auto ref = readDense(dense, x.coords(), cs.grid.origin);
+    EXPECT_LT(relErr(out, ref), kTol);
+
+    auto r = torch::randn_like(ref);
+    (out * r).sum().backward();
+    (ref * r).sum().backward();
+    EXPECT_LT(relErr(feats.grad(), fd.grad()), kTol);
+    EXPECT_LT(relErr(weight.grad(), wd.grad()), kTol);
+}
+
+TEST(SparseEngine, SubmanifoldConvAtCoarseStrideMatchesDense) {
+    auto cs = makeCase(2, 8, 400, 3, 2);
+    const std::int64_t stride = 2;
+    auto coords = cs.mgr->coords(stride);
+    auto feats = torch::randn({coords.size(0), 3}, torch::kDouble);
+    auto weight = torch::randn({27, 3, 2}, torch::kDouble);
+    auto out = submanifoldConv(SparseTensor{feats, cs.mgr, stride}, weight).feats;
+    Grid g{-8, 16, 2};
+    auto ref = readDense(torch::conv3d(densify(coords, feats, g), toConvWeight(weight, 3), {}, 1, 1),
+                         coords, g.origin);
+    EXPECT_LT(relErr(out, ref), kTol);
+}
+
+TEST(SparseEngine, DownAndTransposedConvMatchDense) {
+    auto cs = makeCase(2, 6, 260, 3, 3);
+    auto feats = cs.feats.clone().requires_grad_(true);
+    auto wDown = torch::randn({8, 3, 4}, torch::kDouble).requires_grad_(true);
+    auto wUp = torch::randn({8, 4, 2}, torch::kDouble).requires_grad_(true);
+    auto x = SparseTensor{feats, cs.mgr, 1};
+    auto down = downsampleConv(x, wDown);
+    ASSERT_EQ(down.stride, 2);
+    auto up = upsampleConv(down, wUp);
+    ASSERT_EQ(up.stride, 1);
+    ASSERT_EQ(up.rows(), x.rows());
+
+    auto fd = cs.feats.clone().requires_grad_(true);
+    auto wdd = wDown.detach().clone().requires_grad_(true);
+    auto wud = wUp.detach().clone().requires_grad_(true);
+    auto d1 = torch::conv3d(densify(x.coords(), fd, cs.grid), toConvWeight(wdd, 2), {}, 2);
+    auto refDown = readDense(d1, down.coords(), cs.grid.origin / 2);
+    EXPECT_LT(relErr(down.feats, refDown), kTol);
+    // Mask the coarse grid to the active coarse sites, then transpose back onto the fine sites.
+    Grid coarse{cs.grid.origin / 2, cs.grid.size / 2, cs.grid.batches};
+    auto d1masked = densify(down.coords(), refDown, coarse);
+    auto d2 = torch::conv_transpose3d(d1masked, toConvTWeight(wud, 2), {}, 2);
+    auto refUp = readDense(d2, x.coords(), cs.grid.origin);
+    EXPECT_LT(relErr(up.feats, refUp), kTol);
+
+    auto r = torch::randn_like(refUp);
+    (up.feats * r).sum().backward();
+    (refUp * r).sum().backward();
+    EXPECT_LT(relErr(feats.grad(), fd.grad()), kTol);
+    EXPECT_LT(relErr(wDown.grad(), wdd.grad()), kTol);
+    EXPECT_LT(relErr(wUp.grad(), wud.grad()), kTol);
+}
+
+TEST(SparseEngine, PointwiseConvBatchNormActivationsAndConcat) {
+    auto cs = makeCase(2, 4, 120, 3, 4);
+    auto x = SparseTensor{cs.feats, cs.mgr, 1};
+    auto w = torch::randn({3, 5}, torch::kDouble);
+    auto y = pointwiseConv(x, w);
+    auto ref = readDense(torch::conv3d(densify(x.coords(), x.feats, cs.grid),
+                                       w.t().reshape({5, 3, 1, 1, 1})),
+                         x.coords(), cs.grid.origin);
+    EXPECT_LT(relErr(y.feats, ref), kTol);
+
+    torch::nn::BatchNorm1d bn(torch::nn::BatchNormOptions(5));
+    bn->to(torch::kDouble);
+    auto z = bn(y.feats);
+    auto mean = y.feats.mean(0), var = y.feats.var(0, false);  // biased, over active rows only
+    EXPECT_LT(relErr(z, (y.feats - mean) / torch::sqrt(var + 1e-5)), kTol);
+
+    auto c = concat(relu(y), leakyRelu(y, 0.1));
+    EXPECT_EQ(c.channels(), 10);
+    EXPECT_TRUE(torch::equal(c.feats.slice(1, 0, 5), y.feats.clamp_min(0)));
+    EXPECT_TRUE(torch::allclose(c.feats.slice(1, 5, 10), torch::where(y.feats > 0, y.feats, 0.1 * y.feats)));
+    auto other = makeCase(2, 4, 120, 3, 5);
+    EXPECT_THROW(concat(x, SparseTensor{other.feats, other.mgr, 1}), InvalidArgument);
+}
+
+// Central differences on a tiny input: the hand-written backward against the function itself.
+TEST(SparseEngine, GradientsMatchFiniteDifferences) {
+    auto cs = makeCase(1, 3, 30, 2, 6);
+    auto weight = torch::randn({27, 2, 3}, torch::kDouble);
+    auto wDown = torch::randn({8, 3, 2}, torch::kDouble);
+    auto wUp = torch::randn({8, 2, 2}, torch::kDouble);
+    auto r = torch::randn({30, 2}, torch::kDouble);
+    auto f = [&](const torch::Tensor& feats, const torch::Tensor& w) {
+        auto x = submanifoldConv(SparseTensor{feats, cs.mgr, 1}, w);
+        auto u = upsampleConv(downsampleConv(x, wDown), wUp);
+        return (u.feats * r).sum();
+    };
+    auto feats = cs.feats.clone().requires_grad_(true);
+    auto w = weight.clone().requires_grad_(true);
+    f(feats, w).backward();
+    const double h = 1e-6;
+    for (int i = 0; i < 30; i += 7) {
+        for (int c = 0; c < 2; ++c) {
+            auto fp = cs.feats.clone(), fm = cs.feats.clone();
+            fp[i][c] += h;
+            fm[i][c] -= h;
+            const double num = (f(fp, weight) - f(fm, weight)).item<double>() / (2 * h);
+            EXPECT_NEAR(feats.grad()[i][c].item<double>(), num, 1e-6 * (1 + std::abs(num)));
+        }
+    }
+    for (int k : {0, 13, 26}) {
+        auto wp = weight.clone(), wm = weight.clone();
+        wp[k][1][2] += h;
+        wm[k][1][2] -= h;
+        const double num = (f(cs.feats, wp) - f(cs.feats, wm)).item<double>() / (2 * h);
+        EXPECT_NEAR(w.grad()[k][1][2].item<double>(), num, 1e-6 * (1 + std::abs(num)));
+    }
+}
+
+TEST(SparseEngine, InvariantToRowPermutationAndBatching) {
+    auto coords = randomCoords(2, 5, 200, 7);
+    auto feats = torch::randn({200, 3}, torch::kDouble);
+    auto w3 = torch::randn({27, 3, 4}, torch::kDouble);
+    auto w2 = torch::randn({8, 4, 4}, torch::kDouble);
+    auto run = [&](const torch::Tensor& c, const torch::Tensor& f) {
+        auto [mgr, order] = CoordinateManager::fromCoords(c);
+        auto x = submanifoldConv(SparseTensor{f.index_select(0, order), mgr, 1}, w3);
+        auto y = upsampleConv(downsampleConv(x, w2), w2.slice(2, 0, 4));
+        return std::make_pair(y.feats, mgr->coords(1));
+    };
+    auto [base, baseCoords] = run(coords, feats);
+    auto perm = torch::randperm(200, torch::kLong);
+    auto [permuted, permCoords] = run(coords.index_select(0, perm), feats.index_select(0, perm));
+    EXPECT_TRUE(torch::equal(baseCoords, permCoords));
+    EXPECT_TRUE(torch::equal(base, permuted));
+
+    // Each batch element alone (moved to batch 0) gives its rows of the batched result.
+    auto b = coords.select(1, 0);
+    std::int64_t row = 0;
+    for (int s = 0; s < 2; ++s) {
+        auto idx = torch::nonzero(b == s).view(-1);
+        auto c = coords.index_select(0, idx).clone();
+        c.select(1, 0).zero_();
+        auto [alone, aloneCoords] = run(c, feats.index_select(0, idx));
+        auto part = base.slice(0, row, row + alone.size(0));
+        EXPECT_LT(relErr(part, alone), 1e-12);
+        row += alone.size(0);
+    }
+    EXPECT_EQ(row, base.size(0));
+}
+
+TEST(SparseEngine, RepeatedRunsAreBitwiseIdentical) {
+    auto cs = makeCase(2, 6, 300, 8, 8);
+    auto w = torch::randn({27, 8, 8}, torch::kFloat);
+    std::vector<torch::Tensor> outs, grads;
+    for (int rep = 0; rep < 2; ++rep) {
+        auto f = cs.feats.to(torch::kFloat).requires_grad_(true);
+        auto wr = w.clone().requires_grad_(true);
+        auto y = submanifoldConv(SparseTensor{f, cs.mgr, 1}, wr);
+        y.feats.pow(2).sum().backward();
+        outs.push_back(y.feats.detach());
+        grads.push_back(wr.grad());
+        grads.push_back(f.grad());
+    }
+    EXPECT_TRUE(torch::equal(outs[0], outs[1]));
+    EXPECT_TRUE(torch::equal(grads[0], grads[2]));
+    EXPECT_TRUE(torch::equal(grads[1], grads[3]));
+}
+
+TEST(SparseEngine, PointsToVoxelsRoundsHalfToEvenAndAverages) {
+    auto xyz = torch::tensor({0.5f, 0.f, 0.f, 1.5f, 0.f, 0.f, 2.5f, 0.f, 0.f, -0.5f, 0.f, 0.f,
+                              2.4f, 0.f, 0.f, 0.4f, 0.f, 0.f},
+                             torch::kFloat)
+                   .view({6, 3});
+    auto batch = torch::tensor({0, 0, 0, 0, 0, 1}, torch::kLong);
+    auto feats = xyz.clone().requires_grad_(true);
+    auto field = pointsToVoxels(xyz, batch, feats, 1.0);
+    // Batch 0: x in {0 (0.5, -0.5), 2 (1.5, 2.5, 2.4)}; batch 1: x = 0 (0.4).
+    auto c = field.voxels.coords();
+    ASSERT_EQ(c.size(0), 3);
+    EXPECT_EQ(c[0][1].item<int>(), 0);
+    EXPECT_EQ(c[1][1].item<int>(), 2);
+    EXPECT_EQ(c[2][0].item<int>(), 1);
+    EXPECT_NEAR(field.voxels.feats[0][0].item<float>(), 0.0, 1e-6);
+    EXPECT_NEAR(field.voxels.feats[1][0].item<float>(), (1.5 + 2.5 + 2.4) / 3, 1e-6);
+    auto back = voxelsToPoints(field.voxels, field);
+    EXPECT_NEAR(back[4][0].item<float>(), (1.5 + 2.5 + 2.4) / 3, 1e-6);
+    back.select(1, 0).sum().backward();  // each voxel's mean is read by its own points
+    EXPECT_NEAR(feats.grad()[0][0].item<float>(), 1.0, 1e-6);  // 2 points read a 2-point mean
+    EXPECT_NEAR(feats.grad()[5][0].item<float>(), 1.0, 1e-6);
+    auto bad = xyz.clone();
+    bad[2][1] = std::nanf("");
+    EXPECT_THROW(pointsToVoxels(bad, batch, bad, 1.0), InvalidArgument);
+}
+
+TEST(SparseEngine, NearestEncoderRowsIsExact) {
+    auto qc = randomCoords(2, 40, 500, 9);
+    auto ec = randomCoords(2, 3, 25, 10);  // stride-16 encoder: compact coordinates
+    auto [qm, qo] = CoordinateManager::fromCoords(qc);
+    auto [em, eo] = CoordinateManager::fromCoords(ec * torch::tensor({1, 16, 16, 16}, torch::kInt));
+    SparseTensor query{torch::zeros({500, 1}), qm, 1};
+    SparseTensor enc{torch::zeros({25, 1}), em, 16};
+    auto got = nearestEncoderRows(query, enc);
+    auto q = query.meCoords().to(torch::kLong), e = enc.meCoords().to(torch::kLong);
+    for (int i = 0; i < 500; ++i) {
+        std::int64_t best = -1, bestD = 0;
+        for (int j = 0; j < 25; ++j) {
+            if (e[j][0].item<std::int64_t>() != q[i][0].item<std::int64_t>()) continue;
+            auto d = (e[j].slice(0, 1) - q[i].slice(0, 1)).pow(2).sum().item<std::int64_t>();
+            if (best < 0 || d < bestD) {
+                best = j;
+                bestD = d;
+            }
+        }
+        ASSERT_EQ(got[i].item<std::int64_t>(), best) << "query row " << i;
+    }
+    // One far-away encoder voxel (LiDiff's unconditional pass): brute-force fallback.
+    auto [one, o1] = CoordinateManager::fromCoords(torch::tensor({0, 16000, -16000, 48}, torch::kInt).view({1, 4}));
+    auto [q0, o2] = CoordinateManager::fromCoords(randomCoords(1, 40, 50, 12));
+    auto r = nearestEncoderRows(SparseTensor{torch::zeros({50, 1}), q0, 1},
+                                SparseTensor{torch::zeros({1, 1}), one, 16});
+    EXPECT_TRUE(torch::equal(r, torch::zeros({50}, torch::kLong)));
+    EXPECT_THROW(nearestEncoderRows(query, SparseTensor{torch::zeros({1, 1}), one, 16}), InvalidArgument);
+}
+
+}  // namespace
+}  // namespace lidistill::ml::sparse
