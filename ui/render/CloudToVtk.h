@@ -3,6 +3,7 @@
 
 #include "core/base/PointCloud.h"
 
+#include <vtkPolyData.h>  // complete type: CloudPolyData is copied across threads
 #include <vtkSmartPointer.h>
 
 #include <array>
@@ -10,8 +11,6 @@
 #include <cstdint>
 #include <utility>
 #include <vector>
-
-class vtkPolyData;
 
 namespace lidistill::ui {
 

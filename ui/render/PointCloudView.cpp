@@ -205,7 +205,7 @@ void PointCloudView::resetCamera() {
         // A LiDAR scan (KITTI: x forward, z up): a chase view from behind and above the
         // sensor, framing the dense near field rather than the sparse 80 m extent.
         camera->SetFocalPoint(8.0, 0.0, -1.5);
-        camera->SetPosition(-24.0, 0.0, 23.0);
+        camera->SetPosition(-28.0, 0.0, 26.0);
     } else {
         // Anything else (a map tile, a mesh export): the same direction, fitted to bounds.
         camera->SetFocalPoint(0.0, 0.0, 0.0);

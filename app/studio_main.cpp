@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: MIT
+// lidistill-studio: the desktop viewer. Sets up GL and Qt, parses the command line, shows
+// MainWindow. Never links libtorch or Qt5 (models run in `lidistill` worker processes).
+
+#include "core/base/Log.h"
+#include "ui/app/MainWindow.h"
+#include "ui/app/SequenceSession.h"
+#include "ui/render/VtkViewport.h"
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QDir>
+#include <QFileInfo>
+#include <QImage>
+#include <QTimer>
+
+#include <cstdio>
+#include <exception>
+
+#ifndef LIDISTILL_DEFAULT_SEQUENCE
+#define LIDISTILL_DEFAULT_SEQUENCE ""
+#endif
+
+namespace {
+
+/// Saves a picture of the whole window once the first frame (with its ground truth, if the
+/// sequence can have one) is on screen, then quits. Returns through the exit code.
+void arrangeScreenshot(lidistill::ui::MainWindow& window, const QString& file, int frame) {
+    auto take = [&window, file] {
+        const QImage image = window.grab().toImage();
+        const bool ok = image.save(file);
+        std::fprintf(ok ? stdout : stderr, "%s %s\n", ok ? "screenshot saved to" : "cannot save",
+                     qPrintable(file));
+        QCoreApplication::exit(ok ? 0 : 1);
+    };
+    QObject::connect(&window, &lidistill::ui::MainWindow::frameShown, &window,
+                     [&window, take, frame](int index, bool withGroundTruth) {
+                         const auto& seq = window.session()->sequence();
+                         const bool gtExpected = seq && seq->hasPoses() && seq->hasLabels();
+                         if (index != frame) {
+                             window.session()->requestFrame(frame);
+                             return;
+                         }
+                         if (withGroundTruth || !gtExpected) {
+                             QTimer::singleShot(300, &window, take);  // let both views paint
+                         }
+                     });
+    QObject::connect(&window, &lidistill::ui::MainWindow::errorShown, &window,
+                     [](const QString& message) {
+                         std::fprintf(stderr, "error: %s\n", qPrintable(message));
+                         QCoreApplication::exit(1);
+                     });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // VTK 9.1 on Debian initialises GL through GLEW/GLX: keep Qt on xcb (XWayland on
+    // Wayland desktops) unless the user explicitly chose a platform.
+    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) {
+        qputenv("QT_QPA_PLATFORM", "xcb");
+    }
+    lidistill::ui::VtkViewport::setDefaultSurfaceFormat();  // must precede QApplication
+    QApplication app(argc, argv);
+    QApplication::setApplicationName("lidistill-studio");
+    QApplication::setOrganizationName("lidistill");
+    QApplication::setApplicationVersion("0.1.0");
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription("LiDistill Studio: LiDAR scans, ground truth and completions.");
+    parser.addHelpOption();
+    parser.addVersionOption();
+    parser.addPositionalArgument("sequence", "SemanticKITTI sequence folder (default: the bundled sample).");
+    const QCommandLineOption screenshot("screenshot", "Save a PNG of the window once the frame is shown, then exit.", "file");
+    const QCommandLineOption frameOpt("frame", "Frame to show first (0-based).", "index", "0");
+    const QCommandLineOption colorOpt("color", "Colour mode: height, intensity or class.", "mode", "class");
+    const QCommandLineOption sizeOpt("size", "Window size WxH.", "size");
+    parser.addOptions({screenshot, frameOpt, colorOpt, sizeOpt});
+    parser.process(app);
+
+    try {
+        lidistill::ui::MainWindow window;
+        if (parser.isSet(sizeOpt)) {
+            const QStringList wh = parser.value(sizeOpt).split('x');
+            if (wh.size() == 2) window.resize(wh[0].toInt(), wh[1].toInt());
+        }
+        const QString mode = parser.value(colorOpt).toLower();
+        window.setColorMode(mode == "height"      ? lidistill::ui::ColorMode::Height
+                            : mode == "intensity" ? lidistill::ui::ColorMode::Intensity
+                                                  : lidistill::ui::ColorMode::SemanticClass);
+        const int frame = parser.value(frameOpt).toInt();
+        if (parser.isSet(screenshot)) {
+            window.setErrorDialogsEnabled(false);
+            arrangeScreenshot(window, parser.value(screenshot), frame);
+        } else if (frame > 0) {
+            QObject::connect(window.session(), &lidistill::ui::SequenceSession::opened, &window,
+                             [&window, frame] { window.session()->requestFrame(frame); });
+        }
+        window.show();
+
+        QString dir = parser.positionalArguments().value(0);
+        if (dir.isEmpty() && QFileInfo(QStringLiteral(LIDISTILL_DEFAULT_SEQUENCE)).isDir()) {
+            dir = QStringLiteral(LIDISTILL_DEFAULT_SEQUENCE);
+        }
+        if (!dir.isEmpty()) {
+            // After show(): the window is up before the first scan arrives.
+            QTimer::singleShot(0, &window, [&window, dir] { window.openSequence(dir); });
+        }
+        return QApplication::exec();
+    } catch (const std::exception& e) {
+        // Last resort: everything expected is caught in the workers and shown in the window.
+        lidistill::log::error("lidistill-studio: ", e.what());
+        return 2;
+    }
+}

@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: MIT
+#include "ui/app/MainWindow.h"
+
+#include "ui/app/SequenceSession.h"
+#include "ui/models/FrameListModel.h"
+#include "ui/workers/PromiseProgress.h"
+
+#include <QAction>
+#include <QCloseEvent>
+#include <QComboBox>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QListView>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QProgressBar>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QToolBar>
+
+namespace lidistill::ui {
+
+namespace {
+QString localFolder(const QMimeData* mime) {
+    if (!mime || !mime->hasUrls()) {
+        return {};
+    }
+    for (const QUrl& url : mime->urls()) {
+        if (url.isLocalFile() && QFileInfo(url.toLocalFile()).isDir()) {
+            return url.toLocalFile();
+        }
+    }
+    return {};
+}
+}  // namespace
+
+MainWindow::MainWindow(QWidget* parent)
+    : QMainWindow(parent),
+      m_session(new SequenceSession(this)),
+      m_scanView(new PointCloudView),
+      m_gtView(new PointCloudView),
+      m_frameList(new QListView),
+      m_colorBox(new QComboBox),
+      m_frameLabel(new QLabel),
+      m_mapLabel(new QLabel),
+      m_mapProgress(new QProgressBar) {
+    setAcceptDrops(true);
+    resize(1500, 860);
+
+    m_frameList->setModel(m_session->frames());
+    m_frameList->setUniformItemSizes(true);
+    m_frameList->setMaximumWidth(200);
+    m_frameList->setSelectionMode(QAbstractItemView::SingleSelection);
+    connect(m_frameList->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
+            [this](const QModelIndex& current) {
+                if (current.isValid()) m_session->requestFrame(current.row());
+            });
+
+    m_scanView->setTitle(tr("Scan"));
+    m_gtView->setTitle(tr("Ground truth"));
+    m_scanView->clearCloud(tr("Open a SemanticKITTI sequence folder (File > Open, or drop it here)"));
+    m_gtView->clearCloud();
+    m_scanView->linkCamera(m_gtView);
+
+    auto* views = new QSplitter(Qt::Horizontal);
+    views->addWidget(m_scanView);
+    views->addWidget(m_gtView);
+    views->setChildrenCollapsible(false);
+    auto* main = new QSplitter(Qt::Horizontal);
+    main->addWidget(m_frameList);
+    main->addWidget(views);
+    main->setStretchFactor(1, 1);
+    main->setSizes({110, 1390});
+    setCentralWidget(main);
+
+    m_colorBox->addItem(tr("Height"), static_cast<int>(ColorMode::Height));
+    m_colorBox->addItem(tr("Intensity"), static_cast<int>(ColorMode::Intensity));
+    m_colorBox->addItem(tr("Semantic class"), static_cast<int>(ColorMode::SemanticClass));
+    m_colorBox->setToolTip(tr("Colour points by (C cycles)"));
+    m_colorBox->setFocusPolicy(Qt::NoFocus);  // keep N/B and arrows for frames
+    connect(m_colorBox, &QComboBox::currentIndexChanged, this, [this](int i) {
+        setColorMode(static_cast<ColorMode>(m_colorBox->itemData(i).toInt()));
+    });
+
+    m_mapProgress->setRange(0, PromiseProgress<int>::kProgressMax);
+    m_mapProgress->setMaximumWidth(180);
+    m_mapProgress->setVisible(false);
+    statusBar()->addWidget(m_frameLabel, 1);
+    statusBar()->addPermanentWidget(m_mapLabel);
+    statusBar()->addPermanentWidget(m_mapProgress);
+
+    buildActions();
+    m_colorBox->setCurrentIndex(2);  // labels first: this is a SemanticKITTI tool
+
+    connect(m_session, &SequenceSession::opened, this, [this](const QString& dir, int count) {
+        m_scanView->clearCloud(tr("Loading..."));
+        m_gtView->clearCloud();
+        m_frameLabel->setText(tr("%1: %2 frames").arg(dir).arg(count));
+        m_mapLabel->clear();
+        selectRow(0);
+        updateTitle();
+    });
+    connect(m_session, &SequenceSession::frameLoaded, this, &MainWindow::showFrame);
+    connect(m_session, &SequenceSession::failed, this, &MainWindow::showError);
+    connect(m_session, &SequenceSession::mapProgress, this, [this](int permille, const QString& stage) {
+        m_mapProgress->setVisible(true);
+        m_mapProgress->setValue(permille);
+        m_mapLabel->setText(tr("Building ground-truth map: %1").arg(stage));
+        if (!m_gtView->hasCloud()) {
+            m_gtView->setMessage(tr("Building the ground-truth map... %1%").arg(permille / 10));
+        }
+    });
+    connect(m_session, &SequenceSession::mapReady, this, [this](qsizetype points) {
+        m_mapProgress->setVisible(false);
+        m_mapLabel->setText(tr("Map: %L1 points").arg(points));
+    });
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::buildActions() {
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    QAction* open = file->addAction(tr("&Open sequence..."), this, [this] {
+        const QString dir = QFileDialog::getExistingDirectory(
+            this, tr("Open a SemanticKITTI sequence folder"),
+            m_session->sequence() ? QString::fromStdString(m_session->sequence()->dir().string())
+                                  : QString());
+        if (!dir.isEmpty()) openSequence(dir);
+    });
+    open->setShortcut(QKeySequence::Open);
+    file->addSeparator();
+    QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+    quit->setShortcut(QKeySequence::Quit);
+
+    QMenu* frame = menuBar()->addMenu(tr("F&rame"));
+    QAction* next = frame->addAction(tr("&Next frame"), this, &MainWindow::nextFrame);
+    next->setShortcuts({QKeySequence(Qt::Key_N), QKeySequence(Qt::Key_Right)});
+    QAction* prev = frame->addAction(tr("&Previous frame"), this, &MainWindow::previousFrame);
+    prev->setShortcuts({QKeySequence(Qt::Key_B), QKeySequence(Qt::Key_Left)});
+
+    QMenu* view = menuBar()->addMenu(tr("&View"));
+    QAction* reset = view->addAction(tr("&Reset view"), m_scanView, &PointCloudView::resetCamera);
+    reset->setShortcut(Qt::Key_R);
+    QAction* bigger = view->addAction(tr("Larger points"), this, [this] {
+        m_scanView->setPointSize(m_scanView->pointSize() + 1);
+        m_gtView->setPointSize(m_scanView->pointSize());
+    });
+    bigger->setShortcuts({QKeySequence(Qt::Key_Plus), QKeySequence(Qt::Key_Equal)});
+    QAction* smaller = view->addAction(tr("Smaller points"), this, [this] {
+        m_scanView->setPointSize(m_scanView->pointSize() - 1);
+        m_gtView->setPointSize(m_scanView->pointSize());
+    });
+    smaller->setShortcut(Qt::Key_Minus);
+    QAction* cycle = view->addAction(tr("Next colour mode"), this, [this] {
+        m_colorBox->setCurrentIndex((m_colorBox->currentIndex() + 1) % m_colorBox->count());
+    });
+    cycle->setShortcut(Qt::Key_C);
+    QAction* legend = view->addAction(tr("Show legend"));
+    legend->setCheckable(true);
+    legend->setChecked(true);
+    legend->setShortcut(QKeySequence(Qt::SHIFT | Qt::Key_C));
+    connect(legend, &QAction::toggled, this, [this](bool on) {
+        m_scanView->setLegendVisible(on);
+        m_gtView->setLegendVisible(on);
+    });
+
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    QAction* keys = help->addAction(tr("&Keyboard and mouse"), this, [this] {
+        QMessageBox::information(
+            this, tr("Keyboard and mouse"),
+            tr("<b>Mouse</b>: left drag orbit, middle or Shift+left drag pan, wheel or right "
+               "drag zoom.<br><b>N</b> / <b>Right</b>: next frame, <b>B</b> / <b>Left</b>: "
+               "previous frame<br><b>R</b>: reset view, <b>+</b> / <b>-</b>: point size<br>"
+               "<b>C</b>: next colour mode, <b>Shift+C</b>: legend<br><b>Ctrl+O</b>: open a "
+               "sequence folder (or drop one on the window)"));
+    });
+    keys->setShortcut(QKeySequence::HelpContents);
+
+    QToolBar* bar = addToolBar(tr("Main"));
+    bar->setMovable(false);
+    bar->addAction(open);
+    bar->addSeparator();
+    bar->addAction(prev);
+    bar->addAction(next);
+    bar->addSeparator();
+    bar->addWidget(new QLabel(tr(" Colour: ")));
+    bar->addWidget(m_colorBox);
+    bar->addAction(reset);
+}
+
+bool MainWindow::openSequence(const QString& dir) { return m_session->open(dir); }
+
+void MainWindow::selectRow(int row) {
+    const QModelIndex index = m_session->frames()->index(row, 0);
+    if (index.isValid()) {
+        m_frameList->setCurrentIndex(index);
+        m_frameList->scrollTo(index);
+    }
+}
+
+void MainWindow::nextFrame() {
+    const int rows = m_session->frames()->rowCount();
+    const int row = m_frameList->currentIndex().row();
+    if (rows > 0) selectRow(std::min(row + 1, rows - 1));
+}
+
+void MainWindow::previousFrame() {
+    const int row = m_frameList->currentIndex().row();
+    if (row > 0) selectRow(row - 1);
+}
+
+void MainWindow::setColorMode(ColorMode mode) {
+    const int i = m_colorBox->findData(static_cast<int>(mode));
+    if (i >= 0 && i != m_colorBox->currentIndex()) {
+        m_colorBox->setCurrentIndex(i);  // comes back here through the signal
+        return;
+    }
+    m_scanView->setColorMode(mode);
+    m_gtView->setColorMode(mode);
+}
+
+void MainWindow::showFrame(const FrameData& frame) {
+    if (!frame.error.isEmpty()) {
+        m_scanView->clearCloud(tr("Frame %1 could not be loaded").arg(frame.index));
+        m_gtView->clearCloud();
+        return;
+    }
+    const std::size_t scanPoints = frame.scan.pointCount;
+    m_scanView->setCloud(frame.scan);
+    QString gtText;
+    if (frame.groundTruth) {
+        gtText = tr(", ground truth %L1 points").arg(frame.groundTruth->pointCount);
+        m_gtView->setCloud(*frame.groundTruth);
+    } else if (!frame.groundTruthError.isEmpty()) {
+        m_gtView->clearCloud(tr("No ground truth for this frame"));
+        showError(frame.groundTruthError);
+    } else if (m_session->isBuildingMap()) {
+        m_gtView->clearCloud(tr("Building the ground-truth map..."));
+    } else {
+        m_gtView->clearCloud(tr("No ground truth (the sequence needs poses and labels)"));
+    }
+    m_frameLabel->setText(tr("Frame %1 (%2 of %3): %L4 points%5")
+                              .arg(frame.name)
+                              .arg(frame.index + 1)
+                              .arg(m_session->frames()->rowCount())
+                              .arg(scanPoints)
+                              .arg(gtText));
+    Q_EMIT frameShown(frame.index, frame.groundTruth.has_value());
+}
+
+void MainWindow::showError(const QString& message) {
+    statusBar()->showMessage(message, 15000);
+    Q_EMIT errorShown(message);
+    if (m_errorDialogs) {
+        // Non-modal: an error never blocks the event loop (or a test).
+        auto* box = new QMessageBox(QMessageBox::Warning, tr("LiDistill Studio"), message,
+                                    QMessageBox::Ok, this);
+        box->setAttribute(Qt::WA_DeleteOnClose);
+        box->open();
+    }
+}
+
+void MainWindow::updateTitle() {
+    const auto& seq = m_session->sequence();
+    setWindowTitle(seq ? tr("%1 - LiDistill Studio").arg(QString::fromStdString(seq->dir().string()))
+                       : tr("LiDistill Studio"));
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
+    if (!localFolder(event->mimeData()).isEmpty()) {
+        event->acceptProposedAction();
+    }
+}
+
+void MainWindow::dropEvent(QDropEvent* event) {
+    const QString dir = localFolder(event->mimeData());
+    if (!dir.isEmpty()) {
+        event->acceptProposedAction();
+        openSequence(dir);
+    }
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+    m_session->cancelMapBuild();  // the session's destructor waits for it
+    QMainWindow::closeEvent(event);
+}
+
+}  // namespace lidistill::ui

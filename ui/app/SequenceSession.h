@@ -1,0 +1,101 @@
+#pragma once
+// SPDX-License-Identifier: MIT
+
+#include "core/dataset/Sequence.h"
+#include "core/map/StaticMap.h"
+#include "ui/render/CloudToVtk.h"
+
+#include <QFutureWatcher>
+#include <QObject>
+#include <QString>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+namespace lidistill::ui {
+
+class FrameListModel;
+
+/// One displayed frame: the scan and, once the sequence's static map exists, its
+/// ground-truth crop, both converted for VTK on the worker.
+struct FrameData {
+    int index = -1;
+    QString name;
+    CloudPolyData scan;
+    std::optional<CloudPolyData> groundTruth;
+    QString error;             ///< non-empty: the scan could not be loaded
+    QString groundTruthError;  ///< non-empty: the crop failed (the scan is still shown)
+    int generation = 0;        ///< which open() it belongs to (stale results are dropped)
+};
+
+/// Result of the background map build.
+struct MapResult {
+    std::shared_ptr<const map::StaticMap> map;
+    QString error;  ///< empty on success or when cancelled
+    bool cancelled = false;
+    int generation = 0;
+};
+
+/// The studio's open sequence: its frame list, the asynchronous scan loads, and the static
+/// map behind the ground-truth view, built (or read from the user cache) on a worker.
+///
+/// All loading runs through QtConcurrent + QFutureWatcher; nothing here blocks the GUI
+/// thread except Sequence::open(), which reads only small text files. Requests made while a
+/// load runs are coalesced: only the most recent frame is loaded next. Exceptions never
+/// leave a worker; they arrive as `failed` / FrameData::error. Destroying the session cancels
+/// the map build and waits for the workers. GUI thread only.
+class SequenceSession : public QObject {
+    Q_OBJECT
+
+public:
+    explicit SequenceSession(QObject* parent = nullptr);
+    ~SequenceSession() override;
+
+    FrameListModel* frames() const noexcept { return m_frames; }
+    const std::shared_ptr<const Sequence>& sequence() const noexcept { return m_sequence; }
+    bool hasMap() const noexcept { return m_map != nullptr; }
+    bool isBuildingMap() const { return m_mapWatcher.isRunning(); }
+    int currentFrame() const noexcept { return m_requested; }
+
+    /// Where the static map of the sequence in `dir` is cached: under the user cache folder
+    /// (QStandardPaths::CacheLocation), keyed by a hash of the absolute path, never inside
+    /// the (possibly read-only) dataset.
+    static std::filesystem::path mapCachePath(const std::filesystem::path& dir);
+
+public Q_SLOTS:
+    /// Opens a sequence folder. On failure the current sequence stays and `failed` is emitted.
+    /// On success frame 0 is requested and, if the sequence has poses and labels, the map
+    /// build starts. @return whether it opened.
+    bool open(const QString& dir);
+    /// Loads frame `index` in the background (clamped requests are ignored).
+    void requestFrame(int index);
+    /// Stops the map build (it ends with MapResult::cancelled).
+    void cancelMapBuild();
+
+Q_SIGNALS:
+    void opened(const QString& dir, int frameCount);
+    void frameLoaded(const lidistill::ui::FrameData& frame);
+    void mapProgress(int permille, const QString& stage);
+    void mapReady(qsizetype points);
+    /// A user-facing error: a bad folder, an unreadable scan, a failed map build.
+    void failed(const QString& message);
+
+private:
+    void startFrameLoad(int index);
+    void onFrameFinished();
+    void startMapBuild();
+    void onMapFinished();
+
+    FrameListModel* m_frames;
+    std::shared_ptr<const Sequence> m_sequence;
+    std::shared_ptr<const map::StaticMap> m_map;
+    QFutureWatcher<FrameData> m_frameWatcher;
+    QFutureWatcher<MapResult> m_mapWatcher;
+    int m_generation = 0;  // bumped by every successful open()
+    int m_requested = -1;  // the frame the user wants
+    int m_loading = -1;    // the frame the running job loads
+    bool m_loadedWithMap = false;
+};
+
+}  // namespace lidistill::ui
