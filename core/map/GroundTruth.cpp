@@ -5,6 +5,7 @@
 
 #include <Eigen/LU>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -42,18 +43,51 @@ ViewpointMask::ViewpointMask(const std::vector<Vec3f>& points, double voxel) : m
         throw InvalidArgument("viewpoint points must be finite");
     }
     m_origin = lo - Eigen::Vector3d::Constant(voxel * 0.5);
-    m_cells.reserve(points.size() / 64 + 16);
-    for (const Vec3f& p : points) {
+    std::vector<CellKey> keys(points.size());
+    std::int64_t hi[3] = {0, 0, 0};  // the lowest cell is 0 on every axis by construction
+    for (std::size_t i = 0; i < points.size(); ++i) {
+        const Vec3f& p = points[i];
         const Eigen::Vector3d r = (Eigen::Vector3d(p[0], p[1], p[2]) - m_origin) / voxel;
-        m_cells.insert(cellOf(r.x(), r.y(), r.z(), 1.0));
+        keys[i] = cellOf(r.x(), r.y(), r.z(), 1.0);
+        hi[0] = std::max<std::int64_t>(hi[0], keys[i].x);
+        hi[1] = std::max<std::int64_t>(hi[1], keys[i].y);
+        hi[2] = std::max<std::int64_t>(hi[2], keys[i].z);
+    }
+    constexpr double kMaxDense = 1 << 22;
+    if (double(hi[0] + 1) * double(hi[1] + 1) * double(hi[2] + 1) <= kMaxDense) {
+        for (int a = 0; a < 3; ++a) {
+            m_extent[a] = hi[a] + 1;
+        }
+        m_dense.assign(static_cast<std::size_t>(m_extent[0] * m_extent[1] * m_extent[2]), 0);
+        for (const CellKey& c : keys) {
+            auto& cell =
+                m_dense[static_cast<std::size_t>((c.z * m_extent[1] + c.y) * m_extent[0] + c.x)];
+            m_occupied += cell == 0;
+            cell = 1;
+        }
+    } else {
+        for (const CellKey& c : keys) {
+            m_cells.insert(c);
+        }
+        m_occupied = m_cells.size();
     }
 }
 
 bool ViewpointMask::contains(const Eigen::Vector3d& q) const {
-    if (m_cells.empty() || !q.allFinite()) {
+    if (m_occupied == 0 || !q.allFinite()) {
         return false;
     }
     const Eigen::Vector3d r = (q - m_origin) / m_voxel;
+    if (!m_dense.empty()) {
+        const double x = std::floor(r.x()), y = std::floor(r.y()), z = std::floor(r.z());
+        if (x < 0 || y < 0 || z < 0 || x >= double(m_extent[0]) || y >= double(m_extent[1]) ||
+            z >= double(m_extent[2])) {
+            return false;
+        }
+        const auto ix = static_cast<std::int64_t>(x), iy = static_cast<std::int64_t>(y),
+                   iz = static_cast<std::int64_t>(z);
+        return m_dense[static_cast<std::size_t>((iz * m_extent[1] + iy) * m_extent[0] + ix)] != 0;
+    }
     constexpr double kMax = 2147483647.0;
     if ((r.array().abs() >= kMax).any()) {
         return false;  // far outside any occupied cell

@@ -8,6 +8,7 @@
 
 #include <Eigen/Core>
 
+#include <cstdint>
 #include <vector>
 
 namespace lidistill::map {
@@ -42,10 +43,15 @@ public:
 
     bool contains(const Eigen::Vector3d& q) const;
     const Eigen::Vector3d& origin() const noexcept { return m_origin; }
-    std::size_t occupiedCells() const noexcept { return m_cells.size(); }
+    std::size_t occupiedCells() const noexcept { return m_occupied; }
 
 private:
     CellSet m_cells;
+    // Occupancy as a dense grid when the cells span a small box (always so for one scan
+    // within 50 m): a lookup is then an array read instead of a hash probe.
+    std::vector<std::uint8_t> m_dense;
+    std::int64_t m_extent[3] = {0, 0, 0};
+    std::size_t m_occupied = 0;
     Eigen::Vector3d m_origin = Eigen::Vector3d::Zero();
     double m_voxel;
 };

@@ -340,6 +340,20 @@ TEST(ViewpointMask, FollowsOpen3dVoxelGridSemantics) {
     EXPECT_FALSE(mask.contains({0.0, 4.0, 0.0}));    // (0,1,0)
     EXPECT_FALSE(mask.contains({0.0, 0.0, 7.0}));    // (0,0,1)
     EXPECT_FALSE(ViewpointMask({}, 10.0).contains({0, 0, 0}));
+
+    // Cells spread over a huge box take the hash-set path; same answers.
+    const ViewpointMask sparse({{0.f, 0.f, 2.f}, {12.f, -1.f, 2.5f}, {4e5f, 4e5f, 4e5f}}, 10.0);
+    EXPECT_EQ(sparse.occupiedCells(), 3u);
+    std::mt19937 rng(1);
+    std::uniform_real_distribution<double> u(-20.0, 30.0);
+    for (int i = 0; i < 20000; ++i) {
+        const Eigen::Vector3d q(u(rng), u(rng), u(rng));
+        ASSERT_EQ(sparse.contains(q), mask.contains(q)) << q.transpose();
+    }
+    EXPECT_TRUE(sparse.contains({4e5 + 4.0, 4e5 + 3.0, 4e5 + 6.0}));  // cell (40000, 40000, 40000)
+    EXPECT_FALSE(mask.contains({4e5, 4e5, 4e5}));
+    EXPECT_FALSE(sparse.contains({2e5, 2e5, 2e5}));
+    EXPECT_FALSE(sparse.contains({1e300, 0, 0}));
 }
 
 TEST(GroundTruth, CropsTransformsAndMasksLikeABruteForceReference) {
