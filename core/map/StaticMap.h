@@ -50,7 +50,7 @@ struct MapInfo {
 /// with their raw SemanticKITTI labels, grouped by tile (tiles ordered by (ty, tx); within a
 /// tile, points keep the order in which they entered the map).
 ///
-/// File format (little-endian), version 1 -- see StaticMap.cpp for the exact layout:
+/// File format (little-endian), version 1 -- see MapFile.cpp for the exact layout:
 ///   header (magic "LDSTMAP\n", version, header size, build parameters, scan/point/tile
 ///   counts, checksums), tile table (tx, ty, begin, count, checksum per tile), then the points
 ///   as 16-byte records (float32 x, y, z, uint32 label) in tile order.
