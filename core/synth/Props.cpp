@@ -84,7 +84,7 @@ void addTree(TriangleMesh& mesh, const Eigen::Vector3f& base, Rng& rng, float sc
                       crownR * f(rng.uniform(0.8, 1.3)));
         // Foliage lets some rays through to the trunk and to what stands behind it.
         mesh.addEllipsoid(base + off, radii, 2, 0.22f, rng.next(), leaves,
-                          Material{f(rng.uniform(0.35, 0.5)), 0.25f});
+                          Material{f(rng.uniform(0.42, 0.6)), 0.25f});
     }
 }
 
@@ -139,7 +139,7 @@ void addFence(TriangleMesh& mesh, const Eigen::Vector3f& a, const Eigen::Vector3
 
 void addBuilding(TriangleMesh& mesh, const BuildingSpec& spec, Rng& rng) {
     const std::uint32_t label = makeLabel(cls::kBuilding, 0);
-    const Material wall{f(rng.uniform(0.22, 0.45)), 0.0f};
+    const Material wall{f(rng.uniform(0.28, 0.5)), 0.0f};
     const Material glazing{0.12f, 0.45f};
     const float w = spec.width, dpt = spec.depth, top = spec.height, z0 = spec.base;
     const float hw = w / 2;

@@ -42,7 +42,11 @@ ScanStats computeScanStats(const PointCloud& scan) {
     for (std::size_t i = 0; i < n; ++i) {
         const auto& p = scan.xyz[i];
         const double az = std::atan2(p[1], p[0]);
-        if (i > 0 && prevAz < 0 && az >= 0 && az - prevAz < 1.5707963) s.pointsPerRing.push_back(0.0);
+        // A ring needs a few hundred points before the next can start, so a point that jitters
+        // across azimuth 0 does not split a ring in two.
+        if (i > 0 && prevAz < 0 && az >= 0 && az - prevAz < 1.5707963 && s.pointsPerRing.back() > 200) {
+            s.pointsPerRing.push_back(0.0);
+        }
         prevAz = az;
         s.pointsPerRing.back() += 1.0;
         ranges[i] = std::sqrt(double(p[0]) * p[0] + double(p[1]) * p[1] + double(p[2]) * p[2]);

@@ -56,9 +56,9 @@ struct Params {
 Params paramsFor(Preset p) {
     switch (p) {
         case Preset::Urban:
-            return {1,  3.5, 2.3,  3.6,  0.14, cls::kParking, 150, 450, 2.0, 0.3, 8.0,  110,
-                    0.9, 14, 34, 0.0, 1.0, 0.0, 2.0, 10, 18, 9, 22, 0.1, 14, 30, 0.75,
-                    1.2, 3.0, 0.3, 0.1, 0.05, 0.0, 48};
+            return {1,  3.75, 2.3,  4.5,  0.14, cls::kParking, 150, 450, 2.0, 0.3, 8.0,  110,
+                    0.9, 14, 34, 0.0, 1.0, 0.5, 5.0, 10, 18, 9, 22, 0.1, 9, 30, 0.3,
+                    1.2, 3.0, 1.0, 0.2, 0.5, 0.0, 48};
         case Preset::Suburban:
             return {1,  3.4, 2.1, 2.4, 0.12, cls::kRoad, 150, 400, 2.5, 0.5, 8.5, 160,
                     0.75, 16, 28, 4, 10, 4.0, 9.0, 8, 12, 5.5, 8.0, 0.7, 0, 32, 0.35,
@@ -212,7 +212,7 @@ struct WorldBuilder {
         tf.translate(V(f(o.x()), f(o.y()), 0)).rotate(Eigen::AngleAxisf(f(phi), V::UnitZ()));
         w.m_static.append(local, tf);
         // Suburban front gardens: fence or hedge along the lot line, a tree or two.
-        if (setback > 3.0) {
+        if (setback > 2.5) {
             const double dl = w.m_sideEdge + 0.4;
             const double half = width / 2 + rng.uniform(1.0, 3.0);
             if (rng.chance(p.fenceChance)) {
@@ -310,7 +310,7 @@ struct WorldBuilder {
                     s += rng.uniform(3, 10);
                     continue;
                 }
-                const bool large = rng.chance(0.1);
+                const bool large = rng.chance(0.05);
                 const std::uint16_t c = large ? (rng.chance(0.5) ? cls::kTruck : cls::kOtherVehicle) : cls::kCar;
                 double len = 4;
                 TriangleMesh car = makeCar(rng, c, nextInstance++, large, &len);
@@ -390,8 +390,9 @@ World World::generate(const WorldConfig& config) {
     w.m_config = config;
     const Params p = paramsFor(config.preset);
     w.m_egoSpeed = config.egoSpeed > 0 ? config.egoSpeed : p.speed;
-    w.m_egoS0 = 60.0;
-    const double length = w.m_egoS0 + w.m_egoSpeed * config.duration + 130.0;
+    // Road behind and ahead of the drive, so the upper beams see a horizon, not the world's end.
+    w.m_egoS0 = 130.0;
+    const double length = w.m_egoS0 + w.m_egoSpeed * config.duration + 200.0;
     w.m_road = std::make_shared<const Road>(hashKeys(config.seed, 1), length, p.minRadius,
                                             p.maxRadius, p.gradeAmplitude);
     w.m_laneEdge = p.lanesPerSide * p.laneWidth;
@@ -459,7 +460,7 @@ Eigen::Matrix4d World::moverPose(std::size_t i, double t) const {
 }
 
 Eigen::Matrix4d World::egoPose(double t) const {
-    const double s = m_egoS0 + m_egoSpeed * t;
+    const double s = egoArcLength(t);
     return poseAt(*m_road, s, m_egoD, groundHeight(s, m_egoD), false);
 }
 

@@ -63,6 +63,8 @@ public:
     /// World pose of the ego vehicle's reference point on the road surface at time t:
     /// it follows its lane, pitched with the road grade.
     Eigen::Matrix4d egoPose(double t) const;
+    /// Arc length along the road of the ego vehicle at time t.
+    double egoArcLength(double t) const noexcept { return m_egoS0 + m_egoSpeed * t; }
     /// Ego speed actually used (m/s).
     double egoSpeed() const noexcept { return m_egoSpeed; }
     /// Ground height under road coordinates (s, d): road crown, raised sidewalk, terrain.
