@@ -17,7 +17,8 @@ namespace fs = std::filesystem;
 namespace {
 
 bool endsWith(const std::string& s, const std::string& suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+    return s.size() >= suffix.size() &&
+           s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 /// The regular files of `dir` accepted by `accept` (given the lower-cased name), natural order.
@@ -59,8 +60,8 @@ std::string stemOf(const fs::path& file) {
 
 void checkCount(const fs::path& file, std::size_t have, std::size_t scans, const char* what) {
     if (have != scans) {
-        throw IoError(file, "holds " + std::to_string(have) + " " + what + " but the sequence has " +
-                                std::to_string(scans) + " scans");
+        throw IoError(file, "holds " + std::to_string(have) + " " + what +
+                                " but the sequence has " + std::to_string(scans) + " scans");
     }
 }
 
@@ -81,8 +82,9 @@ Sequence Sequence::open(const fs::path& dir) {
     if (!fs::is_directory(velodyne, ec)) {
         seq.m_scans = listFiles(dir, isScanName);
         if (seq.m_scans.empty()) {
-            throw IoError(dir, "holds no scans (neither velodyne/*.bin nor *.bin, *.pcd.bin, "
-                               "*.pcd, *.ply files)");
+            throw IoError(dir,
+                          "holds no scans (neither velodyne/*.bin nor *.bin, *.pcd.bin, "
+                          "*.pcd, *.ply files)");
         }
         return seq;
     }
@@ -118,14 +120,16 @@ Sequence Sequence::open(const fs::path& dir) {
             const io::Calibration calib = io::readCalib(calibFile);
             const auto tr = calib.tr();
             if (!tr) {
-                throw IoError(calibFile, "has no 'Tr:' entry (velodyne to camera), which the "
-                                         "poses need");
+                throw IoError(calibFile,
+                              "has no 'Tr:' entry (velodyne to camera), which the "
+                              "poses need");
             }
             seq.m_poses = io::cameraToLidarPoses(cameraPoses, *tr);
             seq.m_hasCalib = true;
         } else {
-            log::warn(dir.string(), ": no calib.txt, so the camera poses in poses.txt are used "
-                                    "as LiDAR poses (scans will not align exactly)");
+            log::warn(dir.string(),
+                      ": no calib.txt, so the camera poses in poses.txt are used "
+                      "as LiDAR poses (scans will not align exactly)");
             seq.m_poses = std::move(cameraPoses);
         }
     } else if (fs::exists(calibFile, ec)) {
@@ -139,7 +143,9 @@ Sequence Sequence::open(const fs::path& dir) {
     return seq;
 }
 
-std::string Sequence::frameName(std::size_t i) const { return stemOf(m_scans.at(i)); }
+std::string Sequence::frameName(std::size_t i) const {
+    return stemOf(m_scans.at(i));
+}
 
 std::optional<fs::path> Sequence::labelFile(std::size_t i) const {
     if (m_labels.empty()) {

@@ -74,7 +74,8 @@ double readScalar(const std::uint8_t* p, std::uint8_t datatype) {
             std::memcpy(&v, p, 1);
             return v;
         }
-        case pcl::PCLPointField::UINT8: return *p;
+        case pcl::PCLPointField::UINT8:
+            return *p;
         case pcl::PCLPointField::INT16: {
             std::int16_t v;
             std::memcpy(&v, p, 2);
@@ -105,7 +106,8 @@ double readScalar(const std::uint8_t* p, std::uint8_t datatype) {
             std::memcpy(&v, p, 8);
             return v;
         }
-        default: return std::numeric_limits<double>::quiet_NaN();
+        default:
+            return std::numeric_limits<double>::quiet_NaN();
     }
 }
 
@@ -138,11 +140,12 @@ PointCloud fromBlob(const fs::path& file, const pcl::PCLPointCloud2& blob) {
     const pcl::PCLPointField* fl = findField(blob, {"label", "scalar_label"});
     const pcl::PCLPointField* fr = findField(blob, {"ring"});
     for (const pcl::PCLPointField* f : {fx, fy, fz, fi, fl, fr}) {
-        if (f && (f->datatype < pcl::PCLPointField::INT8 ||
-                  f->datatype > pcl::PCLPointField::FLOAT64 ||
-                  f->offset + pcl::getFieldSize(f->datatype) > blob.point_step)) {
-            throw IoError(file, "field '" + f->name + "' has an unsupported type or lies outside "
-                                                      "the point record");
+        if (f &&
+            (f->datatype < pcl::PCLPointField::INT8 || f->datatype > pcl::PCLPointField::FLOAT64 ||
+             f->offset + pcl::getFieldSize(f->datatype) > blob.point_step)) {
+            throw IoError(file, "field '" + f->name +
+                                    "' has an unsupported type or lies outside "
+                                    "the point record");
         }
     }
 
@@ -262,8 +265,8 @@ PcdHeader checkPcd(const fs::path& file, const std::vector<char>& bytes) {
         const std::string key = tokens[0];
         const std::vector<std::string> args(tokens.begin() + 1, tokens.end());
         auto bad = [&](const std::string& what) {
-            return IoError(file, "PCD header line " + std::to_string(lineNo) + " (" + key +
-                                     "): " + what);
+            return IoError(file,
+                           "PCD header line " + std::to_string(lineNo) + " (" + key + "): " + what);
         };
         auto sizes = [&](std::vector<std::uint64_t>& out) {
             for (const auto& a : args) {
@@ -468,8 +471,8 @@ void checkPly(const fs::path& file, const std::vector<char>& bytes) {
         }
         ++lineNo;
         if (line.size() > 4096) {
-            throw IoError(file, "PLY header line " + std::to_string(lineNo) +
-                                    " is implausibly long");
+            throw IoError(file,
+                          "PLY header line " + std::to_string(lineNo) + " is implausibly long");
         }
         const auto t = splitWhitespace(line);
         auto bad = [&](const std::string& what) {
@@ -543,7 +546,8 @@ void checkPly(const fs::path& file, const std::vector<char>& bytes) {
         }
         if (available < need) {
             throw IoError(file, "binary PLY data is truncated: element vertex " +
-                                    std::to_string(vertex->count) + " (and the other elements) need at least " +
+                                    std::to_string(vertex->count) +
+                                    " (and the other elements) need at least " +
                                     std::to_string(need) + " bytes, the file holds " +
                                     std::to_string(available));
         }
@@ -601,7 +605,9 @@ void writePlyOwn(const fs::path& file, const PointCloud& cloud, PlyEncoding enco
     const bool ascii = encoding == PlyEncoding::Ascii;
     const bool big = encoding == PlyEncoding::BinaryBigEndian;
     std::string out = std::string("ply\nformat ") +
-                      (ascii ? "ascii" : big ? "binary_big_endian" : "binary_little_endian") +
+                      (ascii ? "ascii"
+                       : big ? "binary_big_endian"
+                             : "binary_little_endian") +
                       " 1.0\ncomment written by lidistill\n";
     out += "element vertex " + std::to_string(cloud.size()) + "\n";
     out += "property float x\nproperty float y\nproperty float z\n";
@@ -655,8 +661,8 @@ PointCloud readPcd(const fs::path& file, const ReadOptions& options) {
         Eigen::Quaternionf orientation;
         int version = 0;
         if (reader.read(file.string(), blob, origin, orientation, version) < 0) {
-            throw IoError(file, "PCL could not read the PCD data (corrupt " + header.data +
-                                    " section)");
+            throw IoError(file,
+                          "PCL could not read the PCD data (corrupt " + header.data + " section)");
         }
     }
     PointCloud cloud = header.points > 0 ? fromBlob(file, blob) : PointCloud{};
@@ -675,13 +681,16 @@ void writePcd(const fs::path& file, const PointCloud& cloud, PcdEncoding encodin
                 rc = writer.writeASCII(tmp.string(), blob, Eigen::Vector4f::Zero(),
                                        Eigen::Quaternionf::Identity(), 9);
                 break;
-            case PcdEncoding::Binary: rc = writer.writeBinary(tmp.string(), blob); break;
+            case PcdEncoding::Binary:
+                rc = writer.writeBinary(tmp.string(), blob);
+                break;
             case PcdEncoding::BinaryCompressed:
                 rc = writer.writeBinaryCompressed(tmp.string(), blob);
                 break;
         }
         if (rc < 0) {
-            throw IoError(file, "PCL failed to write the PCD file (folder not writable or disk full?)");
+            throw IoError(file,
+                          "PCL failed to write the PCD file (folder not writable or disk full?)");
         }
         verifyWritten(file, tmp, checkPcd);
     });
@@ -716,7 +725,8 @@ void writePly(const fs::path& file, const PointCloud& cloud, PlyEncoding encodin
         const int rc = writer.writeBinary(tmp.string(), blob, Eigen::Vector4f::Zero(),
                                           Eigen::Quaternionf::Identity(), false);
         if (rc < 0) {
-            throw IoError(file, "PCL failed to write the PLY file (folder not writable or disk full?)");
+            throw IoError(file,
+                          "PCL failed to write the PLY file (folder not writable or disk full?)");
         }
         verifyWritten(file, tmp, checkPly);
     });
@@ -728,28 +738,39 @@ CloudFormat formatFromPath(const fs::path& file) {
     if (endsWith(name, ".bin")) return CloudFormat::KittiBin;
     if (endsWith(name, ".pcd")) return CloudFormat::Pcd;
     if (endsWith(name, ".ply")) return CloudFormat::Ply;
-    throw IoError(file, "unsupported point cloud file type (expected .bin, .pcd.bin, .pcd or .ply)");
+    throw IoError(file,
+                  "unsupported point cloud file type (expected .bin, .pcd.bin, .pcd or .ply)");
 }
 
 PointCloud readCloud(const fs::path& file, const ReadOptions& options) {
     switch (formatFromPath(file)) {
-        case CloudFormat::KittiBin: return readKittiBin(file, options);
+        case CloudFormat::KittiBin:
+            return readKittiBin(file, options);
         case CloudFormat::NuscenesBin:
             return readNuscenesBin(file, NuscenesAxes::AsStored, options);
-        case CloudFormat::Pcd: return readPcd(file, options);
-        case CloudFormat::Ply: return readPly(file, options);
+        case CloudFormat::Pcd:
+            return readPcd(file, options);
+        case CloudFormat::Ply:
+            return readPly(file, options);
     }
     throw IoError(file, "unsupported point cloud file type");
 }
 
 void writeCloud(const fs::path& file, const PointCloud& cloud) {
     switch (formatFromPath(file)) {
-        case CloudFormat::KittiBin: writeKittiBin(file, cloud); return;
+        case CloudFormat::KittiBin:
+            writeKittiBin(file, cloud);
+            return;
         case CloudFormat::NuscenesBin:
-            throw IoError(file, "writing nuScenes .pcd.bin sweeps is not supported; use .bin, "
-                                ".pcd or .ply");
-        case CloudFormat::Pcd: writePcd(file, cloud); return;
-        case CloudFormat::Ply: writePly(file, cloud); return;
+            throw IoError(file,
+                          "writing nuScenes .pcd.bin sweeps is not supported; use .bin, "
+                          ".pcd or .ply");
+        case CloudFormat::Pcd:
+            writePcd(file, cloud);
+            return;
+        case CloudFormat::Ply:
+            writePly(file, cloud);
+            return;
     }
 }
 

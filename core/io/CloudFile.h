@@ -12,9 +12,10 @@ enum class PcdEncoding { Ascii, Binary, BinaryCompressed };
 enum class PlyEncoding { Ascii, BinaryLittleEndian, BinaryBigEndian };
 
 /// Reads a PCD file (v0.7; ascii, binary or binary_compressed) through PCL, keeping the
-/// `intensity` and `label` fields (and `ring`) when present; coordinates of any numeric type. The header is validated first (fields,
-/// sizes, counts, WIDTH*HEIGHT == POINTS, data size), so a truncated or lying file gives an
-/// IoError naming the file and the fault instead of undefined behaviour inside PCL.
+/// `intensity` and `label` fields (and `ring`) when present; coordinates of any numeric type. The
+/// header is validated first (fields, sizes, counts, WIDTH*HEIGHT == POINTS, data size), so a
+/// truncated or lying file gives an IoError naming the file and the fault instead of undefined
+/// behaviour inside PCL.
 PointCloud readPcd(const std::filesystem::path& file, const ReadOptions& options = {});
 /// Writes x, y, z (+ intensity, label, ring if present) through PCL; atomic (temp + rename),
 /// and the written file is checked before it replaces the target, because PCL does not

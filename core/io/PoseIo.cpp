@@ -46,7 +46,9 @@ std::vector<std::string> readLines(const fs::path& file) {
     return lines;
 }
 
-std::string where(std::size_t lineIndex) { return "line " + std::to_string(lineIndex + 1); }
+std::string where(std::size_t lineIndex) {
+    return "line " + std::to_string(lineIndex + 1);
+}
 
 double parseNumber(const fs::path& file, std::size_t lineIndex, const std::string& token) {
     double value = 0.0;
@@ -69,7 +71,8 @@ double parseNumber(const fs::path& file, std::size_t lineIndex, const std::strin
 Eigen::Matrix<double, 3, 4> parse3x4(const fs::path& file, std::size_t lineIndex,
                                      const std::vector<std::string>& tokens, std::size_t first) {
     if (tokens.size() - first != 12) {
-        throw IoError(file, where(lineIndex) + ": expected 12 numbers (a 3x4 row-major matrix), found " +
+        throw IoError(file, where(lineIndex) +
+                                ": expected 12 numbers (a 3x4 row-major matrix), found " +
                                 std::to_string(tokens.size() - first));
     }
     Eigen::Matrix<double, 3, 4> m;
@@ -107,8 +110,9 @@ void append3x4(std::string& out, const Eigen::Matrix4d& t) {
 
 void rejectBlank(const fs::path& file, std::size_t lineIndex, const std::vector<std::string>& t) {
     if (t.empty()) {
-        throw IoError(file, where(lineIndex) + ": blank line inside the file (one entry a line "
-                                               "per frame is expected)");
+        throw IoError(file, where(lineIndex) +
+                                ": blank line inside the file (one entry a line "
+                                "per frame is expected)");
     }
 }
 
@@ -132,7 +136,8 @@ Calibration readCalib(const fs::path& file) {
         }
         const std::string& key = tokens[0];
         if (key.size() < 2 || key.back() != ':') {
-            throw IoError(file, where(i) + ": expected 'KEY: 12 numbers', found '" + lines[i] + "'");
+            throw IoError(file,
+                          where(i) + ": expected 'KEY: 12 numbers', found '" + lines[i] + "'");
         }
         const std::string name = key.substr(0, key.size() - 1);
         if (calib.entries.count(name) != 0) {

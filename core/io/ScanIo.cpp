@@ -35,8 +35,8 @@ std::vector<float> decodeRecords(const fs::path& file, const std::vector<char>& 
     const std::size_t record = floatsPerPoint * sizeof(float);
     if (bytes.size() % record != 0) {
         throw IoError(file, "file size " + std::to_string(bytes.size()) +
-                                " bytes is not a multiple of " + std::to_string(record) +
-                                " (" + std::to_string(floatsPerPoint) +
+                                " bytes is not a multiple of " + std::to_string(record) + " (" +
+                                std::to_string(floatsPerPoint) +
                                 " float32 a point); the file is truncated or not a scan");
     }
     std::vector<float> values(bytes.size() / sizeof(float));
@@ -110,8 +110,9 @@ std::size_t dropNonFinite(PointCloud& cloud, const fs::path& file, const ReadOpt
         return 0;
     }
     if (options.strict) {
-        throw IoError(file, "point " + std::to_string(first) + " has a NaN or infinite coordinate (" +
-                                std::to_string(bad) + " such points in all)");
+        throw IoError(file, "point " + std::to_string(first) +
+                                " has a NaN or infinite coordinate (" + std::to_string(bad) +
+                                " such points in all)");
     }
     std::vector<bool> keep(cloud.size());
     for (std::size_t i = 0; i < cloud.size(); ++i) {

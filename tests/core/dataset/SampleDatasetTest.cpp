@@ -6,11 +6,10 @@
 #include "tests/core/io/IoTestUtil.h"
 #include "tests/support/TestData.h"
 
-#include <gtest/gtest.h>
-
 #include <array>
 #include <cstdint>
 #include <cstdio>
+#include <gtest/gtest.h>
 #include <set>
 #include <sstream>
 
@@ -79,7 +78,9 @@ fs::path datasetsDir() {
     if (fs::exists(fromEnv / "MANIFEST.sha256")) return fromEnv;
     return fs::path(__FILE__).parent_path().parent_path().parent_path().parent_path() / "datasets";
 }
-fs::path sampleSeq() { return datasetsDir() / "semantickitti-mini" / "sequences" / "00"; }
+fs::path sampleSeq() {
+    return datasetsDir() / "semantickitti-mini" / "sequences" / "00";
+}
 
 std::string firstLines(const fs::path& file, int n) {
     std::istringstream in(slurp(file));
@@ -129,8 +130,8 @@ TEST(SampleDataset, MatchesSharedOriginal) {
     EXPECT_EQ(slurp(sampleSeq() / "calib.txt"), slurp(shared / "calib.txt"));
     EXPECT_EQ(slurp(sampleSeq() / "poses.txt"), firstLines(shared / "poses.txt", 5));
     EXPECT_EQ(slurp(sampleSeq() / "times.txt"), firstLines(shared / "times.txt", 5));
-    EXPECT_EQ(listNames(sampleSeq()),
-              (std::vector<std::string>{"calib.txt", "labels", "poses.txt", "times.txt", "velodyne"}));
+    EXPECT_EQ(listNames(sampleSeq()), (std::vector<std::string>{"calib.txt", "labels", "poses.txt",
+                                                                "times.txt", "velodyne"}));
 
     const Sequence sample = Sequence::open(sampleSeq());
     const Sequence full = Sequence::open(shared);

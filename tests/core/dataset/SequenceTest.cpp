@@ -7,9 +7,9 @@
 #include "tests/core/io/IoTestUtil.h"
 #include "tests/support/TestData.h"
 
-#include <gtest/gtest.h>
-
 #include <Eigen/LU>
+
+#include <gtest/gtest.h>
 
 namespace lidistill::test {
 namespace {
@@ -29,14 +29,15 @@ std::string poseLine(double tz) {
 }
 
 /// A small SemanticKITTI-style folder with `n` frames named by `names`.
-fs::path makeKittiSequence(const fs::path& dir, const std::vector<std::string>& names,
-                           bool labels, bool poses, bool calib, bool times) {
+fs::path makeKittiSequence(const fs::path& dir, const std::vector<std::string>& names, bool labels,
+                           bool poses, bool calib, bool times) {
     for (std::size_t i = 0; i < names.size(); ++i) {
         io::writeKittiBin(dir / "velodyne" / (names[i] + ".bin"),
                           cloudOf(3 + i, static_cast<float>(i)));
         if (labels) {
-            io::writeLabelFile(dir / "labels" / (names[i] + ".label"),
-                               std::vector<std::uint32_t>(3 + i, 40 + static_cast<std::uint32_t>(i)));
+            io::writeLabelFile(
+                dir / "labels" / (names[i] + ".label"),
+                std::vector<std::uint32_t>(3 + i, 40 + static_cast<std::uint32_t>(i)));
         }
     }
     std::string p, t;
@@ -157,7 +158,8 @@ TEST(SequenceBadInput, MissingOrEmptyFolders) {
 TEST(SequenceBadInput, CountsAndMalformedFiles) {
     const fs::path base = scratchDir();
     {
-        const fs::path dir = makeKittiSequence(base / "a", {"0", "1", "2"}, false, true, true, false);
+        const fs::path dir =
+            makeKittiSequence(base / "a", {"0", "1", "2"}, false, true, true, false);
         writeBytes(dir / "poses.txt", poseLine(0) + poseLine(1));
         expectIoError([&] { Sequence::open(dir); }, dir / "poses.txt",
                       "holds 2 poses but the sequence has 3 scans");

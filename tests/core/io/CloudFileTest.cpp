@@ -5,10 +5,9 @@
 #include "tests/core/io/IoTestUtil.h"
 #include "tests/support/TestData.h"
 
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <cstring>
+#include <gtest/gtest.h>
 #include <limits>
 
 namespace lidistill::test {
@@ -58,7 +57,8 @@ TEST_P(PcdRoundTrip, KeepsIntensityLabelsRing) {
                        : GetParam() == PcdEncoding::Binary ? "DATA binary\n"
                                                            : "DATA binary_compressed\n";
     EXPECT_NE(text.find(data), std::string::npos);
-    EXPECT_NE(text.find("FIELDS x y z intensity label ring"), std::string::npos) << text.substr(0, 300);
+    EXPECT_NE(text.find("FIELDS x y z intensity label ring"), std::string::npos)
+        << text.substr(0, 300);
     EXPECT_EQ(listNames(f.parent_path()), std::vector<std::string>{"c.pcd"});
 
     PointCloud xyzOnly;
@@ -73,8 +73,8 @@ TEST_P(PcdRoundTrip, KeepsIntensityLabelsRing) {
 TEST_P(PcdRoundTrip, RealScan) {
     LIDISTILL_REQUIRE_SHARED_DATA();
     const fs::path dir = semanticKittiSeq00();
-    const PointCloud c = io::readKittiScan(dir / "velodyne" / "000000.bin",
-                                           dir / "labels" / "000000.label");
+    const PointCloud c =
+        io::readKittiScan(dir / "velodyne" / "000000.bin", dir / "labels" / "000000.label");
     const fs::path f = scratchDir() / "real.pcd";
     io::writePcd(f, c, GetParam());
     expectSameCloud(io::readPcd(f), c);
@@ -113,8 +113,8 @@ TEST(CloudFile, EmptyCloudsRoundTripInEveryEncoding) {
         io::writePcd(dir / "e.pcd", PointCloud{}, enc);
         EXPECT_TRUE(io::readPcd(dir / "e.pcd").empty());
     }
-    for (auto enc : {PlyEncoding::Ascii, PlyEncoding::BinaryLittleEndian,
-                     PlyEncoding::BinaryBigEndian}) {
+    for (auto enc :
+         {PlyEncoding::Ascii, PlyEncoding::BinaryLittleEndian, PlyEncoding::BinaryBigEndian}) {
         io::writePly(dir / "e.ply", PointCloud{}, enc);
         EXPECT_TRUE(io::readPly(dir / "e.ply").empty());
     }
@@ -288,8 +288,9 @@ TEST(CloudFileBadInput, PcdHeaderInconsistent) {
 }
 
 std::string plyHeader(const std::string& format, int vertices,
-                      const std::string& props = "property float x\nproperty float y\n"
-                                                 "property float z\n") {
+                      const std::string& props =
+                          "property float x\nproperty float y\n"
+                          "property float z\n") {
     return "ply\nformat " + format + " 1.0\nelement vertex " + std::to_string(vertices) + "\n" +
            props + "end_header\n";
 }
@@ -315,13 +316,14 @@ TEST(CloudFileBadInput, PlyHeaderFaults) {
     const std::string one = asBytes(std::vector<float>{1, 2, 3});
     writeBytes(dir / "noz.ply",
                plyHeader("binary_little_endian", 1,
-                         "property float x\nproperty float y\nproperty float w\n") + one);
+                         "property float x\nproperty float y\nproperty float w\n") +
+                   one);
     expectIoError([&] { io::readPly(dir / "noz.ply"); }, dir / "noz.ply", "no 'z' property");
     writeBytes(dir / "fmt.ply", plyHeader("binary_middle_endian", 1) + one);
     expectIoError([&] { io::readPly(dir / "fmt.ply"); }, dir / "fmt.ply", "unknown format");
-    writeBytes(dir / "type.ply",
-               plyHeader("ascii", 1, "property float x\nproperty float y\nproperty quad z\n") +
-                   "1 2 3\n");
+    writeBytes(
+        dir / "type.ply",
+        plyHeader("ascii", 1, "property float x\nproperty float y\nproperty quad z\n") + "1 2 3\n");
     expectIoError([&] { io::readPly(dir / "type.ply"); }, dir / "type.ply",
                   "unknown property type 'quad'");
     writeBytes(dir / "noend.ply", "ply\nformat ascii 1.0\nelement vertex 1\nproperty float x\n");
@@ -368,12 +370,11 @@ TEST(CloudFileBadInput, FailedWritesKeepOldFile) {
     }
     {
         const FileSizeLimit limit(32 * 1024);
-        for (auto enc :
-             {PcdEncoding::Ascii, PcdEncoding::Binary, PcdEncoding::BinaryCompressed}) {
+        for (auto enc : {PcdEncoding::Ascii, PcdEncoding::Binary, PcdEncoding::BinaryCompressed}) {
             EXPECT_THROW(io::writePcd(dir / "c.pcd", big, enc), IoError);
         }
-        for (auto enc : {PlyEncoding::Ascii, PlyEncoding::BinaryLittleEndian,
-                         PlyEncoding::BinaryBigEndian}) {
+        for (auto enc :
+             {PlyEncoding::Ascii, PlyEncoding::BinaryLittleEndian, PlyEncoding::BinaryBigEndian}) {
             EXPECT_THROW(io::writePly(dir / "c.ply", big, enc), IoError);
         }
     }

@@ -7,23 +7,21 @@
 #include "core/base/Log.h"
 #include "core/base/PointCloud.h"
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <gtest/gtest.h>
 #include <iterator>
 #include <mutex>
 #include <string>
+#include <sys/resource.h>
 #include <unordered_map>
 #include <vector>
-
-#include <csignal>
-#include <sys/resource.h>
 
 namespace lidistill::test {
 

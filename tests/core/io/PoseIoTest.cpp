@@ -5,10 +5,10 @@
 #include "tests/core/io/IoTestUtil.h"
 #include "tests/support/TestData.h"
 
-#include <gtest/gtest.h>
-
 #include <Eigen/Geometry>
 #include <Eigen/LU>
+
+#include <gtest/gtest.h>
 
 namespace lidistill::test {
 namespace {
@@ -95,7 +95,8 @@ TEST(PoseIo, ConversionsAreInverse) {
     tr.topRightCorner<3, 1>() = Eigen::Vector3d(0.1, -0.05, -0.3);
     std::vector<Eigen::Matrix4d> cam(3, Eigen::Matrix4d::Identity());
     cam[1].topRightCorner<3, 1>() = Eigen::Vector3d(0, 0, 1);  // camera z is forward
-    cam[2].topLeftCorner<3, 3>() = Eigen::AngleAxisd(0.1, Eigen::Vector3d::UnitY()).toRotationMatrix();
+    cam[2].topLeftCorner<3, 3>() =
+        Eigen::AngleAxisd(0.1, Eigen::Vector3d::UnitY()).toRotationMatrix();
     const auto lidar = io::cameraToLidarPoses(cam, tr);
     for (std::size_t i = 0; i < cam.size(); ++i) {
         EXPECT_TRUE(lidar[i].isApprox(tr.inverse() * cam[i] * tr, 1e-12));

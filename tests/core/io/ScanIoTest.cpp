@@ -4,9 +4,8 @@
 #include "tests/core/io/IoTestUtil.h"
 #include "tests/support/TestData.h"
 
-#include <gtest/gtest.h>
-
 #include <cmath>
+#include <gtest/gtest.h>
 #include <limits>
 #include <set>
 
@@ -83,8 +82,8 @@ TEST(ScanIoReal, SemanticInstanceSplit) {
     const fs::path dir = semanticKittiSeq00();
     const auto labels = readLabelFile(dir / "labels" / "000000.label");
     // SemanticKITTI "thing" classes carry instances; "stuff" classes never do.
-    const std::set<int> things = {10, 11, 13, 15, 16, 18, 20, 30, 31, 32, 252, 253, 254, 255,
-                                  256, 257, 258, 259};
+    const std::set<int> things = {10, 11,  13,  15,  16,  18,  20,  30,  31,
+                                  32, 252, 253, 254, 255, 256, 257, 258, 259};
     std::size_t withInstance = 0;
     std::set<std::uint16_t> carInstances;
     for (std::uint32_t l : labels) {
@@ -93,8 +92,8 @@ TEST(ScanIoReal, SemanticInstanceSplit) {
                   l);
         if (instanceId(l) != 0) {
             ++withInstance;
-            ASSERT_TRUE(things.count(semanticClass(l))) << "stuff class " << semanticClass(l)
-                                                         << " with instance " << instanceId(l);
+            ASSERT_TRUE(things.count(semanticClass(l)))
+                << "stuff class " << semanticClass(l) << " with instance " << instanceId(l);
         }
         if (semanticClass(l) == 10) carInstances.insert(instanceId(l));
     }
@@ -214,8 +213,8 @@ TEST(ScanIoBadInput, NonFiniteCoordinatesDroppedWithFieldsAligned) {
     const fs::path dir = scratchDir();
     const float nan = std::numeric_limits<float>::quiet_NaN();
     const float inf = std::numeric_limits<float>::infinity();
-    const std::vector<float> v = {1, 1, 1, 0.1f, nan, 2, 2, 0.2f, 3, 3, 3, 0.3f,
-                                  4, -inf, 4, 0.4f, 5, 5, 5, 0.5f};
+    const std::vector<float> v = {1, 1,    1, 0.1f, nan, 2,    2, 0.2f, 3, 3,
+                                  3, 0.3f, 4, -inf, 4,   0.4f, 5, 5,    5, 0.5f};
     writeBytes(dir / "n.bin", asBytes(v));
     io::writeLabelFile(dir / "n.label", {11, 22, 33, 44, 55});
 
@@ -247,8 +246,8 @@ TEST(ScanIoBadInput, EmptyAndMissingFiles) {
                   "file is empty");
     expectIoError([&] { readKittiBin(dir / "nope.bin"); }, dir / "nope.bin", "file not found");
     io::writeKittiBin(dir / "ok.bin", smallCloud());
-    expectIoError([&] { readKittiScan(dir / "ok.bin", dir / "nope.label"); },
-                  dir / "nope.label", "file not found");
+    expectIoError([&] { readKittiScan(dir / "ok.bin", dir / "nope.label"); }, dir / "nope.label",
+                  "file not found");
     expectIoError([&] { readKittiBin(dir); }, dir, "not a regular file");
 }
 
