@@ -26,6 +26,10 @@ public:
     /// @throws IoError if the folder is missing, holds no scans, or poses/times/calib are
     ///         malformed or their line count differs from the number of scans.
     /// Without calib.txt the camera poses are used as LiDAR poses, with a warning.
+    /// Labels are paired with scans by file stem (`labels/000042.label` for
+    /// `velodyne/000042.bin`); once labels/ holds any `.label` file, a scan without one is an
+    /// IoError naming the missing file. A calib.txt without a `Tr:` entry is an IoError when
+    /// poses need it. Plain folders are read without poses, labels or times.
     static Sequence open(const std::filesystem::path& dir);
 
     const std::filesystem::path& dir() const noexcept { return m_dir; }
