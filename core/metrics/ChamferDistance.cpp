@@ -4,6 +4,9 @@
 #include "core/base/Error.h"
 #include "core/metrics/NearestNeighborIndex.h"
 
+#include <algorithm>
+#include <future>
+
 namespace lidistill::metrics {
 
 double meanOf(const std::vector<double>& values) {
@@ -31,16 +34,17 @@ ChamferResult chamferDistance(std::span<const Vec3f> pred, std::span<const Vec3f
                               (pred.empty() ? "prediction" : "ground truth") + " is empty.");
     }
     ChamferResult r;
+    checkpoint(progress, 0.0, "chamfer: index");
+    // The two trees are independent: build the GT one on a second thread meanwhile.
+    auto gtFuture = std::async(std::launch::async, [gt] { return NearestNeighborIndex(gt); });
+    const NearestNeighborIndex predIndex(pred);
+    const NearestNeighborIndex gtIndex = gtFuture.get();
     {
-        SubProgress sub(progress, 0.0, 0.5);
-        checkpoint(&sub, 0.0, "chamfer: index ground truth");
-        const NearestNeighborIndex gtIndex(gt);
+        SubProgress sub(progress, 0.1, 0.55);
         gtIndex.nearest(pred, r.predToGtDistances, nullptr, &sub);
     }
     {
-        SubProgress sub(progress, 0.5, 1.0);
-        checkpoint(&sub, 0.0, "chamfer: index prediction");
-        const NearestNeighborIndex predIndex(pred);
+        SubProgress sub(progress, 0.55, 1.0);
         predIndex.nearest(gt, r.gtToPredDistances, nullptr, &sub);
     }
     r.predToGt = meanOf(r.predToGtDistances);

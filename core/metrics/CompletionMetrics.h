@@ -17,10 +17,10 @@ namespace lidistill::metrics {
 
 /// What evaluateScan computes and how the sequence table is integrated.
 struct EvaluationOptions {
-    std::vector<double> voxelSizes{0.5, 0.2, 0.1};  ///< completion-IoU voxel sizes, metres
+    std::vector<double> voxelSizes{0.5, 0.2, 0.1};         ///< completion-IoU voxel sizes, metres
     std::vector<double> thresholds = defaultThresholds();  ///< precision/recall thresholds
-    JsdGrid jsdGrid;                                        ///< LiDiff's 0.5 m over +-50 m
-    SimpsonRule simpsonRule = SimpsonRule::Cartwright;      ///< SciPy >= 1.11 by default
+    JsdGrid jsdGrid;                                       ///< LiDiff's 0.5 m over +-50 m
+    SimpsonRule simpsonRule = SimpsonRule::Cartwright;     ///< SciPy >= 1.11 by default
     bool computeEmd = false;  ///< Distillation-DPO's EMD; slow (O(voxels^2)), so opt-in
     EmdOptions emd;
     bool keepPerPointDistances = false;  ///< keep the NN distances (error heatmaps)
@@ -38,10 +38,10 @@ struct ScanMetrics {
     std::vector<VoxelConfusion> voxelCurrent;  ///< per voxel size, current LiDiff IoU
     std::vector<VoxelConfusion> voxelOld;      ///< per voxel size, old (ScoreLiDAR/DPO) IoU
     PrecisionRecallCurve precisionRecall;      ///< percent, per threshold
-    std::optional<double> emd;  ///< set when computeEmd and the scan was not skipped
-    bool emdSkipped = false;    ///< computeEmd, but more than maxVoxels voxels
-    std::vector<double> gtToPredDistances;  ///< per GT point (if keepPerPointDistances)
-    std::vector<double> predToGtDistances;  ///< per predicted point (if keepPerPointDistances)
+    std::optional<double> emd;                 ///< set when computeEmd and the scan was not skipped
+    bool emdSkipped = false;                   ///< computeEmd, but more than maxVoxels voxels
+    std::vector<double> gtToPredDistances;     ///< per GT point (if keepPerPointDistances)
+    std::vector<double> predToGtDistances;     ///< per predicted point (if keepPerPointDistances)
 };
 
 /// Evaluates one completed scan against its ground truth.
@@ -72,9 +72,9 @@ struct SequenceMetrics {
     std::vector<VoxelConfusion> voxelOld;
     std::vector<double> iouCurrent;  ///< fractions (LiDiff prints x100 in papers)
     std::vector<double> iouOld;
-    PrecisionRecallAuc auc;               ///< percent
-    PrecisionRecallCurve meanCurve;       ///< per-threshold means over scans
-    std::optional<double> emdMean;        ///< over scans with an EMD; nullopt if none
+    PrecisionRecallAuc auc;          ///< percent
+    PrecisionRecallCurve meanCurve;  ///< per-threshold means over scans
+    std::optional<double> emdMean;   ///< over scans with an EMD; nullopt if none
     std::optional<double> emdStd;
     std::size_t emdScans = 0;
     std::size_t emdSkipped = 0;

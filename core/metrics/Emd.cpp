@@ -85,8 +85,7 @@ struct SparseKernel {
 SparseKernel nearPairs(const VoxelHistogram& a, const VoxelHistogram& b, const EmdOptions& o) {
     // Below floor * 2^-60 an exp term cannot change floor + exp in double; with floor 0 the
     // exponential itself underflows past ~745.
-    const double cut =
-        o.kernelFloor > 0 ? -std::log(o.kernelFloor) + 60 * std::log(2.0) : 746.0;
+    const double cut = o.kernelFloor > 0 ? -std::log(o.kernelFloor) + 60 * std::log(2.0) : 746.0;
     const double radius = o.epsilon * cut;
     const auto r = static_cast<int>(std::floor(radius / o.voxelSize)) + 1;
     if (r > 16) {

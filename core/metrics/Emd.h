@@ -12,11 +12,11 @@ namespace lidistill::metrics {
 /// Parameters of Distillation-DPO's voxelised Sinkhorn EMD (utils/EMD.py, reference §7.7).
 /// The defaults are the ones its evaluation uses.
 struct EmdOptions {
-    double voxelSize = 0.5;        ///< voxels floor(p / v), centres (idx + 0.5) * v, metres
-    double epsilon = 0.001;        ///< entropic regularisation: K = exp(-C / epsilon) + floor
-    double kernelFloor = 1e-9;     ///< the constant DPO adds to every kernel entry
-    int maxIterations = 3000;      ///< Sinkhorn iterations at most
-    double tolerance = 1e-4;       ///< stop when the L1 change of u falls below this
+    double voxelSize = 0.5;          ///< voxels floor(p / v), centres (idx + 0.5) * v, metres
+    double epsilon = 0.001;          ///< entropic regularisation: K = exp(-C / epsilon) + floor
+    double kernelFloor = 1e-9;       ///< the constant DPO adds to every kernel entry
+    int maxIterations = 3000;        ///< Sinkhorn iterations at most
+    double tolerance = 1e-4;         ///< stop when the L1 change of u falls below this
     std::size_t maxVoxels = 130000;  ///< skip (nullopt) above this many voxels in both clouds
 };
 
@@ -36,7 +36,6 @@ struct EmdOptions {
 ///         Cancelled if `progress` asks to stop.
 /// Thread-safety: reentrant.
 std::optional<double> sinkhornEmd(std::span<const Vec3f> pred, std::span<const Vec3f> gt,
-                                  const EmdOptions& options = {},
-                                  ProgressSink* progress = nullptr);
+                                  const EmdOptions& options = {}, ProgressSink* progress = nullptr);
 
 }  // namespace lidistill::metrics

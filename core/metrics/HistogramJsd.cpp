@@ -70,7 +70,9 @@ Sparse countsBev(const std::vector<std::uint64_t>& cells, std::uint64_t n) {
 }
 
 // scipy.special.rel_entr for x > 0 (callers skip x == 0, where it is 0).
-double relEntr(double x, double y) { return x * std::log(x / y); }
+double relEntr(double x, double y) {
+    return x * std::log(x / y);
+}
 
 // scipy.spatial.distance.jensenshannon(p, q) with base e, on sparse histograms.
 double jensenShannon(const Sparse& p, const Sparse& q) {

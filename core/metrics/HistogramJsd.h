@@ -11,8 +11,8 @@ namespace lidistill::metrics {
 /// The histogram grid of LiDiff's JSD (reference §7.3): `bins` cells per axis over
 /// [-range, range]^3, numpy.histogramdd semantics (see NumpyBins).
 struct JsdGrid {
-    double range = 50.0;     ///< half-width of the cube, metres
-    double cellSize = 0.5;   ///< LiDiff's "resolution"; bins = int(2 * range / cellSize)
+    double range = 50.0;    ///< half-width of the cube, metres
+    double cellSize = 0.5;  ///< LiDiff's "resolution"; bins = int(2 * range / cellSize)
 };
 
 /// Jensen-Shannon distance between the GT and predicted occupancy histograms, as LiDiff's

@@ -10,8 +10,8 @@ namespace lidistill::metrics {
 
 NumpyBins::NumpyBins(double lo, double hi, int n) : m_lo(lo), m_hi(hi), m_n(n) {
     if (n < 1 || !std::isfinite(lo) || !std::isfinite(hi) || !(lo < hi)) {
-        throw InvalidArgument("NumpyBins: need n >= 1 and finite lo < hi (got n=" +
-                              std::to_string(n) + ").");
+        throw InvalidArgument(
+            "NumpyBins: need n >= 1 and finite lo < hi (got n=" + std::to_string(n) + ").");
     }
     m_step = (hi - lo) / static_cast<double>(n);
     m_edges.resize(static_cast<std::size_t>(n) + 1);

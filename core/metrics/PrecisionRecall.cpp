@@ -22,7 +22,9 @@ std::vector<double> linspace(double lo, double hi, int n) {
     return y;
 }
 
-std::vector<double> defaultThresholds() { return linspace(0.05, 2 * 0.05, 100); }
+std::vector<double> defaultThresholds() {
+    return linspace(0.05, 2 * 0.05, 100);
+}
 
 namespace {
 

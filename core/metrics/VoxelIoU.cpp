@@ -42,9 +42,9 @@ std::vector<std::uint64_t> occupiedVoxels(std::span<const Vec3f> points, double 
             inside = b[a] >= 0;
         }
         if (inside) {
-            keys.push_back((static_cast<std::uint64_t>(b[0]) * un + static_cast<std::uint64_t>(b[1])) *
-                               un +
-                           static_cast<std::uint64_t>(b[2]));
+            keys.push_back(
+                (static_cast<std::uint64_t>(b[0]) * un + static_cast<std::uint64_t>(b[1])) * un +
+                static_cast<std::uint64_t>(b[2]));
         }
     }
     // Sorted unique keys: a sparse set that is cheaper than a hash set here (one sort of

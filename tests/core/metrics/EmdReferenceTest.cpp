@@ -36,11 +36,10 @@ void compareWithReference(double epsilon, int maxIterations) {
     test::writeBinXyz(dir / "pred.bin", pred);
     test::writeBinXyz(dir / "gt.bin", gt);
     std::string error;
-    const auto ref = test::runReference("emd " + std::to_string(epsilon) + " " +
-                                            std::to_string(maxIterations) + " '" +
-                                            (dir / "pred.bin").string() + "' '" +
-                                            (dir / "gt.bin").string() + "'",
-                                        error);
+    const auto ref = test::runReference(
+        "emd " + std::to_string(epsilon) + " " + std::to_string(maxIterations) + " '" +
+            (dir / "pred.bin").string() + "' '" + (dir / "gt.bin").string() + "'",
+        error);
     ASSERT_TRUE(error.empty()) << error;
     EmdOptions opt;
     opt.epsilon = epsilon;
@@ -52,7 +51,8 @@ void compareWithReference(double epsilon, int maxIterations) {
     EXPECT_GT(test::refValue(ref, "voxels", 0), 100.0);
     // The skip rule counts voxels of both clouds.
     opt.maxVoxels = static_cast<std::size_t>(test::refValue(ref, "voxels", 0) +
-                                             test::refValue(ref, "voxels", 1)) - 1;
+                                             test::refValue(ref, "voxels", 1)) -
+                    1;
     EXPECT_FALSE(sinkhornEmd(pred, gt, opt).has_value());
     opt.maxVoxels += 1;
     EXPECT_TRUE(sinkhornEmd(pred, gt, opt).has_value());
@@ -60,8 +60,12 @@ void compareWithReference(double epsilon, int maxIterations) {
 
 }  // namespace
 
-TEST(EmdReference, DpoSettingsMatchDenseNumpy) { compareWithReference(0.001, 3000); }
+TEST(EmdReference, DpoSettingsMatchDenseNumpy) {
+    compareWithReference(0.001, 3000);
+}
 
 // A larger epsilon makes exp(-C/epsilon) matter between neighbouring voxels (0.5 m apart:
 // e^-10), which exercises the sparse neighbour part of the kernel, not only the floor.
-TEST(EmdReference, WiderKernelMatchesDenseNumpy) { compareWithReference(0.05, 400); }
+TEST(EmdReference, WiderKernelMatchesDenseNumpy) {
+    compareWithReference(0.05, 400);
+}

@@ -7,9 +7,8 @@
 #include "core/metrics/NearestNeighborIndex.h"
 #include "core/metrics/NumpyBins.h"
 
-#include <gtest/gtest.h>
-
 #include <cmath>
+#include <gtest/gtest.h>
 #include <limits>
 #include <random>
 
@@ -140,8 +139,8 @@ TEST(Jsd, HandCases) {
     // BEV counts occupied cells per column: 1 vs 2, both normalise to the same single column.
     EXPECT_DOUBLE_EQ(jensenShannonDistance(a, b, true), 0.0);
     // 3D: p = (1, 0), q = (1/2, 1/2): m = (3/4, 1/4).
-    const double js3d = 0.5 * (std::log(4.0 / 3.0)) + 0.5 * (0.5 * std::log(2.0 / 3.0) +
-                                                            0.5 * std::log(2.0));
+    const double js3d =
+        0.5 * (std::log(4.0 / 3.0)) + 0.5 * (0.5 * std::log(2.0 / 3.0) + 0.5 * std::log(2.0));
     EXPECT_NEAR(jensenShannonDistance(b, a, false), std::sqrt(js3d), 1e-15);
     // Disjoint supports: sqrt(ln 2).
     const std::vector<Vec3f> far{{-20.f, 3.f, 1.f}};
@@ -184,9 +183,9 @@ TEST(VoxelIoU, OldAndCurrentDefinitionsDiffer) {
     EXPECT_EQ(c.fn, 1u);
     EXPECT_EQ(c.fp, 1u);
     // Metric coordinate exactly 50 m: last cell of the current grid.
-    EXPECT_EQ(occupiedVoxels(std::vector<Vec3f>{{50.f, -50.f, 50.f}}, 0.1,
-                             VoxelIoUDefinition::Current),
-              (std::vector<std::uint64_t>{(999ull * 1000 + 0) * 1000 + 999}));
+    EXPECT_EQ(
+        occupiedVoxels(std::vector<Vec3f>{{50.f, -50.f, 50.f}}, 0.1, VoxelIoUDefinition::Current),
+        (std::vector<std::uint64_t>{(999ull * 1000 + 0) * 1000 + 999}));
 }
 
 TEST(VoxelIoU, AccumulatesCountsNotRatios) {
@@ -209,8 +208,7 @@ TEST(Simpson, EvenRulesOfScipy) {
     const std::vector<double> y{0, 1, 4, 9};  // x^2 at 0..3; the integral is 9
     EXPECT_NEAR(simpson(y, 1.0, SimpsonRule::Cartwright), 9.0, 1e-14);
     // SciPy 1.10 'avg': (8/3 + 6.5 + 0.5 + 26/3) / 2.
-    EXPECT_NEAR(simpson(y, 1.0, SimpsonRule::Average), (8.0 / 3 + 6.5 + 0.5 + 26.0 / 3) / 2,
-                1e-14);
+    EXPECT_NEAR(simpson(y, 1.0, SimpsonRule::Average), (8.0 / 3 + 6.5 + 0.5 + 26.0 / 3) / 2, 1e-14);
     const std::vector<double> odd{0, 1, 4, 9, 16};
     EXPECT_NEAR(simpson(odd, 0.5, SimpsonRule::Cartwright), 0.5 * 64.0 / 3, 1e-14);
     EXPECT_EQ(simpson(odd, 0.5, SimpsonRule::Cartwright), simpson(odd, 0.5, SimpsonRule::Average));

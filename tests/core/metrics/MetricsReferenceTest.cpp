@@ -6,9 +6,8 @@
 #include "core/metrics/CompletionMetrics.h"
 #include "tests/core/metrics/MetricsTestUtil.h"
 
-#include <gtest/gtest.h>
-
 #include <fstream>
+#include <gtest/gtest.h>
 #include <random>
 
 using namespace lidistill;
@@ -22,10 +21,11 @@ constexpr double kRel = 1e-5;
 // Points exactly on and next to the histogram edges, in float32-exact values, so that the
 // numpy edge rules (right edge inclusive, half-to-even rounding of the old IoU) are exercised.
 std::vector<Vec3f> edgePoints() {
-    return {{50.f, 0.f, 0.f},     {-50.f, 10.f, 1.f},  {50.f, 50.f, 50.f},   {-50.f, -50.f, -50.f},
-            {50.0001f, 0.f, 0.f}, {49.75f, 1.f, 1.f},  {25.f, 0.f, 0.f},     {25.25f, 3.f, 0.f},
-            {-25.25f, 3.f, 0.f},  {25.75f, 3.f, 0.f},  {10.f, 10.05f, 0.f},  {-10.1f, 5.f, 0.3f},
-            {5.05f, -5.f, 0.15f}, {-5.05f, 2.f, 0.5f}, {0.25f, 0.75f, 1.25f}, {-0.35f, 0.45f, 0.05f}};
+    return {
+        {50.f, 0.f, 0.f},     {-50.f, 10.f, 1.f},  {50.f, 50.f, 50.f},    {-50.f, -50.f, -50.f},
+        {50.0001f, 0.f, 0.f}, {49.75f, 1.f, 1.f},  {25.f, 0.f, 0.f},      {25.25f, 3.f, 0.f},
+        {-25.25f, 3.f, 0.f},  {25.75f, 3.f, 0.f},  {10.f, 10.05f, 0.f},   {-10.1f, 5.f, 0.3f},
+        {5.05f, -5.f, 0.15f}, {-5.05f, 2.f, 0.5f}, {0.25f, 0.75f, 1.25f}, {-0.35f, 0.45f, 0.05f}};
 }
 
 struct Pair {

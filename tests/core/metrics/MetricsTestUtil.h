@@ -5,21 +5,19 @@
 #include "core/base/PointCloud.h"
 #include "tests/support/TestData.h"
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <gtest/gtest.h>
 #include <map>
 #include <sstream>
 #include <string>
-#include <vector>
-
 #include <unistd.h>
+#include <vector>
 
 namespace lidistill::test {
 
@@ -142,7 +140,8 @@ inline ReferenceValues runReference(const std::string& args, std::string& error,
     }
     const int status = ::pclose(pipe);
     std::ifstream errIn(errFile);
-    const std::string err((std::istreambuf_iterator<char>(errIn)), std::istreambuf_iterator<char>());
+    const std::string err((std::istreambuf_iterator<char>(errIn)),
+                          std::istreambuf_iterator<char>());
     std::filesystem::remove(errFile);
     if (status != 0) {
         error = "The Python reference failed (status " + std::to_string(status) + "): " + cmd +
@@ -170,6 +169,6 @@ inline double refValue(const ReferenceValues& r, const std::string& key, std::si
 }  // namespace lidistill::test
 
 /// |a - b| <= rel * max(|b|, tiny): the tolerance of the reference comparisons.
-#define EXPECT_REL_NEAR(a, b, rel)                                                       \
-    EXPECT_LE(std::abs((a) - (b)), (rel) * std::max(std::abs(b), 1e-12))                \
+#define EXPECT_REL_NEAR(a, b, rel)                                     \
+    EXPECT_LE(std::abs((a) - (b)), (rel)*std::max(std::abs(b), 1e-12)) \
         << #a " = " << (a) << ", reference " #b " = " << (b)
