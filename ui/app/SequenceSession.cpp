@@ -38,6 +38,10 @@ std::filesystem::path SequenceSession::mapCachePath(const std::filesystem::path&
     if (ec) {
         abs = std::filesystem::absolute(dir);
     }
+    abs = abs.lexically_normal();
+    if (!abs.has_filename()) {  // "seq/00/" and "seq/00" are the same sequence
+        abs = abs.parent_path();
+    }
     const QByteArray key =
         QCryptographicHash::hash(QByteArray::fromStdString(abs.generic_string()),
                                  QCryptographicHash::Sha1)

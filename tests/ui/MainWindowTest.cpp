@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: MIT
+// The studio window under Xvfb: frame navigation keys, colour modes, drops, bad folders.
+
+#include "tests/ui/GlTestSupport.h"
+
+#include "core/io/ScanIo.h"
+#include "ui/app/MainWindow.h"
+#include "ui/app/SequenceSession.h"
+#include "ui/models/FrameListModel.h"
+
+#include <QApplication>
+#include <QListView>
+#include <QMimeData>
+#include <QSignalSpy>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QUrl>
+
+#include <vtkCamera.h>
+#include <vtkRenderer.h>
+
+using namespace lidistill;
+using namespace lidistill::ui;
+namespace fs = std::filesystem;
+
+namespace {
+
+/// Three scans; scan k has 10 * (k + 1) points.
+void writeScans(const fs::path& dir) {
+    for (int k = 0; k < 3; ++k) {
+        PointCloud c;
+        for (int i = 0; i < 10 * (k + 1); ++i) {
+            c.xyz.push_back({static_cast<float>(i) * 0.5f, 1.f, -1.f});
+            c.intensity.push_back(0.5f);
+        }
+        io::writeKittiBin(dir / ("00000" + std::to_string(k) + ".bin"), c);
+    }
+}
+
+int currentRow(MainWindow& w) { return w.frameList()->currentIndex().row(); }
+
+}  // namespace
+
+class MainWindowTest : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase() {
+        QStandardPaths::setTestModeEnabled(true);
+        LIDISTILL_REQUIRE_GL();
+    }
+
+    void keysMoveTheSelectionAndLoadFrames() {
+        QTemporaryDir tmp;
+        writeScans(tmp.path().toStdString());
+        MainWindow w;
+        w.setErrorDialogsEnabled(false);
+        w.resize(900, 500);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        w.activateWindow();  // shortcuts only fire in the active window
+        QVERIFY(QTest::qWaitForWindowActive(&w));
+        QSignalSpy shown(&w, &MainWindow::frameShown);
+        QVERIFY(w.openSequence(tmp.path()));
+        QTRY_COMPARE(shown.count(), 1);
+        QCOMPARE(shown.last().at(0).toInt(), 0);
+        QCOMPARE(w.scanView()->cloud().pointCount, std::size_t{10});
+        QVERIFY(!shown.last().at(1).toBool());  // no poses: no ground truth
+
+        w.frameList()->setFocus();
+        QTest::keyClick(&w, Qt::Key_N);
+        QCOMPARE(currentRow(w), 1);
+        QTRY_COMPARE(shown.last().at(0).toInt(), 1);
+        QCOMPARE(w.scanView()->cloud().pointCount, std::size_t{20});
+        QTest::keyClick(&w, Qt::Key_Right);
+        QCOMPARE(currentRow(w), 2);
+        QTest::keyClick(&w, Qt::Key_N);  // stays on the last frame
+        QCOMPARE(currentRow(w), 2);
+        QTRY_COMPARE(w.scanView()->cloud().pointCount, std::size_t{30});
+        QTest::keyClick(&w, Qt::Key_B);
+        QCOMPARE(currentRow(w), 1);
+        QTest::keyClick(&w, Qt::Key_Left);
+        QCOMPARE(currentRow(w), 0);
+        QTest::keyClick(&w, Qt::Key_B);
+        QCOMPARE(currentRow(w), 0);
+        QTRY_COMPARE(w.scanView()->cloud().pointCount, std::size_t{10});
+        // Keys work with the focus in a viewport too.
+        w.scanView()->setFocus();
+        QTest::keyClick(w.scanView(), Qt::Key_N);
+        QCOMPARE(currentRow(w), 1);
+    }
+
+    void colourAndPointSizeApplyToBothViews() {
+        QTemporaryDir tmp;
+        writeScans(tmp.path().toStdString());
+        MainWindow w;
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        w.activateWindow();  // shortcuts only fire in the active window
+        QVERIFY(QTest::qWaitForWindowActive(&w));
+        w.setColorMode(ColorMode::Intensity);
+        QCOMPARE(w.scanView()->colorMode(), ColorMode::Intensity);
+        QCOMPARE(w.groundTruthView()->colorMode(), ColorMode::Intensity);
+        QTest::keyClick(&w, Qt::Key_C);  // cycles to the next mode
+        QCOMPARE(w.scanView()->colorMode(), ColorMode::SemanticClass);
+        QCOMPARE(w.groundTruthView()->colorMode(), ColorMode::SemanticClass);
+        QTest::keyClick(&w, Qt::Key_Plus);
+        QCOMPARE(w.scanView()->pointSize(), 3.0);
+        QCOMPARE(w.groundTruthView()->pointSize(), 3.0);
+        QCOMPARE(w.scanView()->renderer()->GetActiveCamera(),
+                 w.groundTruthView()->renderer()->GetActiveCamera());
+    }
+
+    void badFolderGivesAnErrorNotACrash() {
+        QTemporaryDir tmp;
+        writeScans(tmp.path().toStdString());
+        MainWindow w;
+        w.setErrorDialogsEnabled(false);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        w.activateWindow();  // shortcuts only fire in the active window
+        QVERIFY(QTest::qWaitForWindowActive(&w));
+        QSignalSpy errors(&w, &MainWindow::errorShown);
+        QSignalSpy shown(&w, &MainWindow::frameShown);
+        QVERIFY(w.openSequence(tmp.path()));
+        QTRY_COMPARE(shown.count(), 1);
+        QVERIFY(!w.openSequence(tmp.path() + "/missing"));
+        QCOMPARE(errors.count(), 1);
+        QVERIFY(errors.at(0).at(0).toString().contains("missing"));
+        QCOMPARE(w.session()->frames()->rowCount(), 3);  // the open sequence stays
+        // A corrupt scan in an otherwise good folder: the error is shown, the app goes on.
+        QFile bad(tmp.path() + "/000003.bin");
+        QVERIFY(bad.open(QIODevice::WriteOnly));
+        bad.write("123");
+        bad.close();
+        QVERIFY(w.openSequence(tmp.path()));
+        QTRY_COMPARE(shown.count(), 2);
+        QTest::keyClick(&w, Qt::Key_N);
+        QTest::keyClick(&w, Qt::Key_N);
+        QTest::keyClick(&w, Qt::Key_N);
+        QCOMPARE(currentRow(w), 3);
+        QTRY_COMPARE(errors.count(), 2);
+        QVERIFY(errors.at(1).at(0).toString().contains("000003.bin"));
+        QVERIFY(!w.scanView()->hasCloud());
+        QTest::keyClick(&w, Qt::Key_B);
+        QTRY_VERIFY(w.scanView()->hasCloud());
+    }
+
+    void droppingAFolderOpensIt() {
+        QTemporaryDir tmp;
+        writeScans(tmp.path().toStdString());
+        MainWindow w;
+        w.setErrorDialogsEnabled(false);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        w.activateWindow();  // shortcuts only fire in the active window
+        QVERIFY(QTest::qWaitForWindowActive(&w));
+        QSignalSpy shown(&w, &MainWindow::frameShown);
+        QMimeData mime;
+        mime.setUrls({QUrl::fromLocalFile(tmp.path())});
+        const QPoint pos(w.width() / 2, w.height() / 2);
+        QDragEnterEvent enter(pos, Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(&w, &enter);
+        QVERIFY(enter.isAccepted());
+        QDropEvent drop(pos, Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(&w, &drop);
+        QTRY_COMPARE(shown.count(), 1);
+        QCOMPARE(w.session()->frames()->rowCount(), 3);
+        // A file is not a sequence folder: refused at drag time.
+        QMimeData fileMime;
+        fileMime.setUrls({QUrl::fromLocalFile(tmp.path() + "/000000.bin")});
+        QDragEnterEvent refuse(pos, Qt::CopyAction, &fileMime, Qt::LeftButton, Qt::NoModifier);
+        refuse.setAccepted(false);
+        QApplication::sendEvent(&w, &refuse);
+        QVERIFY(!refuse.isAccepted());
+    }
+
+    void realSequenceShowsScanAndGroundTruth() {
+        const fs::path seq = test::semanticKittiSeq00();
+        if (!fs::exists(seq)) QSKIP("shared data not found");
+        MainWindow w;
+        w.setErrorDialogsEnabled(false);
+        w.resize(1000, 500);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        w.activateWindow();  // shortcuts only fire in the active window
+        QVERIFY(QTest::qWaitForWindowActive(&w));
+        QSignalSpy shown(&w, &MainWindow::frameShown);
+        QVERIFY(w.openSequence(QString::fromStdString(seq.string())));
+        QTRY_VERIFY_WITH_TIMEOUT(!shown.isEmpty() && shown.last().at(1).toBool(), 120000);
+        QVERIFY(w.scanView()->cloud().pointCount > 100000);
+        QVERIFY(w.groundTruthView()->cloud().pointCount > 50000);
+        // Both views draw: well lit, and differently (the crop is denser than the scan).
+        const QImage scan = w.scanView()->grabFramebuffer();
+        const QImage gt = w.groundTruthView()->grabFramebuffer();
+        double bg[3];
+        w.scanView()->renderer()->GetBackground(bg);
+        const QColor back = QColor::fromRgbF(bg[0], bg[1], bg[2]);
+        const double scanLit = test::litShare(scan, back);
+        const double gtLit = test::litShare(gt, back);
+        QVERIFY2(scanLit > 0.2 && gtLit > scanLit, qPrintable(QString("%1 %2").arg(scanLit).arg(gtLit)));
+    }
+};
+
+int main(int argc, char** argv) {
+    VtkViewport::setDefaultSurfaceFormat();
+    QApplication app(argc, argv);
+    MainWindowTest test;
+    return QTest::qExec(&test, argc, argv);
+}
+
+#include "MainWindowTest.moc"
