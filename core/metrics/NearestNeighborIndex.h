@@ -45,7 +45,8 @@ public:
 
     /// Nearest distance (and optionally index) for every query point, in query order,
     /// computed in parallel. `indices` may be null when only distances are needed.
-    /// @param progress reported per block of queries; may be null.
+    /// @param progress may be null; called only from the calling thread (OpenMP thread 0),
+    ///        every few thousand queries, so it need not be thread-safe.
     /// @throws InvalidArgument if the index is empty and there are queries, or a query is
     ///         not finite; Cancelled if `progress` asks to stop.
     void nearest(std::span<const Vec3f> queries, std::vector<double>& distances,
