@@ -50,7 +50,14 @@ function(lidistill_add_test)
             ENVIRONMENT "${_env}")
     else()
         target_link_libraries(${T_NAME} PRIVATE GTest::gtest GTest::gtest_main)
+        # CMake 3.25's gtest_discover_tests writes list-valued properties as separate words,
+        # so ENVIRONMENT would keep only its first variable. Run the binary through env(1)
+        # instead: discovery and every test then see all variables.
+        set_target_properties(${T_NAME} PROPERTIES CROSSCOMPILING_EMULATOR "/usr/bin/env;${_env}")
+        # The same flattening hits LABELS: join several labels into one word ("ml+slow");
+        # `ctest -L`/`-LE` match labels as regular expressions, so "-L ml" still selects it.
+        string(REPLACE ";" "+" _labels "${T_LABELS}")
         gtest_discover_tests(${T_NAME} DISCOVERY_MODE PRE_TEST
-            PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT} ENVIRONMENT "${_env}")
+            PROPERTIES LABELS "${_labels}" TIMEOUT ${T_TIMEOUT})
     endif()
 endfunction()
