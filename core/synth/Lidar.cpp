@@ -9,15 +9,18 @@ namespace lidistill::synth {
 LidarConfig LidarConfig::hdl64() {
     LidarConfig c;
     c.name = "hdl64";
-    for (int i = 0; i < 32; ++i) c.elevationsDeg.push_back(2.0 - i * (10.33 / 31.0));
-    for (int i = 0; i < 32; ++i) c.elevationsDeg.push_back(-8.87 - i * (16.0 / 31.0));
+    // Beam angles as measured on the SemanticKITTI 00 scans (per-ring mean elevation):
+    // upper block +2.5 to -7.7 degrees, lower block -8.34 to -23.71 (datasheet: +2 to -24.8).
+    for (int i = 0; i < 32; ++i) c.elevationsDeg.push_back(2.5 - i * (10.2 / 31.0));
+    for (int i = 0; i < 32; ++i) c.elevationsDeg.push_back(-8.34 - i * (15.37 / 31.0));
     c.columns = 2170;
     c.rateHz = 10.0;
     c.mountHeight = 1.73;
     c.minRange = 2.5;
     c.maxRange = 120.0;
     // Gaps measured on SemanticKITTI 00 (rear, front mounts, right-hand rack).
-    c.selfOcclusion = {{52, 160, 200}, {56, -12, 12}, {57, -20, -14}, {48, -78, -72}};
+    c.selfOcclusion = {{52, 155, 205},  {56, -13, 13},    {57, -80, -62}, {48, -78, -72},
+                       {58, 125, 150},  {58, -150, -125}, {60, -25, 25}};
     return c;
 }
 

@@ -40,9 +40,10 @@ struct LidarConfig {
     std::size_t beams() const noexcept { return elevationsDeg.size(); }
     std::size_t raysPerScan() const noexcept { return beams() * static_cast<std::size_t>(columns); }
 
-    /// Velodyne HDL-64E as on the KITTI car: 64 beams from +2 to -24.9 degrees (upper block
-    /// at 1/3 degree spacing, lower block at about 1/2 degree), 2170 columns (0.166 degrees),
-    /// mounted 1.73 m above the road, 10 Hz.
+    /// Velodyne HDL-64E as on the KITTI car: 64 beams from +2.5 to -23.7 degrees as measured
+    /// on real KITTI scans (upper block at 1/3 degree spacing, lower block at about 1/2
+    /// degree), 2170 columns (0.166 degrees), mounted 1.73 m above the road, 10 Hz, with
+    /// the lower beams' self-occlusion gaps seen in the real scans.
     static LidarConfig hdl64();
     /// Velodyne HDL-32E as on the nuScenes car: 32 beams from +10.67 to -30.67 degrees
     /// (1.33 degree spacing), 1085 columns, 1.84 m, 20 Hz, intensity 0..255.

@@ -11,6 +11,8 @@
 #include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <future>
+#include <memory>
 #include <vector>
 
 namespace lidistill::synth {
@@ -86,17 +88,24 @@ SynthSummary writeSyntheticSequence(const fs::path& root, const SynthOptions& op
     std::vector<double> times;
     const Eigen::Matrix4d first = sim.sensorPose(0);
     const Eigen::Matrix4d firstInv = first.inverse();
+    // Files of frame i are written on a second thread while frame i+1 is simulated.
+    std::future<void> pending;
     for (std::size_t i = 0; i < options.frames; ++i) {
         checkpoint(progress, static_cast<double>(i) / static_cast<double>(options.frames), "scans");
-        const PointCloud scan = sim.scan(i);
-        char name[32];
-        std::snprintf(name, sizeof name, "%06zu", i);
-        io::writeKittiBin(dir / "velodyne" / (std::string(name) + ".bin"), scan);
-        io::writeLabelFile(dir / "labels" / (std::string(name) + ".label"), scan.label);
+        auto scan = std::make_shared<const PointCloud>(sim.scan(i));
         lidarPoses.push_back(firstInv * sim.sensorPose(i));
         times.push_back(sim.frameTime(i));
-        summary.points += scan.size();
+        summary.points += scan->size();
+        if (pending.valid()) pending.get();  // rethrows a write failure
+        char name[32];
+        std::snprintf(name, sizeof name, "%06zu", i);
+        const std::string stem(name);
+        pending = std::async(std::launch::async, [dir, stem, scan] {
+            io::writeKittiBin(dir / "velodyne" / (stem + ".bin"), *scan);
+            io::writeLabelFile(dir / "labels" / (stem + ".label"), scan->label);
+        });
     }
+    if (pending.valid()) pending.get();
     const Eigen::Matrix4d tr = kittiVelodyneToCamera();
     io::writePoses(dir / "poses.txt", io::lidarToCameraPoses(lidarPoses, tr));
     io::writeCalib(dir / "calib.txt", kittiCalibration());

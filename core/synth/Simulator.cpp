@@ -231,7 +231,7 @@ PointCloud LidarSimulator::scan(std::size_t frame) const {
         const double range = r + L.rangeNoise * rng.normal();
         if (range < L.minRange || range > L.maxRange) return true;
         const double remission =
-            std::clamp(mat.albedo * (0.5 + 0.5 * cosInc) * (1.0 + 0.12 * rng.normal()), 0.0, 1.0);
+            std::clamp(mat.albedo * (0.7 + 0.3 * cosInc) * (1.0 + 0.12 * rng.normal()), 0.0, 1.0);
         out.x = static_cast<float>(dirS.x() * range);
         out.y = static_cast<float>(dirS.y() * range);
         out.z = static_cast<float>(dirS.z() * range);

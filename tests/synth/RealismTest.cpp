@@ -84,8 +84,8 @@ TEST(Realism, SyntheticHdl64ScansResembleRealKittiScans) {
         EXPECT_LT(ratio[32], 0.10) << "median per-ring deviation";
         EXPECT_LT(ratio[57], 0.35) << "90th percentile per-ring deviation";
         EXPECT_NEAR(s->groundFraction, real.groundFraction, 0.15);
-        EXPECT_LT(jensenShannon(s->rangeHistogram, real.rangeHistogram), 0.08);
-        EXPECT_LT(jensenShannon(s->heightHistogram, real.heightHistogram), 0.10);
+        EXPECT_LT(jensenShannon(s->rangeHistogram, real.rangeHistogram), 0.05);
+        EXPECT_LT(jensenShannon(s->heightHistogram, real.heightHistogram), 0.08);
         EXPECT_NEAR(s->medianRange / real.medianRange, 1.0, 0.4);
         EXPECT_NEAR(s->meanIntensity / real.meanIntensity, 1.0, 0.4);
     }

@@ -24,11 +24,13 @@ World smallWorld(std::uint64_t seed, Preset preset = Preset::Urban) {
 TEST(LidarConfig, Hdl64GeometryMatchesTheKittiSensor) {
     const auto c = LidarConfig::hdl64();
     ASSERT_EQ(c.beams(), 64u);
-    EXPECT_NEAR(c.elevationsDeg.front(), 2.0, 1e-9);
-    EXPECT_NEAR(c.elevationsDeg.back(), -24.87, 0.05);
+    // Real KITTI rings span about +2.5 to -23.7 degrees (per-ring mean elevation).
+    EXPECT_NEAR(c.elevationsDeg.front(), 2.5, 1e-9);
+    EXPECT_NEAR(c.elevationsDeg.back(), -23.71, 0.01);
     // Non-uniform: the upper block is about 1/3 degree apart, the lower about 1/2.
-    EXPECT_NEAR(c.elevationsDeg[0] - c.elevationsDeg[1], 0.333, 0.01);
-    EXPECT_NEAR(c.elevationsDeg[40] - c.elevationsDeg[41], 0.516, 0.01);
+    EXPECT_NEAR(c.elevationsDeg[0] - c.elevationsDeg[1], 0.33, 0.01);
+    EXPECT_NEAR(c.elevationsDeg[40] - c.elevationsDeg[41], 0.496, 0.01);
+    for (std::size_t i = 1; i < c.beams(); ++i) EXPECT_LT(c.elevationsDeg[i], c.elevationsDeg[i - 1]);
     EXPECT_NEAR(360.0 / c.columns, 0.166, 0.01);
     EXPECT_DOUBLE_EQ(c.rateHz, 10.0);
     const auto n = LidarConfig::byName("HDL32");
