@@ -17,9 +17,10 @@ Usage: convert_lightning_checkpoint.py IN.ckpt OUT.safetensors [--teacher] [--so
 import argparse
 import json
 import os
-import pickle
+import re
 import struct
 import sys
+import types
 
 import torch
 
@@ -40,25 +41,26 @@ class _Stub(dict):
             self.update(state)
 
 
-class _Unpickler(pickle.Unpickler):
-    def find_class(self, module, name):
-        try:
-            return super().find_class(module, name)
-        except (ImportError, AttributeError):
-            return _Stub
-
-
-class _PickleModule:
-    Unpickler = _Unpickler
-    load = pickle.load
-    __name__ = "pickle"
-
-
 def load_state_dict(path):
-    try:
-        ckpt = torch.load(path, map_location="cpu", pickle_module=_PickleModule)
-    except Exception as e:  # noqa: BLE001 - report any load failure with the file name
-        raise SystemExit(f"{path}: cannot read checkpoint: {e}")
+    # Classes the checkpoint pickled but this interpreter cannot import (Lightning's
+    # AttributeDict, project modules) are replaced by stand-ins, one at a time.
+    for _ in range(200):
+        try:
+            ckpt = torch.load(path, map_location="cpu")
+            break
+        except AttributeError as e:
+            m = re.search(r"Can't get attribute '([^']+)' on <module '([^']+)'", str(e))
+            if not m or m.group(2) not in sys.modules:
+                raise SystemExit(f"{path}: cannot read checkpoint: {e}")
+            setattr(sys.modules[m.group(2)], m.group(1), type(m.group(1), (_Stub,), {}))
+        except ModuleNotFoundError as e:
+            if not e.name or e.name in sys.modules:
+                raise SystemExit(f"{path}: cannot read checkpoint: {e}")
+            sys.modules[e.name] = types.ModuleType(e.name)
+        except Exception as e:  # noqa: BLE001 - report any load failure with the file name
+            raise SystemExit(f"{path}: cannot read checkpoint: {e}")
+    else:
+        raise SystemExit(f"{path}: cannot read checkpoint: too many unknown classes")
     state = ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):
         raise SystemExit(f"{path}: no state_dict in checkpoint")

@@ -2,11 +2,179 @@
 #include "core/base/Error.h"
 #include "core/ml/Model.h"
 #include "core/ml/io/SafeTensors.h"
+#include "core/ml/nn/Networks.h"
 #include "tests/support/TestData.h"
+
+#include <nlohmann/json.hpp>
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <random>
+
 namespace lidistill::ml {
 namespace {
+
+std::string python() {
+    const char* p = std::getenv("LIDISTILL_TORCH_PYTHON");
+    std::string exe = p && *p ? p : LIDISTILL_ML_TEST_PYTHON;
+    if (exe.empty()) return exe;
+    // Skip (not fail) where that python lacks torch or numpy.
+    return std::system((exe + " -c 'import torch, numpy' > /dev/null 2>&1").c_str()) == 0 ? exe : "";
+}
+
+std::filesystem::path sourceDir() {
+    const char* s = std::getenv("LIDISTILL_SOURCE_DIR");
+    return s && *s ? std::filesystem::path(s) : std::filesystem::path(LIDISTILL_ML_TEST_SOURCE_DIR);
+}
+
+std::string runCommand(const std::string& cmd) {
+    std::string out;
+    FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
+    if (!pipe) return out;
+    std::array<char, 4096> buf{};
+    while (fgets(buf.data(), buf.size(), pipe)) out += buf.data();
+    const int rc = pclose(pipe);
+    if (rc != 0) ADD_FAILURE() << cmd << " failed:\n" << out;
+    return out;
+}
+
+PointCloud randomCloud(int n, unsigned seed, float scale) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> d(0.f, scale);
+    PointCloud c;
+    for (int i = 0; i < n; ++i) c.xyz.push_back({d(rng), d(rng), d(rng)});
+    return c;
+}
+
+ModelConfig smallConfig() {
+    ModelConfig c;
+    c.width = 0.25;
+    c.hasRefiner = true;
+    return c;
+}
+
+TEST(SafeTensors, ModelRoundTripGivesIdenticalTensorsAndOutputs) {
+    const auto dir = test::scratchDir();
+    LidiffModel a(smallConfig(), 5);
+    a.save(dir / "m.safetensors");
+    auto b = LidiffModel::load(dir / "m.safetensors");
+    EXPECT_EQ(b.config().width, 0.25);
+    EXPECT_TRUE(b.config().hasRefiner);
+    ASSERT_EQ(a.summary().size(), 3u);
+    for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(a.summary()[i].parameters, b.summary()[i].parameters);
+    const auto noisy = randomCloud(500, 1, 2.f), partial = randomCloud(200, 2, 2.f);
+    const auto ea = a.denoise(noisy, partial, 300), eb = b.denoise(noisy, partial, 300);
+    ASSERT_EQ(ea.size(), 500u);
+    EXPECT_EQ(ea, eb);
+    EXPECT_EQ(a.refine(noisy), b.refine(noisy));
+    LidiffModel c(smallConfig(), 6);
+    EXPECT_NE(c.denoise(noisy, partial, 300), ea);  // a different seed is a different model
+}
+
+TEST(SafeTensors, CorruptOrTruncatedFilesNameTheFile) {
+    const auto dir = test::scratchDir();
+    SafeTensors st;
+    st.tensors.emplace_back("w", torch::arange(12, torch::kFloat).view({3, 4}));
+    st.tensors.emplace_back("n", torch::tensor({7L}));
+    st.metadata["k"] = "v";
+    saveSafeTensors(dir / "ok.safetensors", st);
+    auto back = loadSafeTensors(dir / "ok.safetensors");
+    ASSERT_EQ(back.tensors.size(), 2u);
+    EXPECT_TRUE(torch::equal(back.tensors[0].second, st.tensors[0].second));
+    EXPECT_EQ(back.metadata.at("k"), "v");
+
+    std::ifstream in(dir / "ok.safetensors", std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    auto writeBytes = [&](const std::string& name, const std::string& b) {
+        std::ofstream(dir / name, std::ios::binary) << b;
+        return dir / name;
+    };
+    const std::vector<std::filesystem::path> bad{
+        writeBytes("truncated.safetensors", bytes.substr(0, bytes.size() - 5)),
+        writeBytes("short.safetensors", bytes.substr(0, 5)),
+        writeBytes("header.safetensors", bytes.substr(0, 8) + std::string(bytes.size() - 8, '{')),
+        dir / "missing.safetensors"};
+    for (const auto& f : bad) {
+        try {
+            loadSafeTensors(f);
+            ADD_FAILURE() << f << " loaded";
+        } catch (const IoError& e) {
+            EXPECT_NE(std::string(e.what()).find(f.filename().string()), std::string::npos) << e.what();
+        }
+    }
+    // A valid file that is not a model: clear error, no crash.
+    EXPECT_THROW(LidiffModel::load(dir / "ok.safetensors"), IoError);
+}
+
+TEST(SafeTensors, IndependentPythonReaderAgrees) {
+    if (python().empty()) GTEST_SKIP() << "no python3 with numpy";
+    const auto dir = test::scratchDir();
+    LidiffModel m(smallConfig(), 9);
+    m.save(dir / "m.safetensors");
+    const auto out = runCommand(python() + " " + (sourceDir() / "tests/ml/ml_test_helper.py").string() +
+                                " read " + (dir / "m.safetensors").string());
+    const auto j = nlohmann::json::parse(out);
+    const auto content = loadSafeTensors(dir / "m.safetensors");
+    ASSERT_EQ(j["tensors"].size(), content.tensors.size());
+    for (const auto& [name, t] : content.tensors) {
+        ASSERT_TRUE(j["tensors"].contains(name)) << name;
+        EXPECT_EQ(j["tensors"][name]["shape"].get<std::vector<std::int64_t>>(), t.sizes().vec());
+        const double sum = t.to(torch::kDouble).sum().item<double>();
+        EXPECT_NEAR(j["tensors"][name]["sum"].get<double>(), sum, 1e-9 * (1 + std::abs(sum))) << name;
+    }
+    EXPECT_EQ(ModelConfig::fromJson(j["metadata"]["lidistill.config"].get<std::string>()).width, 0.25);
+}
+
+class Converter : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Converter, LightningCheckpointLoadsAndMatchesAnIndependentStem) {
+    if (python().empty()) GTEST_SKIP() << "no python3 with torch";
+    const auto dir = test::scratchDir();
+    const auto src = sourceDir();
+    LidiffModel(smallConfig(), 1).save(dir / "shape.safetensors");
+    runCommand(python() + " " + (src / "tests/ml/ml_test_helper.py").string() + " make-ckpt " +
+               (dir / "shape.safetensors").string() + " " + (dir / "x.ckpt").string() + " " +
+               (dir / "ref.safetensors").string() + " " + GetParam());
+    runCommand(python() + " " + (src / "resources/tools/convert_lightning_checkpoint.py").string() +
+               " " + (dir / "x.ckpt").string() + " " + (dir / "conv.safetensors").string());
+
+    auto model = LidiffModel::load(dir / "conv.safetensors");
+    EXPECT_EQ(model.config().width, 0.25);
+    EXPECT_TRUE(model.config().hasEncoder && model.config().hasDenoiser && model.config().hasRefiner);
+    const auto conv = loadSafeTensors(dir / "conv.safetensors");
+    const auto ref = loadSafeTensors(dir / "ref.safetensors");
+    auto get = [](const SafeTensors& s, const std::string& n) {
+        for (const auto& [k, v] : s.tensors) {
+            if (k == n) return v;
+        }
+        throw std::runtime_error("no tensor " + n);
+    };
+    // The student (not the zeroed teacher) became the denoiser.
+    EXPECT_TRUE(torch::equal(get(conv, "denoiser.up1.1.0.net.0.kernel"),
+                             get(ref, "check.up1.1.0.net.0.kernel")));
+
+    nets::MinkGlobalEnc enc(0.25);
+    applyState(*enc, "encoder.", conv, dir / "conv.safetensors");
+    enc->eval();
+    torch::NoGradGuard guard;
+    auto pts = get(ref, "points");
+    auto field = sparse::pointsToVoxels(pts, torch::zeros({pts.size(0)}, torch::kLong), pts, 0.05);
+    auto stem = enc->stem(field.voxels);
+    ASSERT_TRUE(torch::equal(stem.coords().slice(1, 1, 4), get(ref, "coords")));
+    auto expected = get(ref, "stem");
+    const double err = (stem.feats.to(torch::kDouble) - expected).abs().max().item<double>() /
+                       expected.abs().max().item<double>();
+    EXPECT_LT(err, 1e-5);
+    EXPECT_GT(expected.abs().max().item<double>(), 1e-3);
+    // And the whole loaded model runs.
+    const auto eps = model.denoise(randomCloud(300, 4, 1.f), randomCloud(100, 5, 1.f), 50);
+    EXPECT_EQ(eps.size(), 300u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Flavours, Converter, ::testing::Values("lidiff", "scorelidar", "dpo"));
+
 }  // namespace
 }  // namespace lidistill::ml

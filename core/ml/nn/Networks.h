@@ -131,6 +131,8 @@ class MinkGlobalEncImpl : public torch::nn::Module {
 public:
     explicit MinkGlobalEncImpl(double width = 1.0, std::int64_t inChannels = 3);
     SparseTensor forward(const SparseTensor& voxels);
+    /// The stem alone (two conv3-BN-ReLU), for checks against independent references.
+    SparseTensor stem(const SparseTensor& voxels) { return m_enc.stem(voxels); }
 
 private:
     Encoder m_enc;
