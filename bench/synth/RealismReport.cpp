@@ -22,7 +22,8 @@ int main(int argc, char** argv) {
         const int seeds = argc > 2 ? std::atoi(argv[2]) : 4;
         const Sequence seq = Sequence::open(argv[1]);
         std::vector<ScanStats> real;
-        for (std::size_t i = 0; i < seq.size(); ++i) real.push_back(computeScanStats(seq.loadScan(i)));
+        for (std::size_t i = 0; i < seq.size(); ++i)
+            real.push_back(computeScanStats(seq.loadScan(i)));
         std::vector<std::string> names{"real KITTI 00 (" + std::to_string(seq.size()) + " scans)"};
         std::vector<ScanStats> cols{averageStats(real)};
         for (Preset p : {Preset::Urban, Preset::Suburban, Preset::Rural}) {
@@ -36,7 +37,8 @@ int main(int argc, char** argv) {
                 LidarSimulator sim(w, LidarConfig::hdl64(), static_cast<std::uint64_t>(seed));
                 for (std::size_t f = 0; f < 10; f += 3) s.push_back(computeScanStats(sim.scan(f)));
             }
-            names.push_back(std::string("synthetic ") + presetName(p) + " (" + std::to_string(s.size()) + ")");
+            names.push_back(std::string("synthetic ") + presetName(p) + " (" +
+                            std::to_string(s.size()) + ")");
             cols.push_back(averageStats(s));
         }
         std::cout << formatStatsTable(names, cols);

@@ -6,18 +6,19 @@
 #include "core/synth/Simulator.h"
 
 #include <chrono>
-#include <ctime>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
-#include <string>
-
 #include <omp.h>
+#include <string>
 
 using namespace lidistill::synth;
 using Clock = std::chrono::steady_clock;
 
-static double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+static double since(Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 int main(int argc, char** argv) {
     const std::size_t frames = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 50;
@@ -41,13 +42,14 @@ int main(int argc, char** argv) {
         for (std::size_t i = 0; i < frames; ++i) points += sim.scan(i).size();
         const double tScan = since(t);
         const double cpu = double(std::clock() - cpu0) / CLOCKS_PER_SEC;
-        std::printf("%s %s: world %zu triangles, %zu movers, generated in %.3f s, BVH %.3f s\n", sensor,
-                    preset.c_str(), world.staticMesh().triangleCount(), world.movers().size(), tWorld, tBvh);
-        std::printf("%s scan only: %zu scans, %.0f points a scan, %.1f scans/s wall-clock\n", sensor,
-                    frames, double(points) / double(frames), double(frames) / tScan);
+        std::printf("%s %s: world %zu triangles, %zu movers, generated in %.3f s, BVH %.3f s\n",
+                    sensor, preset.c_str(), world.staticMesh().triangleCount(),
+                    world.movers().size(), tWorld, tBvh);
+        std::printf("%s scan only: %zu scans, %.0f points a scan, %.1f scans/s wall-clock\n",
+                    sensor, frames, double(points) / double(frames), double(frames) / tScan);
         // On a shared machine wall-clock depends on the neighbours; CPU time does not.
-        std::printf("%s scan only: %.1f ms CPU a scan -> %.1f scans/s on 2 dedicated cores\n", sensor,
-                    1000.0 * cpu / double(frames), 2.0 * double(frames) / cpu);
+        std::printf("%s scan only: %.1f ms CPU a scan -> %.1f scans/s on 2 dedicated cores\n",
+                    sensor, 1000.0 * cpu / double(frames), 2.0 * double(frames) / cpu);
     }
     const auto dir = std::filesystem::temp_directory_path() / "lidistill_bench_synth";
     std::filesystem::remove_all(dir);
@@ -56,8 +58,9 @@ int main(int argc, char** argv) {
     o.frames = frames;
     o.preset = presetFromName(preset);
     const SynthSummary s = writeSyntheticSequence(dir, o);
-    std::printf("hdl64 end to end (world + scans + files): %zu scans, %.0f points a scan, %.1f scans/s\n",
-                s.frames, double(s.points) / double(s.frames), double(s.frames) / s.seconds);
+    std::printf(
+        "hdl64 end to end (world + scans + files): %zu scans, %.0f points a scan, %.1f scans/s\n",
+        s.frames, double(s.points) / double(s.frames), double(s.frames) / s.seconds);
     std::filesystem::remove_all(dir);
     return 0;
 }

@@ -52,7 +52,8 @@ Command synthCommand() {
     c.description =
         "Builds a seeded street world (roads, sidewalks, buildings, trees, poles, signs, fences,\n"
         "parked and moving cars, pedestrians), drives a car along it and scans it with a rotating\n"
-        "multi-beam LiDAR. Writes OUT/sequences/XX/{velodyne,labels,poses.txt,calib.txt,times.txt}.\n"
+        "multi-beam LiDAR. Writes "
+        "OUT/sequences/XX/{velodyne,labels,poses.txt,calib.txt,times.txt}.\n"
         "The same options give byte-identical files.";
     c.options = {
         {"seed", "S", "world and noise seed", false, "0"},

@@ -57,21 +57,35 @@ struct Material {
 /// signs bright, vegetation mid, car paint varied per car).
 inline Material defaultMaterial(std::uint16_t semantic) noexcept {
     switch (semantic) {
-        case cls::kRoad: return {0.30f, 0.0f};
-        case cls::kParking: return {0.32f, 0.0f};
-        case cls::kSidewalk: return {0.36f, 0.0f};
-        case cls::kOtherGround: return {0.34f, 0.0f};
-        case cls::kLaneMarking: return {0.75f, 0.0f};
-        case cls::kTerrain: return {0.45f, 0.0f};
-        case cls::kBuilding: return {0.38f, 0.0f};
-        case cls::kFence: return {0.30f, 0.0f};
-        case cls::kVegetation: return {0.50f, 0.0f};
-        case cls::kTrunk: return {0.42f, 0.0f};
-        case cls::kPole: return {0.45f, 0.0f};
-        case cls::kTrafficSign: return {0.90f, 0.0f};
+        case cls::kRoad:
+            return {0.30f, 0.0f};
+        case cls::kParking:
+            return {0.32f, 0.0f};
+        case cls::kSidewalk:
+            return {0.36f, 0.0f};
+        case cls::kOtherGround:
+            return {0.34f, 0.0f};
+        case cls::kLaneMarking:
+            return {0.75f, 0.0f};
+        case cls::kTerrain:
+            return {0.45f, 0.0f};
+        case cls::kBuilding:
+            return {0.38f, 0.0f};
+        case cls::kFence:
+            return {0.30f, 0.0f};
+        case cls::kVegetation:
+            return {0.50f, 0.0f};
+        case cls::kTrunk:
+            return {0.42f, 0.0f};
+        case cls::kPole:
+            return {0.45f, 0.0f};
+        case cls::kTrafficSign:
+            return {0.90f, 0.0f};
         case cls::kPerson:
-        case cls::kMovingPerson: return {0.30f, 0.0f};
-        default: return {0.30f, 0.0f};
+        case cls::kMovingPerson:
+            return {0.30f, 0.0f};
+        default:
+            return {0.30f, 0.0f};
     }
 }
 

@@ -19,8 +19,8 @@ LidarConfig LidarConfig::hdl64() {
     c.minRange = 2.5;
     c.maxRange = 120.0;
     // Gaps measured on SemanticKITTI 00 (rear, front mounts, right-hand rack).
-    c.selfOcclusion = {{52, 155, 205},  {56, -13, 13},    {57, -80, -62}, {48, -78, -72},
-                       {58, 125, 150},  {58, -150, -125}, {60, -25, 25}};
+    c.selfOcclusion = {{52, 155, 205}, {56, -13, 13},    {57, -80, -62}, {48, -78, -72},
+                       {58, 125, 150}, {58, -150, -125}, {60, -25, 25}};
     return c;
 }
 
@@ -53,7 +53,8 @@ void LidarConfig::validate() const {
     }
     if (!(rateHz > 0) || !(minRange >= 0) || !(maxRange > minRange) || !(rangeNoise >= 0) ||
         !(mountHeight > 0)) {
-        throw InvalidArgument("lidar '" + name + "': rate, ranges, noise and height must be positive");
+        throw InvalidArgument("lidar '" + name +
+                              "': rate, ranges, noise and height must be positive");
     }
 }
 

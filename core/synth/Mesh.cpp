@@ -44,8 +44,8 @@ void TriangleMesh::addBox(const Eigen::Vector3f& centre, const Eigen::Vector3f& 
     };
     const Eigen::Vector3f p000 = corner(-1, -1, -1), p100 = corner(1, -1, -1),
                           p110 = corner(1, 1, -1), p010 = corner(-1, 1, -1),
-                          p001 = corner(-1, -1, 1), p101 = corner(1, -1, 1),
-                          p111 = corner(1, 1, 1), p011 = corner(-1, 1, 1);
+                          p001 = corner(-1, -1, 1), p101 = corner(1, -1, 1), p111 = corner(1, 1, 1),
+                          p011 = corner(-1, 1, 1);
     addQuad(p000, p010, p110, p100, label, material);  // bottom
     addQuad(p001, p101, p111, p011, label, material);  // top
     addQuad(p000, p100, p101, p001, label, material);  // -y
@@ -72,14 +72,14 @@ void TriangleMesh::addEllipsoid(const Eigen::Vector3f& centre, const Eigen::Vect
                                 std::uint32_t label, Material material) {
     // Icosahedron, subdivided on the unit sphere; shared vertices so jitter keeps it closed.
     const float t = (1.0f + std::sqrt(5.0f)) / 2.0f;
-    std::vector<Eigen::Vector3f> v = {{-1, t, 0}, {1, t, 0},   {-1, -t, 0}, {1, -t, 0},
-                                      {0, -1, t}, {0, 1, t},   {0, -1, -t}, {0, 1, -t},
-                                      {t, 0, -1}, {t, 0, 1},   {-t, 0, -1}, {-t, 0, 1}};
+    std::vector<Eigen::Vector3f> v = {{-1, t, 0}, {1, t, 0}, {-1, -t, 0}, {1, -t, 0},
+                                      {0, -1, t}, {0, 1, t}, {0, -1, -t}, {0, 1, -t},
+                                      {t, 0, -1}, {t, 0, 1}, {-t, 0, -1}, {-t, 0, 1}};
     for (auto& p : v) p.normalize();
     std::vector<std::array<std::uint32_t, 3>> f = {
-        {0, 11, 5}, {0, 5, 1},  {0, 1, 7},   {0, 7, 10}, {0, 10, 11}, {1, 5, 9}, {5, 11, 4},
+        {0, 11, 5},  {0, 5, 1},  {0, 1, 7},  {0, 7, 10}, {0, 10, 11}, {1, 5, 9}, {5, 11, 4},
         {11, 10, 2}, {10, 7, 6}, {7, 1, 8},  {3, 9, 4},  {3, 4, 2},   {3, 2, 6}, {3, 6, 8},
-        {3, 8, 9},  {4, 9, 5},  {2, 4, 11},  {6, 2, 10}, {8, 6, 7},   {9, 8, 1}};
+        {3, 8, 9},   {4, 9, 5},  {2, 4, 11}, {6, 2, 10}, {8, 6, 7},   {9, 8, 1}};
     for (int level = 0; level < subdivisions; ++level) {
         std::map<std::pair<std::uint32_t, std::uint32_t>, std::uint32_t> mid;
         auto midpoint = [&](std::uint32_t a, std::uint32_t b) {

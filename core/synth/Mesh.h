@@ -20,8 +20,8 @@ namespace lidistill::synth {
 struct TriangleMesh {
     std::vector<Eigen::Vector3f> vertices;
     std::vector<std::array<std::uint32_t, 3>> triangles;
-    std::vector<std::uint32_t> labels;    ///< one per triangle
-    std::vector<Material> materials;      ///< one per triangle
+    std::vector<std::uint32_t> labels;  ///< one per triangle
+    std::vector<Material> materials;    ///< one per triangle
 
     std::size_t triangleCount() const noexcept { return triangles.size(); }
 
@@ -41,9 +41,8 @@ struct TriangleMesh {
     /// Appends an ellipsoid (subdivided icosahedron, `subdivisions` 0..3) with radii `radii`;
     /// `jitter` (0..0.5) displaces vertices radially by up to that fraction, seeded by `seed`,
     /// so tree crowns look irregular.
-    void addEllipsoid(const Eigen::Vector3f& centre, const Eigen::Vector3f& radii,
-                      int subdivisions, float jitter, std::uint64_t seed, std::uint32_t label,
-                      Material material);
+    void addEllipsoid(const Eigen::Vector3f& centre, const Eigen::Vector3f& radii, int subdivisions,
+                      float jitter, std::uint64_t seed, std::uint32_t label, Material material);
     /// Appends a gable-roofed prism: a box footprint (half extents hx, hy) from z0 to z1 with
     /// a ridge along local x rising `ridge` metres above z1, rotated by `yaw` about z.
     void addGableRoof(const Eigen::Vector3f& centre, float hx, float hy, float z1, float ridge,

@@ -7,7 +7,9 @@
 namespace lidistill::synth {
 namespace {
 using V = Eigen::Vector3f;
-float f(double x) { return static_cast<float>(x); }
+float f(double x) {
+    return static_cast<float>(x);
+}
 }  // namespace
 
 TriangleMesh makeCar(Rng& rng, std::uint16_t semantic, std::uint16_t instance, bool large,
@@ -32,17 +34,17 @@ TriangleMesh makeCar(Rng& rng, std::uint16_t semantic, std::uint16_t instance, b
         const float w0 = width / 2 - 0.05f, w1 = width / 2 - 0.2f;
         const V a(rx0, -w0, z0), b(fx0, -w0, z0), c(fx0, w0, z0), d(rx0, w0, z0);
         const V e(rx1, -w1, z1), g(fx1, -w1, z1), h(fx1, w1, z1), k(rx1, w1, z1);
-        m.addQuad(e, g, h, k, label, paint);   // roof
-        m.addQuad(b, c, h, g, label, glass);   // windscreen
-        m.addQuad(d, a, e, k, label, glass);   // rear window
-        m.addQuad(a, b, g, e, label, glass);   // right side windows
-        m.addQuad(c, d, k, h, label, glass);   // left side windows
+        m.addQuad(e, g, h, k, label, paint);  // roof
+        m.addQuad(b, c, h, g, label, glass);  // windscreen
+        m.addQuad(d, a, e, k, label, glass);  // rear window
+        m.addQuad(a, b, g, e, label, glass);  // right side windows
+        m.addQuad(c, d, k, h, label, glass);  // left side windows
     }
     const float wr = large ? 0.45f : 0.33f;
     for (int sx : {-1, 1}) {
         for (int sy : {-1, 1}) {
-            m.addBox(V(sx * (length / 2 - 0.8f), sy * (width / 2 - 0.12f), wr),
-                     V(wr, 0.12f, wr), 0, label, tyre);
+            m.addBox(V(sx * (length / 2 - 0.8f), sy * (width / 2 - 0.12f), wr), V(wr, 0.12f, wr), 0,
+                     label, tyre);
         }
     }
     if (lengthOut) *lengthOut = length;
@@ -73,7 +75,8 @@ void addTree(TriangleMesh& mesh, const Eigen::Vector3f& base, Rng& rng, float sc
     const std::uint32_t leaves = makeLabel(cls::kVegetation);
     const float trunkH = scale * f(rng.uniform(2.0, 3.5));
     const float r = scale * f(rng.uniform(0.12, 0.25));
-    mesh.addCylinder(base - V(0, 0, 0.3f), r, trunkH + 1.0f, 8, trunk, defaultMaterial(cls::kTrunk));
+    mesh.addCylinder(base - V(0, 0, 0.3f), r, trunkH + 1.0f, 8, trunk,
+                     defaultMaterial(cls::kTrunk));
     const int lobes = rng.integer(1, 3);
     const float crownR = scale * f(rng.uniform(1.6, 3.0));
     for (int i = 0; i < lobes; ++i) {
@@ -162,26 +165,29 @@ void addBuilding(TriangleMesh& mesh, const BuildingSpec& spec, Rng& rng) {
         const int bays = std::max(1, static_cast<int>(w / bay));
         const float proud = 0.25f;
         for (int i = 0; i <= bays; ++i) {
-            const float x = -hw + 0.3f + (w - 0.6f) * static_cast<float>(i) / static_cast<float>(bays);
-            mesh.addBox(V(x, -proud / 2, (groundZ + top) / 2), V(0.3f, proud / 2, (top - groundZ) / 2),
-                        0, label, wall);
+            const float x =
+                -hw + 0.3f + (w - 0.6f) * static_cast<float>(i) / static_cast<float>(bays);
+            mesh.addBox(V(x, -proud / 2, (groundZ + top) / 2),
+                        V(0.3f, proud / 2, (top - groundZ) / 2), 0, label, wall);
         }
         const bool balconies = rng.chance(0.35);
         for (float z = groundZ + floorH; z < top - 1.0f; z += floorH) {
             mesh.addBox(V(0, -proud / 2, z), V(hw, proud / 2, 0.35f), 0, label, wall);
             if (balconies) {
                 for (int i = 0; i < bays; i += 2) {
-                    const float x = -hw + (w) * (static_cast<float>(i) + 0.5f) / static_cast<float>(bays);
+                    const float x =
+                        -hw + (w) * (static_cast<float>(i) + 0.5f) / static_cast<float>(bays);
                     mesh.addBox(V(x, -0.7f, z + 0.55f), V(bay * 0.35f, 0.6f, 0.5f), 0, label, wall);
                 }
             }
         }
-        mesh.addBox(V(0, -0.2f, top - 0.25f), V(hw + 0.2f, 0.45f, 0.3f), 0, label, wall);  // cornice
+        mesh.addBox(V(0, -0.2f, top - 0.25f), V(hw + 0.2f, 0.45f, 0.3f), 0, label,
+                    wall);  // cornice
     }
     if (spec.gable) {
         mesh.addQuad(a, b, bt, at, label, wall);
-        mesh.addGableRoof(V(0, dpt / 2, 0), hw, dpt / 2, top, f(rng.uniform(2.0, 4.0)), 0.0f,
-                          label, Material{f(rng.uniform(0.15, 0.35)), 0.0f});
+        mesh.addGableRoof(V(0, dpt / 2, 0), hw, dpt / 2, top, f(rng.uniform(2.0, 4.0)), 0.0f, label,
+                          Material{f(rng.uniform(0.15, 0.35)), 0.0f});
     } else if (rng.chance(0.5)) {
         // Rooftop structure (stairwell, plant room), visible from a distance.
         mesh.addBox(V(f(rng.uniform(-hw / 2, hw / 2)), dpt * 0.6f, top + 1.2f),

@@ -30,8 +30,8 @@ void addStreetLight(TriangleMesh& mesh, const Eigen::Vector3f& base, float armYa
 void addTrafficSign(TriangleMesh& mesh, const Eigen::Vector3f& base, float faceYaw, Rng& rng);
 
 /// A fence (51) from a to b (world, on the ground): posts and panels, `height` metres.
-void addFence(TriangleMesh& mesh, const Eigen::Vector3f& a, const Eigen::Vector3f& b,
-              float height, Rng& rng);
+void addFence(TriangleMesh& mesh, const Eigen::Vector3f& a, const Eigen::Vector3f& b, float height,
+              Rng& rng);
 
 /// Parameters of one building, in its own frame: front facade at local y = 0 facing -y,
 /// footprint x in [-width/2, width/2], y in [0, depth].

@@ -83,8 +83,8 @@ inline double valueNoise2(std::uint64_t seed, double x, double y, double scale) 
     const auto iu = static_cast<std::int64_t>(fu);
     const auto iv = static_cast<std::int64_t>(fv);
     auto knot = [&](std::int64_t i, std::int64_t j) {
-        const std::uint64_t h = hashKeys(seed, static_cast<std::uint64_t>(i),
-                                         static_cast<std::uint64_t>(j));
+        const std::uint64_t h =
+            hashKeys(seed, static_cast<std::uint64_t>(i), static_cast<std::uint64_t>(j));
         return static_cast<double>(h >> 11) * 0x1.0p-52 - 1.0;
     };
     const double a = knot(iu, iv) * (1 - tu) + knot(iu + 1, iv) * tu;

@@ -44,7 +44,8 @@ ScanStats computeScanStats(const PointCloud& scan) {
         const double az = std::atan2(p[1], p[0]);
         // A ring needs a few hundred points before the next can start, so a point that jitters
         // across azimuth 0 does not split a ring in two.
-        if (i > 0 && prevAz < 0 && az >= 0 && az - prevAz < 1.5707963 && s.pointsPerRing.back() > 200) {
+        if (i > 0 && prevAz < 0 && az >= 0 && az - prevAz < 1.5707963 &&
+            s.pointsPerRing.back() > 200) {
             s.pointsPerRing.push_back(0.0);
         }
         prevAz = az;
@@ -58,7 +59,8 @@ ScanStats computeScanStats(const PointCloud& scan) {
     s.rings = static_cast<double>(s.pointsPerRing.size());
     for (auto& h : s.rangeHistogram) h /= static_cast<double>(n);
     for (auto& h : s.heightHistogram) h /= static_cast<double>(n);
-    std::nth_element(ranges.begin(), ranges.begin() + static_cast<std::ptrdiff_t>(n / 2), ranges.end());
+    std::nth_element(ranges.begin(), ranges.begin() + static_cast<std::ptrdiff_t>(n / 2),
+                     ranges.end());
     s.medianRange = ranges[n / 2];
     s.meanIntensity = intensity / static_cast<double>(n);
     if (scan.hasLabels()) s.groundFraction = static_cast<double>(ground) / static_cast<double>(n);
@@ -84,16 +86,20 @@ ScanStats averageStats(const std::vector<ScanStats>& stats) {
         a.meanIntensity += k * s.meanIntensity;
         labels = labels && s.groundFraction >= 0;
         a.groundFraction += k * s.groundFraction;
-        for (std::size_t i = 0; i < s.pointsPerRing.size(); ++i) a.pointsPerRing[i] += k * s.pointsPerRing[i];
-        for (std::size_t i = 0; i < a.rangeHistogram.size(); ++i) a.rangeHistogram[i] += k * s.rangeHistogram[i];
-        for (std::size_t i = 0; i < a.heightHistogram.size(); ++i) a.heightHistogram[i] += k * s.heightHistogram[i];
+        for (std::size_t i = 0; i < s.pointsPerRing.size(); ++i)
+            a.pointsPerRing[i] += k * s.pointsPerRing[i];
+        for (std::size_t i = 0; i < a.rangeHistogram.size(); ++i)
+            a.rangeHistogram[i] += k * s.rangeHistogram[i];
+        for (std::size_t i = 0; i < a.heightHistogram.size(); ++i)
+            a.heightHistogram[i] += k * s.heightHistogram[i];
     }
     if (!labels) a.groundFraction = -1;
     return a;
 }
 
 double jensenShannon(const std::vector<double>& p, const std::vector<double>& q) {
-    if (p.size() != q.size() || p.empty()) throw InvalidArgument("jensenShannon: histograms differ in length");
+    if (p.size() != q.size() || p.empty())
+        throw InvalidArgument("jensenShannon: histograms differ in length");
     double sp = 0, sq = 0;
     for (std::size_t i = 0; i < p.size(); ++i) {
         sp += p[i];
@@ -109,8 +115,10 @@ double jensenShannon(const std::vector<double>& p, const std::vector<double>& q)
     return js;
 }
 
-std::string formatStatsTable(const std::vector<std::string>& names, const std::vector<ScanStats>& cols) {
-    if (names.size() != cols.size() || cols.empty()) throw InvalidArgument("formatStatsTable: bad columns");
+std::string formatStatsTable(const std::vector<std::string>& names,
+                             const std::vector<ScanStats>& cols) {
+    if (names.size() != cols.size() || cols.empty())
+        throw InvalidArgument("formatStatsTable: bad columns");
     std::ostringstream os;
     os << std::fixed;
     os << "| figure |";
@@ -123,31 +131,43 @@ std::string formatStatsTable(const std::vector<std::string>& names, const std::v
         for (const auto& c : cols) os << ' ' << std::setprecision(precision) << get(c) << " |";
         os << '\n';
     };
-    row("points per scan", [](const ScanStats& s) { return s.points; }, 0);
-    row("rings found", [](const ScanStats& s) { return s.rings; }, 1);
+    row(
+        "points per scan", [](const ScanStats& s) { return s.points; }, 0);
+    row(
+        "rings found", [](const ScanStats& s) { return s.rings; }, 1);
     auto ringAt = [](const ScanStats& s, double frac) {
         if (s.pointsPerRing.empty()) return 0.0;
-        return s.pointsPerRing[std::min(s.pointsPerRing.size() - 1,
-                                        static_cast<std::size_t>(frac * static_cast<double>(s.pointsPerRing.size())))];
+        return s.pointsPerRing[std::min(
+            s.pointsPerRing.size() - 1,
+            static_cast<std::size_t>(frac * static_cast<double>(s.pointsPerRing.size())))];
     };
-    row("points in top ring", [&](const ScanStats& s) { return ringAt(s, 0.0); }, 0);
-    row("points in middle ring", [&](const ScanStats& s) { return ringAt(s, 0.5); }, 0);
-    row("points in bottom ring", [&](const ScanStats& s) { return ringAt(s, 0.999); }, 0);
-    row("ground fraction", [](const ScanStats& s) { return s.groundFraction; }, 3);
-    row("median range (m)", [](const ScanStats& s) { return s.medianRange; }, 2);
-    row("mean remission", [](const ScanStats& s) { return s.meanIntensity; }, 3);
+    row(
+        "points in top ring", [&](const ScanStats& s) { return ringAt(s, 0.0); }, 0);
+    row(
+        "points in middle ring", [&](const ScanStats& s) { return ringAt(s, 0.5); }, 0);
+    row(
+        "points in bottom ring", [&](const ScanStats& s) { return ringAt(s, 0.999); }, 0);
+    row(
+        "ground fraction", [](const ScanStats& s) { return s.groundFraction; }, 3);
+    row(
+        "median range (m)", [](const ScanStats& s) { return s.medianRange; }, 2);
+    row(
+        "mean remission", [](const ScanStats& s) { return s.meanIntensity; }, 3);
     const auto& re = ScanStats::rangeEdges();
     for (std::size_t i = 0; i + 1 < re.size(); ++i) {
         std::ostringstream l;
         l << "range " << re[i] << "-" << re[i + 1] << " m";
-        row(l.str(), [i](const ScanStats& s) { return s.rangeHistogram[i]; }, 3);
+        row(
+            l.str(), [i](const ScanStats& s) { return s.rangeHistogram[i]; }, 3);
     }
     const auto& he = ScanStats::heightEdges();
     for (std::size_t i = 0; i + 1 < he.size(); ++i) {
         std::ostringstream l;
         l << "z " << (i == 0 ? std::string("below") : std::to_string(he[i]).substr(0, 4)) << " .. "
-          << (i + 2 == he.size() ? std::string("above") : std::to_string(he[i + 1]).substr(0, 4)) << " m";
-        row(l.str(), [i](const ScanStats& s) { return s.heightHistogram[i]; }, 3);
+          << (i + 2 == he.size() ? std::string("above") : std::to_string(he[i + 1]).substr(0, 4))
+          << " m";
+        row(
+            l.str(), [i](const ScanStats& s) { return s.heightHistogram[i]; }, 3);
     }
     return os.str();
 }

@@ -14,11 +14,11 @@ namespace lidistill::synth {
 /// from negative to positive, as in KITTI files), so the same code measures both.
 struct ScanStats {
     double points = 0;
-    double rings = 0;                    ///< rings found in the point order
-    std::vector<double> pointsPerRing;   ///< ring 0 = first in the file (top beam)
-    double groundFraction = -1;          ///< share of ground classes; -1 without labels
-    std::vector<double> rangeHistogram;  ///< share of points per kRangeEdges bin
-    std::vector<double> heightHistogram; ///< share of points per kHeightEdges bin (sensor z)
+    double rings = 0;                     ///< rings found in the point order
+    std::vector<double> pointsPerRing;    ///< ring 0 = first in the file (top beam)
+    double groundFraction = -1;           ///< share of ground classes; -1 without labels
+    std::vector<double> rangeHistogram;   ///< share of points per kRangeEdges bin
+    std::vector<double> heightHistogram;  ///< share of points per kHeightEdges bin (sensor z)
     double medianRange = 0;
     double meanIntensity = 0;
 

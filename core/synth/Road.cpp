@@ -77,10 +77,12 @@ Lookup lookup(double s, double step, std::size_t n) {
 Eigen::Vector2d Road::centre(double s) const {
     const std::size_t n = m_xy.size();
     const double maxS = static_cast<double>(n - 1) * m_step;
-    if (s < 0) return m_xy.front() + s * Eigen::Vector2d(std::cos(m_heading.front()),
-                                                          std::sin(m_heading.front()));
-    if (s > maxS) return m_xy.back() + (s - maxS) * Eigen::Vector2d(std::cos(m_heading.back()),
-                                                                     std::sin(m_heading.back()));
+    if (s < 0)
+        return m_xy.front() +
+               s * Eigen::Vector2d(std::cos(m_heading.front()), std::sin(m_heading.front()));
+    if (s > maxS)
+        return m_xy.back() +
+               (s - maxS) * Eigen::Vector2d(std::cos(m_heading.back()), std::sin(m_heading.back()));
     const auto [i, t] = lookup(s, m_step, n);
     return m_xy[i] * (1 - t) + m_xy[i + 1] * t;
 }
@@ -104,6 +106,8 @@ double Road::elevation(double s) const {
     return m_gradeAmplitude * valueNoise1(hashKeys(m_seed, 0xE1E), s, 160.0);
 }
 
-double Road::grade(double s) const { return (elevation(s + 0.5) - elevation(s - 0.5)); }
+double Road::grade(double s) const {
+    return (elevation(s + 0.5) - elevation(s - 0.5));
+}
 
 }  // namespace lidistill::synth

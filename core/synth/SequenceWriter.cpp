@@ -22,8 +22,8 @@ Eigen::Matrix4d kittiVelodyneToCamera() {
     Eigen::Matrix4d tr;
     tr << 4.276802385584e-04, -9.999672484946e-01, -8.084491683471e-03, -1.198459927713e-02,
         -7.210626507497e-03, 8.081198471645e-03, -9.999413164504e-01, -5.403984729748e-02,
-        9.999738645903e-01, 4.859485810390e-04, -7.206933692422e-03, -2.921968648686e-01, 0, 0,
-        0, 1;
+        9.999738645903e-01, 4.859485810390e-04, -7.206933692422e-03, -2.921968648686e-01, 0, 0, 0,
+        1;
     return tr;
 }
 
@@ -38,7 +38,8 @@ io::Calibration kittiCalibration() {
     };
     calib.entries["P0"] = p(718.856, 607.1928, 718.856, 185.2157, 0, 0, 0);
     calib.entries["P1"] = p(718.856, 607.1928, 718.856, 185.2157, -386.1448, 0, 0);
-    calib.entries["P2"] = p(718.856, 607.1928, 718.856, 185.2157, 45.38225, -0.1130887, 0.003779761);
+    calib.entries["P2"] =
+        p(718.856, 607.1928, 718.856, 185.2157, 45.38225, -0.1130887, 0.003779761);
     calib.entries["P3"] = p(718.856, 607.1928, 718.856, 185.2157, -337.2877, 2.369057, 0.004915215);
     calib.entries["Tr"] = kittiVelodyneToCamera().topRows<3>();
     return calib;
@@ -112,7 +113,8 @@ SynthSummary writeSyntheticSequence(const fs::path& root, const SynthOptions& op
     io::writeTimes(dir / "times.txt", times);
     checkpoint(progress, 1.0, "done");
     summary.frames = options.frames;
-    summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    summary.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return summary;
 }
 

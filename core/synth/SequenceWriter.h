@@ -15,12 +15,12 @@ namespace lidistill::synth {
 
 /// What `lidistill synth` generates.
 struct SynthOptions {
-    std::uint64_t seed = 0;        ///< drives the world and the sensor noise
+    std::uint64_t seed = 0;  ///< drives the world and the sensor noise
     Preset preset = Preset::Urban;
     std::string sensor = "hdl64";  ///< LidarConfig::byName
     std::size_t frames = 10;
-    std::string sequence = "00";   ///< folder name under sequences/
-    double egoSpeed = 0;           ///< m/s; <= 0 picks the preset's speed
+    std::string sequence = "00";  ///< folder name under sequences/
+    double egoSpeed = 0;          ///< m/s; <= 0 picks the preset's speed
 };
 
 /// What was written.

@@ -16,7 +16,8 @@ constexpr double kDeg = 3.141592653589793 / 180.0;
 
 void onEmbreeError(void* userPtr, RTCError code, const char* str) {
     auto* msg = static_cast<std::string*>(userPtr);
-    if (msg->empty()) *msg = "Embree error " + std::to_string(static_cast<int>(code)) + ": " + (str ? str : "");
+    if (msg->empty())
+        *msg = "Embree error " + std::to_string(static_cast<int>(code)) + ": " + (str ? str : "");
 }
 
 struct Geometry {
@@ -29,7 +30,8 @@ std::vector<Eigen::Vector3f> triangleNormals(const TriangleMesh& m) {
     std::vector<Eigen::Vector3f> n(m.triangles.size());
     for (std::size_t i = 0; i < n.size(); ++i) {
         const auto& t = m.triangles[i];
-        const Eigen::Vector3f c = (m.vertices[t[1]] - m.vertices[t[0]]).cross(m.vertices[t[2]] - m.vertices[t[0]]);
+        const Eigen::Vector3f c =
+            (m.vertices[t[1]] - m.vertices[t[0]]).cross(m.vertices[t[2]] - m.vertices[t[0]]);
         const float len = c.norm();
         n[i] = len > 0 ? Eigen::Vector3f(c / len) : Eigen::Vector3f::UnitZ();
     }
@@ -58,8 +60,8 @@ struct LidarSimulator::Impl {
 
     void check(const char* what) const {
         if (!embreeError.empty() || (device && rtcGetDeviceError(device) != RTC_ERROR_NONE)) {
-            throw Error(std::string("lidar simulator: ") + what + " failed: " +
-                        (embreeError.empty() ? "Embree error" : embreeError));
+            throw Error(std::string("lidar simulator: ") + what +
+                        " failed: " + (embreeError.empty() ? "Embree error" : embreeError));
         }
     }
 
@@ -68,16 +70,18 @@ struct LidarSimulator::Impl {
         rtcSetSceneBuildQuality(scene, quality);
         if (!mesh.triangles.empty()) {
             RTCGeometry g = rtcNewGeometry(device, RTC_GEOMETRY_TYPE_TRIANGLE);
-            auto* v = static_cast<float*>(rtcSetNewGeometryBuffer(
-                g, RTC_BUFFER_TYPE_VERTEX, 0, RTC_FORMAT_FLOAT3, 3 * sizeof(float), mesh.vertices.size()));
+            auto* v = static_cast<float*>(
+                rtcSetNewGeometryBuffer(g, RTC_BUFFER_TYPE_VERTEX, 0, RTC_FORMAT_FLOAT3,
+                                        3 * sizeof(float), mesh.vertices.size()));
             check("allocating vertices");
             for (std::size_t i = 0; i < mesh.vertices.size(); ++i) {
                 v[3 * i] = mesh.vertices[i].x();
                 v[3 * i + 1] = mesh.vertices[i].y();
                 v[3 * i + 2] = mesh.vertices[i].z();
             }
-            auto* idx = static_cast<unsigned*>(rtcSetNewGeometryBuffer(
-                g, RTC_BUFFER_TYPE_INDEX, 0, RTC_FORMAT_UINT3, 3 * sizeof(unsigned), mesh.triangles.size()));
+            auto* idx = static_cast<unsigned*>(
+                rtcSetNewGeometryBuffer(g, RTC_BUFFER_TYPE_INDEX, 0, RTC_FORMAT_UINT3,
+                                        3 * sizeof(unsigned), mesh.triangles.size()));
             check("allocating triangles");
             for (std::size_t i = 0; i < mesh.triangles.size(); ++i) {
                 for (int k = 0; k < 3; ++k) idx[3 * i + k] = mesh.triangles[i][k];
@@ -134,7 +138,8 @@ LidarSimulator::LidarSimulator(const World& world, LidarConfig lidar, std::uint6
             while (a < sec.fromDeg) a += 360.0;
             while (a >= sec.fromDeg + 360.0) a -= 360.0;
             if (a > sec.toDeg) continue;
-            for (std::size_t b = static_cast<std::size_t>(std::max(0, sec.firstBeam)); b < L.beams(); ++b) {
+            for (std::size_t b = static_cast<std::size_t>(std::max(0, sec.firstBeam));
+                 b < L.beams(); ++b) {
                 im.occluded[b * L.columns + c] = 1;
             }
         }
@@ -143,14 +148,17 @@ LidarSimulator::LidarSimulator(const World& world, LidarConfig lidar, std::uint6
 
 LidarSimulator::~LidarSimulator() = default;
 
-const LidarConfig& LidarSimulator::lidar() const noexcept { return m_impl->lidar; }
+const LidarConfig& LidarSimulator::lidar() const noexcept {
+    return m_impl->lidar;
+}
 
 double LidarSimulator::frameTime(std::size_t frame) const {
     return static_cast<double>(frame) / m_impl->lidar.rateHz;
 }
 
 std::size_t LidarSimulator::maxFrames() const {
-    return static_cast<std::size_t>(std::floor(m_impl->world.config().duration * m_impl->lidar.rateHz + 1e-9));
+    return static_cast<std::size_t>(
+        std::floor(m_impl->world.config().duration * m_impl->lidar.rateHz + 1e-9));
 }
 
 Eigen::Matrix4d LidarSimulator::sensorPose(std::size_t frame) const {
@@ -164,7 +172,8 @@ PointCloud LidarSimulator::scan(std::size_t frame) const {
     const auto& L = im.lidar;
     if (frame >= maxFrames()) {
         throw InvalidArgument("lidar simulator: frame " + std::to_string(frame) +
-                              " is beyond the world's route (" + std::to_string(maxFrames()) + " frames)");
+                              " is beyond the world's route (" + std::to_string(maxFrames()) +
+                              " frames)");
     }
     const double t = frameTime(frame);
     const Eigen::Matrix4d pose = sensorPose(frame);
@@ -199,7 +208,8 @@ PointCloud LidarSimulator::scan(std::size_t frame) const {
     for (std::size_t i = 0; i < movers.size(); ++i) {
         const Eigen::Matrix4d T = im.world.moverPose(i, t);
         const double dist = (T.block<3, 1>(0, 3) - pose.block<3, 1>(0, 3)).norm();
-        if (dist < L.maxRange + movers[i].radius) attach(im.moverGeoms[i].scene, T, static_cast<int>(i));
+        if (dist < L.maxRange + movers[i].radius)
+            attach(im.moverGeoms[i].scene, T, static_cast<int>(i));
     }
     rtcCommitScene(top);
     im.check("building the scan's scene");
@@ -214,10 +224,11 @@ PointCloud LidarSimulator::scan(std::size_t frame) const {
         float t;
         unsigned inst, prim;
     };
-    auto shade = [&](const Hit& h, const Eigen::Vector3f& dirS, const Eigen::Vector3f& dirW, Rng& rng,
-                     RayResult& out) -> bool {
+    auto shade = [&](const Hit& h, const Eigen::Vector3f& dirS, const Eigen::Vector3f& dirW,
+                     Rng& rng, RayResult& out) -> bool {
         const int owner = h.inst < geomOwner.size() ? geomOwner[h.inst] : -1;
-        const Geometry& g = owner < 0 ? im.staticGeom : im.moverGeoms[static_cast<std::size_t>(owner)];
+        const Geometry& g =
+            owner < 0 ? im.staticGeom : im.moverGeoms[static_cast<std::size_t>(owner)];
         const Material& mat = g.mesh->materials[h.prim];
         if (mat.passThrough > 0 && rng.uniform() < mat.passThrough) return false;
         const Eigen::Vector3f n = geomRot[h.inst] * g.normals[h.prim];
@@ -226,7 +237,8 @@ PointCloud LidarSimulator::scan(std::size_t frame) const {
         const double rr = L.refRange / std::max(1.0, r);
         const double signal = mat.albedo * cosInc * rr * rr;
         // Logistic in log(signal): pow form avoids an exp and a log per ray.
-        const double keep = 1.0 / (1.0 + std::pow(L.detectionThreshold / signal, 1.0 / L.detectionSoftness));
+        const double keep =
+            1.0 / (1.0 + std::pow(L.detectionThreshold / signal, 1.0 / L.detectionSoftness));
         if (rng.uniform() >= keep) return true;
         const double range = r + L.rangeNoise * rng.normal();
         if (range < L.minRange || range > L.maxRange) return true;

@@ -24,16 +24,21 @@ Preset presetFromName(std::string_view name) {
 
 const char* presetName(Preset preset) {
     switch (preset) {
-        case Preset::Urban: return "urban";
-        case Preset::Suburban: return "suburban";
-        case Preset::Rural: return "rural";
+        case Preset::Urban:
+            return "urban";
+        case Preset::Suburban:
+            return "suburban";
+        case Preset::Rural:
+            return "rural";
     }
     return "?";
 }
 
 namespace {
 using V = Eigen::Vector3f;
-float f(double x) { return static_cast<float>(x); }
+float f(double x) {
+    return static_cast<float>(x);
+}
 constexpr double kPi = 3.141592653589793;
 
 /// Everything a preset decides.
@@ -56,17 +61,17 @@ struct Params {
 Params paramsFor(Preset p) {
     switch (p) {
         case Preset::Urban:
-            return {1,  3.75, 2.3,  4.5,  0.14, cls::kParking, 150, 450, 2.0, 0.3, 8.0,  110,
-                    0.9, 14, 34, 0.0, 1.0, 0.5, 5.0, 10, 18, 9, 22, 0.1, 9, 30, 0.3,
-                    1.2, 3.0, 1.0, 0.2, 0.5, 0.0, 48};
+            return {1,   3.75, 2.3, 4.5, 0.14, cls::kParking, 150, 450, 2.0, 0.3, 8.0, 110,
+                    0.9, 14,   34,  0.0, 1.0,  0.5,           5.0, 10,  18,  9,   22,  0.1,
+                    9,   30,   0.3, 1.2, 3.0,  1.0,           0.2, 0.5, 0.0, 48};
         case Preset::Suburban:
-            return {1,  3.4, 2.1, 2.4, 0.12, cls::kRoad, 150, 400, 2.5, 0.5, 8.5, 160,
-                    0.75, 16, 28, 4, 10, 4.0, 9.0, 8, 12, 5.5, 8.0, 0.7, 0, 32, 0.35,
-                    0.7, 0.8, 1.6, 0.45, 0.35, 0.05, 60};
+            return {1,    3.4, 2.1,  2.4, 0.12, cls::kRoad, 150,  400,  2.5,  0.5, 8.5, 160,
+                    0.75, 16,  28,   4,   10,   4.0,        9.0,  8,    12,   5.5, 8.0, 0.7,
+                    0,    32,  0.35, 0.7, 0.8,  1.6,        0.45, 0.35, 0.05, 60};
         case Preset::Rural:
-            return {1,  3.25, 0.0, 0.0, 0.0, cls::kRoad, 200, 600, 3.0, 0.8, 11.0, 0,
-                    0.12, 30, 60, 10, 30, 8, 20, 10, 18, 4.5, 8, 0.6, 0, 50, 0.0,
-                    0.6, 0.0, 0.0, 0.1, 0.05, 0.5, 70};
+            return {1,    3.25, 0.0, 0.0, 0.0, cls::kRoad, 200, 600,  3.0, 0.8, 11.0, 0,
+                    0.12, 30,   60,  10,  30,  8,          20,  10,   18,  4.5, 8,    0.6,
+                    0,    50,   0.0, 0.6, 0.0, 0.0,        0.1, 0.05, 0.5, 70};
     }
     return paramsFor(Preset::Urban);
 }
@@ -136,8 +141,7 @@ struct WorldBuilder {
                         const double dc = sg * w.m_curb;
                         const V a0 = at(s0, dc * (1 - 1e-6)), a1 = at(s1, dc * (1 - 1e-6));
                         w.m_static.addQuad(a0, a1, a1 + V(0, 0, f(p.curbHeight)),
-                                           a0 + V(0, 0, f(p.curbHeight)),
-                                           makeLabel(cls::kSidewalk),
+                                           a0 + V(0, 0, f(p.curbHeight)), makeLabel(cls::kSidewalk),
                                            defaultMaterial(cls::kSidewalk));
                     }
                 }
@@ -274,10 +278,12 @@ struct WorldBuilder {
             const double edge = p.sidewalkWidth > 0 ? w.m_curb : w.m_laneEdge + 0.8;
             // Street lights, arm over the road.
             if (p.lightEvery > 0) {
-                for (double s = rng.uniform(2, p.lightEvery); s < L; s += p.lightEvery * rng.uniform(0.85, 1.15)) {
+                for (double s = rng.uniform(2, p.lightEvery); s < L;
+                     s += p.lightEvery * rng.uniform(0.85, 1.15)) {
                     if (blocked(s, s, 1.0)) continue;
                     const Eigen::Vector2d in = -sg * road().normal(s);
-                    addStreetLight(w.m_static, at(s, sg * (edge + 0.4)), f(std::atan2(in.y(), in.x())), rng);
+                    addStreetLight(w.m_static, at(s, sg * (edge + 0.4)),
+                                   f(std::atan2(in.y(), in.x())), rng);
                 }
             }
             if (p.streetTreeEvery > 0) {
@@ -290,11 +296,13 @@ struct WorldBuilder {
             // A sign before each crossing for the traffic on this side, plus a few more.
             for (const auto& [c0, c1] : w.m_crossings) {
                 const double s = sg < 0 ? c0 - 3.0 : c1 + 3.0;
-                addTrafficSign(w.m_static, at(s, sg * (edge + 0.3)), yawAt(s) + (sg < 0 ? f(kPi) : 0.0f), rng);
+                addTrafficSign(w.m_static, at(s, sg * (edge + 0.3)),
+                               yawAt(s) + (sg < 0 ? f(kPi) : 0.0f), rng);
             }
             for (double s = rng.uniform(20, 80); s < L; s += rng.uniform(40, 140)) {
                 if (blocked(s, s, 2.0)) continue;
-                addTrafficSign(w.m_static, at(s, sg * (edge + 0.3)), yawAt(s) + (sg < 0 ? f(kPi) : 0.0f), rng);
+                addTrafficSign(w.m_static, at(s, sg * (edge + 0.3)),
+                               yawAt(s) + (sg < 0 ? f(kPi) : 0.0f), rng);
             }
         }
     }
@@ -311,15 +319,15 @@ struct WorldBuilder {
                     continue;
                 }
                 const bool large = rng.chance(0.05);
-                const std::uint16_t c = large ? (rng.chance(0.5) ? cls::kTruck : cls::kOtherVehicle) : cls::kCar;
+                const std::uint16_t c =
+                    large ? (rng.chance(0.5) ? cls::kTruck : cls::kOtherVehicle) : cls::kCar;
                 double len = 4;
                 TriangleMesh car = makeCar(rng, c, nextInstance++, large, &len);
                 const double sc = s + len / 2;
                 Eigen::Affine3f tf = Eigen::Affine3f::Identity();
                 const V base = at(sc, d + sg * rng.uniform(-0.2, 0.1));
-                tf.translate(base).rotate(Eigen::AngleAxisf(yawAt(sc) + (sg > 0 ? f(kPi) : 0.0f) +
-                                                                f(rng.normal(0, 0.02)),
-                                                            V::UnitZ()));
+                tf.translate(base).rotate(Eigen::AngleAxisf(
+                    yawAt(sc) + (sg > 0 ? f(kPi) : 0.0f) + f(rng.normal(0, 0.02)), V::UnitZ()));
                 w.m_static.append(car, tf);
                 s += len + rng.uniform(0.6, 5.0);
             }
@@ -340,7 +348,8 @@ struct WorldBuilder {
                 const double travel = std::abs(v) * duration;
                 const double lo = dir > 0 ? -travel : 0.0, hi = dir > 0 ? L : L + travel;
                 const double meanGap = 100.0 / std::max(0.05, p.movingPer100m);
-                for (double s0 = lo + rng.uniform(0, meanGap); s0 < hi; s0 += 9.0 + rng.uniform(0, 2 * meanGap)) {
+                for (double s0 = lo + rng.uniform(0, meanGap); s0 < hi;
+                     s0 += 9.0 + rng.uniform(0, 2 * meanGap)) {
                     if (egoLane && std::abs(s0 - w.m_egoS0) < 15.0) continue;
                     const bool large = rng.chance(0.08);
                     Mover m;
@@ -366,7 +375,8 @@ struct WorldBuilder {
                 if (!walking) {
                     TriangleMesh person = makePerson(rng, cls::kPerson, nextInstance++);
                     Eigen::Affine3f tf = Eigen::Affine3f::Identity();
-                    tf.translate(at(s0, d)).rotate(Eigen::AngleAxisf(f(rng.uniform(-kPi, kPi)), V::UnitZ()));
+                    tf.translate(at(s0, d)).rotate(
+                        Eigen::AngleAxisf(f(rng.uniform(-kPi, kPi)), V::UnitZ()));
                     w.m_static.append(person, tf);
                     continue;
                 }
@@ -424,8 +434,8 @@ double World::terrainOffset(double s, double d) const {
     const std::uint64_t side = d < 0 ? 1 : 2;
     const double slope = 0.05 * valueNoise1(hashKeys(m_config.seed, 3, side), s, 120.0);
     const double ramp = std::min(1.0, x / 6.0);
-    const double bumps =
-        m_terrainAmplitude * valueNoise2(hashKeys(m_config.seed, 4, side), s, x, 18.0) * ramp * ramp;
+    const double bumps = m_terrainAmplitude *
+                         valueNoise2(hashKeys(m_config.seed, 4, side), s, x, 18.0) * ramp * ramp;
     return slope * x + bumps;
 }
 

@@ -39,11 +39,11 @@ struct WorldConfig {
 /// under its centre) travelling along the road at constant speed. Its pose at any time is
 /// known exactly (World::moverPose), which is what makes the ground truth exact.
 struct Mover {
-    TriangleMesh mesh;     ///< labels carry the moving class (>= 252) and the instance id
-    double s0 = 0;         ///< arc length at t = 0
-    double speed = 0;      ///< m/s along the road; negative drives against s
-    double d = 0;          ///< lateral offset from the centre line (left positive)
-    double radius = 3.0;   ///< bounding radius, for culling
+    TriangleMesh mesh;    ///< labels carry the moving class (>= 252) and the instance id
+    double s0 = 0;        ///< arc length at t = 0
+    double speed = 0;     ///< m/s along the road; negative drives against s
+    double d = 0;         ///< lateral offset from the centre line (left positive)
+    double radius = 3.0;  ///< bounding radius, for culling
 };
 
 /// A generated street scene: static geometry, movers, and the ego vehicle's route.
@@ -80,9 +80,9 @@ private:
     double m_egoS0 = 0;
     double m_egoD = 0;
     // Cross-section (metres from the centre line) shared with the builder.
-    double m_laneEdge = 0;   // outer edge of the driving lanes
-    double m_curb = 0;       // curb line
-    double m_sideEdge = 0;   // outer edge of the sidewalk
+    double m_laneEdge = 0;  // outer edge of the driving lanes
+    double m_curb = 0;      // curb line
+    double m_sideEdge = 0;  // outer edge of the sidewalk
     double m_curbHeight = 0;
     double m_terrainAmplitude = 0;
     std::vector<std::pair<double, double>> m_crossings;  // s intervals of cross streets

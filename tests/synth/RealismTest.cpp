@@ -6,10 +6,9 @@
 #include "core/synth/Simulator.h"
 #include "tests/support/TestData.h"
 
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <cstdio>
+#include <gtest/gtest.h>
 #include <iostream>
 
 namespace lidistill::synth {
@@ -21,8 +20,9 @@ ScanStats realStats() {
     for (int i = 0; i < 10; ++i) {
         char name[16];
         std::snprintf(name, sizeof name, "%06d", i);
-        s.push_back(computeScanStats(io::readKittiScan(dir / "velodyne" / (std::string(name) + ".bin"),
-                                                       dir / "labels" / (std::string(name) + ".label"))));
+        s.push_back(
+            computeScanStats(io::readKittiScan(dir / "velodyne" / (std::string(name) + ".bin"),
+                                               dir / "labels" / (std::string(name) + ".label"))));
     }
     return averageStats(s);
 }
@@ -48,7 +48,8 @@ TEST(Realism, StatsOfAKnownScan) {
         for (int k = 0; k < 300; ++k) {
             const double az = 2 * 3.141592653589793 * (k + 0.5) / 300.0;
             const double r = ring == 0 ? 20.0 : 4.0;
-            c.xyz.push_back({float(r * std::cos(az)), float(r * std::sin(az)), ring == 0 ? 1.0f : -1.7f});
+            c.xyz.push_back(
+                {float(r * std::cos(az)), float(r * std::sin(az)), ring == 0 ? 1.0f : -1.7f});
             c.label.push_back(ring == 0 ? 50u : 40u);
             c.intensity.push_back(0.5f);
         }
@@ -70,8 +71,9 @@ TEST(Realism, SyntheticHdl64ScansResembleRealKittiScans) {
     const ScanStats real = realStats();
     const ScanStats urban = syntheticStats(Preset::Urban);
     const ScanStats suburban = syntheticStats(Preset::Suburban);
-    std::cout << formatStatsTable({"real KITTI 00 (10 scans)", "synthetic urban (9)", "synthetic suburban (9)"},
-                                  {real, urban, suburban});
+    std::cout << formatStatsTable(
+        {"real KITTI 00 (10 scans)", "synthetic urban (9)", "synthetic suburban (9)"},
+        {real, urban, suburban});
     for (const ScanStats* s : {&urban, &suburban}) {
         EXPECT_NEAR(s->points / real.points, 1.0, 0.30);
         EXPECT_NEAR(s->rings, 64.0, 0.5);
@@ -79,7 +81,8 @@ TEST(Realism, SyntheticHdl64ScansResembleRealKittiScans) {
         // Ring structure: the middle rings are nearly full in both; upper rings lose sky,
         // lower rings lose the vehicle's own shadow.
         std::vector<double> ratio;
-        for (std::size_t r = 0; r < 64; ++r) ratio.push_back(std::abs(s->pointsPerRing[r] / real.pointsPerRing[r] - 1.0));
+        for (std::size_t r = 0; r < 64; ++r)
+            ratio.push_back(std::abs(s->pointsPerRing[r] / real.pointsPerRing[r] - 1.0));
         std::sort(ratio.begin(), ratio.end());
         EXPECT_LT(ratio[32], 0.10) << "median per-ring deviation";
         EXPECT_LT(ratio[57], 0.35) << "90th percentile per-ring deviation";

@@ -8,7 +8,6 @@
 #include "tests/synth/SynthTestSupport.h"
 
 #include <gtest/gtest.h>
-
 #include <sstream>
 
 namespace lidistill::synth {
@@ -36,14 +35,16 @@ TEST(SequenceWriter, SameSeedGivesByteIdenticalFilesOtherSeedsDiffer) {
     o.seed = 43;
     o.sequence = "c";
     writeSyntheticSequence(root, o);
-    const fs::path a = root / "sequences" / "a", b = root / "sequences" / "b", c = root / "sequences" / "c";
+    const fs::path a = root / "sequences" / "a", b = root / "sequences" / "b",
+                   c = root / "sequences" / "c";
     const auto files = filesUnder(a);
     ASSERT_EQ(files.size(), 4u * 2 + 3);  // bins, labels, poses, calib, times
     ASSERT_EQ(files, filesUnder(b));
     for (const auto& f : files) {
         EXPECT_EQ(test::fileBytes(a / f), test::fileBytes(b / f)) << f;
     }
-    EXPECT_NE(test::fileBytes(a / "velodyne" / "000000.bin"), test::fileBytes(c / "velodyne" / "000000.bin"));
+    EXPECT_NE(test::fileBytes(a / "velodyne" / "000000.bin"),
+              test::fileBytes(c / "velodyne" / "000000.bin"));
     EXPECT_NE(test::fileBytes(a / "poses.txt"), test::fileBytes(c / "poses.txt"));
 }
 
@@ -93,12 +94,16 @@ TEST(SequenceWriter, StaticPointsAlignWithTheWrittenPoses) {
     const std::size_t k = 7;
     const double moved = seq.pose(k).block<3, 1>(0, 3).norm();
     EXPECT_GT(moved, 4.0);  // about 0.8 m a frame
-    const double posed = test::median(test::nearestDistances(ref, staticPoints(k, seq.pose(k)), 2.0));
-    const double identity = test::median(test::nearestDistances(ref, staticPoints(k, Eigen::Matrix4d::Identity()), 2.0));
-    const double rawCamera = test::median(test::nearestDistances(ref, staticPoints(k, camera[k]), 2.0));
+    const double posed =
+        test::median(test::nearestDistances(ref, staticPoints(k, seq.pose(k)), 2.0));
+    const double identity = test::median(
+        test::nearestDistances(ref, staticPoints(k, Eigen::Matrix4d::Identity()), 2.0));
+    const double rawCamera =
+        test::median(test::nearestDistances(ref, staticPoints(k, camera[k]), 2.0));
     RecordProperty("median_nn_posed_m", std::to_string(posed));
     std::cout << "median NN distance, frame 7 to frame 0 (non-ground static): posed " << posed
-              << " m, identity " << identity << " m, camera poses as LiDAR poses " << rawCamera << " m\n";
+              << " m, identity " << identity << " m, camera poses as LiDAR poses " << rawCamera
+              << " m\n";
     // Different frames sample surfaces at different spots: a few centimetres of NN distance
     // remain even with exact poses (real KITTI: about 0.12 m).
     EXPECT_LT(posed, 0.08);
@@ -110,9 +115,9 @@ TEST(SynthCommand, WritesASequenceAndRejectsBadUsage) {
     const fs::path root = test::scratchDir();
     const std::string out = root.string();
     {
-        const char* argv[] = {"lidistill", "synth", "--seed", "3", "--frames", "2", "--out",
-                              out.c_str(), "--preset", "suburban", "--sensor", "hdl32",
-                              "--sequence", "07"};
+        const char* argv[] = {"lidistill", "synth", "--seed",     "3",        "--frames",
+                              "2",         "--out", out.c_str(),  "--preset", "suburban",
+                              "--sensor",  "hdl32", "--sequence", "07"};
         std::ostringstream o, e;
         ASSERT_EQ(cli::run(14, argv, o, e), 0) << e.str();
         EXPECT_NE(o.str().find("wrote 2 frames"), std::string::npos) << o.str();
@@ -121,7 +126,8 @@ TEST(SynthCommand, WritesASequenceAndRejectsBadUsage) {
     EXPECT_EQ(seq.size(), 2u);
     EXPECT_NEAR(*seq.time(1), 0.05, 1e-9);  // hdl32 spins at 20 Hz
     {
-        const char* argv[] = {"lidistill", "synth", "--frames", "2", "--out", out.c_str(), "--preset", "mars"};
+        const char* argv[] = {"lidistill", "synth",     "--frames", "2",
+                              "--out",     out.c_str(), "--preset", "mars"};
         std::ostringstream o, e;
         EXPECT_EQ(cli::run(8, argv, o, e), 2);
         EXPECT_NE(e.str().find("mars"), std::string::npos);
@@ -130,6 +136,33 @@ TEST(SynthCommand, WritesASequenceAndRejectsBadUsage) {
         const char* argv[] = {"lidistill", "synth", "--frames", "2"};
         std::ostringstream o, e;
         EXPECT_EQ(cli::run(4, argv, o, e), 2);  // --out missing
+    }
+}
+
+}  // namespace
+}  // namespace lidistill::synth
+
+namespace lidistill::synth {
+namespace {
+
+// The bundled sample must be exactly what the command in its README produces, so the README
+// stays true and the generator's output does not drift unnoticed.
+TEST(SequenceWriter, BundledSampleMatchesItsReadmeCommand) {
+    const std::filesystem::path sample =
+        test::sourceDir() / "datasets" / "synthetic" / "sequences" / "00";
+    if (!std::filesystem::exists(sample)) GTEST_SKIP() << "no bundled sample at " << sample;
+    const std::filesystem::path root = test::scratchDir();
+    SynthOptions o;
+    o.seed = 2024;
+    o.frames = 5;
+    o.preset = Preset::Urban;
+    o.sensor = "hdl64";
+    o.sequence = "00";
+    writeSyntheticSequence(root, o);
+    const auto files = filesUnder(sample);
+    ASSERT_EQ(files, filesUnder(root / "sequences" / "00"));
+    for (const auto& f : files) {
+        EXPECT_EQ(test::fileBytes(sample / f), test::fileBytes(root / "sequences" / "00" / f)) << f;
     }
 }
 

@@ -4,9 +4,8 @@
 #include "core/synth/Simulator.h"
 #include "core/synth/World.h"
 
-#include <gtest/gtest.h>
-
 #include <cmath>
+#include <gtest/gtest.h>
 #include <map>
 #include <set>
 
@@ -30,7 +29,8 @@ TEST(LidarConfig, Hdl64GeometryMatchesTheKittiSensor) {
     // Non-uniform: the upper block is about 1/3 degree apart, the lower about 1/2.
     EXPECT_NEAR(c.elevationsDeg[0] - c.elevationsDeg[1], 0.33, 0.01);
     EXPECT_NEAR(c.elevationsDeg[40] - c.elevationsDeg[41], 0.496, 0.01);
-    for (std::size_t i = 1; i < c.beams(); ++i) EXPECT_LT(c.elevationsDeg[i], c.elevationsDeg[i - 1]);
+    for (std::size_t i = 1; i < c.beams(); ++i)
+        EXPECT_LT(c.elevationsDeg[i], c.elevationsDeg[i - 1]);
     EXPECT_NEAR(360.0 / c.columns, 0.166, 0.01);
     EXPECT_DOUBLE_EQ(c.rateHz, 10.0);
     const auto n = LidarConfig::byName("HDL32");
@@ -90,7 +90,8 @@ TEST(World, EgoFollowsItsLaneOnTheRoadSurface) {
         EXPECT_GT(lateral, -4.0);
         EXPECT_NEAR(T(2, 3), w.groundHeight(s, lateral), 1e-6);
     }
-    const double moved = (w.egoPose(1.0).block<3, 1>(0, 3) - w.egoPose(0.0).block<3, 1>(0, 3)).norm();
+    const double moved =
+        (w.egoPose(1.0).block<3, 1>(0, 3) - w.egoPose(0.0).block<3, 1>(0, 3)).norm();
     EXPECT_NEAR(moved, w.egoSpeed(), 0.05 * w.egoSpeed());
 }
 
@@ -115,7 +116,8 @@ TEST(LidarSimulator, PointsLieOnTheirBeamsWithinRange) {
         ASSERT_LE(scan.intensity[i], 1.0f);
         ++perRing[scan.ring[i]];
     }
-    for (const auto& [ring, n] : perRing) EXPECT_LE(n, static_cast<std::size_t>(sim.lidar().columns));
+    for (const auto& [ring, n] : perRing)
+        EXPECT_LE(n, static_cast<std::size_t>(sim.lidar().columns));
     EXPECT_EQ(perRing.size(), 64u);
     EXPECT_THROW(sim.scan(sim.maxFrames()), InvalidArgument);
 }
@@ -135,7 +137,8 @@ TEST(LidarSimulator, MovingPointsLieOnTheirMoverAtTheScanTime) {
             if (semanticClass(scan.label[i]) < 252) continue;
             const auto it = moverOfInstance.find(instanceId(scan.label[i]));
             ASSERT_NE(it, moverOfInstance.end());
-            const Eigen::Matrix4d toMover = w.moverPose(it->second, sim.frameTime(frame)).inverse() * sensor;
+            const Eigen::Matrix4d toMover =
+                w.moverPose(it->second, sim.frameTime(frame)).inverse() * sensor;
             const auto& p = scan.xyz[i];
             const Eigen::Vector3d q = (toMover * Eigen::Vector4d(p[0], p[1], p[2], 1)).head<3>();
             // Inside the mover's local bounding box, up to range noise.

@@ -25,7 +25,8 @@ inline std::vector<char> fileBytes(const std::filesystem::path& p) {
 /// Brute-force-free nearest neighbour on a hash grid: distances from each query point to the
 /// nearest reference point, capped at `cell` (points with no neighbour within a cell report cell).
 inline std::vector<double> nearestDistances(const std::vector<Eigen::Vector3d>& ref,
-                                            const std::vector<Eigen::Vector3d>& query, double cell) {
+                                            const std::vector<Eigen::Vector3d>& query,
+                                            double cell) {
     auto key = [cell](const Eigen::Vector3d& p, int dx, int dy, int dz) {
         const auto ix = static_cast<std::int64_t>(std::floor(p.x() / cell)) + dx;
         const auto iy = static_cast<std::int64_t>(std::floor(p.y() / cell)) + dy;
@@ -43,7 +44,8 @@ inline std::vector<double> nearestDistances(const std::vector<Eigen::Vector3d>& 
             for (int dy = -1; dy <= 1; ++dy)
                 for (int dz = -1; dz <= 1; ++dz) {
                     auto [a, b] = grid.equal_range(key(q, dx, dy, dz));
-                    for (auto it = a; it != b; ++it) best = std::min(best, (ref[it->second] - q).norm());
+                    for (auto it = a; it != b; ++it)
+                        best = std::min(best, (ref[it->second] - q).norm());
                 }
         out.push_back(best);
     }
