@@ -3,6 +3,7 @@
 #include "core/cli/Cli.h"
 #include "core/dataset/Sequence.h"
 #include "core/io/PoseIo.h"
+#include "core/map/SequenceMap.h"
 #include "core/synth/SequenceWriter.h"
 #include "tests/support/TestData.h"
 #include "tests/synth/SynthTestSupport.h"
@@ -164,6 +165,48 @@ TEST(SequenceWriter, BundledSampleMatchesItsReadmeCommand) {
     for (const auto& f : files) {
         EXPECT_EQ(test::fileBytes(sample / f), test::fileBytes(root / "sequences" / "00" / f)) << f;
     }
+}
+
+}  // namespace
+}  // namespace lidistill::synth
+
+namespace lidistill::synth {
+namespace {
+
+// The real map builder reads a synthetic sequence like a real one: static points of the
+// scans are in the map (posed with the written poses), moving objects are not.
+TEST(SequenceWriter, MapBuilderKeepsStaticAndDropsMovingPoints) {
+    const std::filesystem::path root = test::scratchDir();
+    SynthOptions o;
+    o.seed = 11;
+    o.frames = 6;
+    writeSyntheticSequence(root, o);
+    const Sequence seq = Sequence::open(root / "sequences" / "00");
+    const map::StaticMap m = map::buildStaticMap(seq);
+    ASSERT_GT(m.size(), 50000u);
+    std::vector<Eigen::Vector3d> mapPts;
+    for (const auto& p : m.points()) mapPts.emplace_back(p[0], p[1], p[2]);
+    const PointCloud last = seq.loadScan(5);
+    const Eigen::Matrix4d T = seq.pose(5);
+    std::vector<Eigen::Vector3d> moving, still;
+    for (std::size_t i = 0; i < last.size(); ++i) {
+        const auto& p = last.xyz[i];
+        const Eigen::Vector3d q = (T * Eigen::Vector4d(p[0], p[1], p[2], 1)).head<3>();
+        const double r = std::sqrt(double(p[0]) * p[0] + double(p[1]) * p[1] + double(p[2]) * p[2]);
+        if (r < 5.0 || r > 40.0) continue;
+        (semanticClass(last.label[i]) >= 252 ? moving : still).push_back(q);
+    }
+    ASSERT_GT(moving.size(), 100u);
+    // Every static point has a map point in its 0.1 m voxel neighbourhood...
+    const auto dStill = test::nearestDistances(mapPts, still, 0.5);
+    const double stillNear =
+        double(std::count_if(dStill.begin(), dStill.end(), [](double d) { return d < 0.2; }));
+    EXPECT_GT(stillNear / double(still.size()), 0.97);
+    // ...while moving points are absent (only the odd static surface within 2 cm).
+    const auto dMoving = test::nearestDistances(mapPts, moving, 0.5);
+    const double movingNear =
+        double(std::count_if(dMoving.begin(), dMoving.end(), [](double d) { return d < 0.02; }));
+    EXPECT_LT(movingNear / double(moving.size()), 0.05);
 }
 
 }  // namespace
