@@ -67,13 +67,17 @@ int main(int argc, char** argv) {
     QApplication::setApplicationVersion("0.1.0");
 
     QCommandLineParser parser;
-    parser.setApplicationDescription("LiDistill Studio: LiDAR scans, ground truth and completions.");
+    parser.setApplicationDescription(
+        "LiDistill Studio: LiDAR scans, ground truth and completions.");
     parser.addHelpOption();
     parser.addVersionOption();
-    parser.addPositionalArgument("sequence", "SemanticKITTI sequence folder (default: the bundled sample).");
-    const QCommandLineOption screenshot("screenshot", "Save a PNG of the window once the frame is shown, then exit.", "file");
+    parser.addPositionalArgument("sequence",
+                                 "SemanticKITTI sequence folder (default: the bundled sample).");
+    const QCommandLineOption screenshot(
+        "screenshot", "Save a PNG of the window once the frame is shown, then exit.", "file");
     const QCommandLineOption frameOpt("frame", "Frame to show first (0-based).", "index", "0");
-    const QCommandLineOption colorOpt("color", "Colour mode: height, intensity or class.", "mode", "class");
+    const QCommandLineOption colorOpt(
+        "color", "Colour mode: height, range, intensity, class or instance.", "mode", "class");
     const QCommandLineOption sizeOpt("size", "Window size WxH.", "size");
     parser.addOptions({screenshot, frameOpt, colorOpt, sizeOpt});
     parser.process(app);
@@ -86,7 +90,9 @@ int main(int argc, char** argv) {
         }
         const QString mode = parser.value(colorOpt).toLower();
         window.setColorMode(mode == "height"      ? lidistill::ui::ColorMode::Height
+                            : mode == "range"     ? lidistill::ui::ColorMode::Range
                             : mode == "intensity" ? lidistill::ui::ColorMode::Intensity
+                            : mode == "instance"  ? lidistill::ui::ColorMode::Instance
                                                   : lidistill::ui::ColorMode::SemanticClass);
         const int frame = parser.value(frameOpt).toInt();
         if (parser.isSet(screenshot)) {

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Renders known clouds into the VTK-in-Qt viewport with a fixed camera and checks pixels.
 
-#include "tests/ui/GlTestSupport.h"
-
 #include "core/io/ScanIo.h"
+#include "tests/ui/GlTestSupport.h"
 #include "ui/render/CloudToVtk.h"
 #include "ui/render/ColorMaps.h"
 #include "ui/render/PointCloudView.h"
@@ -15,6 +14,9 @@
 #include <QTest>
 
 #include <vtkCamera.h>
+#include <vtkFloatArray.h>
+#include <vtkPointData.h>
+#include <vtkPolyData.h>
 #include <vtkRenderer.h>
 
 #include <cmath>
@@ -83,10 +85,10 @@ private Q_SLOTS:
     void paletteMatchesYamlBgr() {
         // semantic-kitti.yaml stores BGR: car is [245, 150, 100] there, so RGB (100, 150, 245).
         QCOMPARE(semanticKittiColor(10), (Rgb8{100, 150, 245}));
-        QCOMPARE(semanticKittiColor(50), (Rgb8{255, 200, 0}));     // building [0, 200, 255]
-        QCOMPARE(semanticKittiColor(1), (Rgb8{255, 0, 0}));        // outlier [0, 0, 255]
-        QCOMPARE(semanticKittiColor(252), semanticKittiColor(10)); // moving-car as car
-        QCOMPARE(semanticKittiColor(259), (Rgb8{0, 0, 255}));      // moving-other-vehicle
+        QCOMPARE(semanticKittiColor(50), (Rgb8{255, 200, 0}));      // building [0, 200, 255]
+        QCOMPARE(semanticKittiColor(1), (Rgb8{255, 0, 0}));         // outlier [0, 0, 255]
+        QCOMPARE(semanticKittiColor(252), semanticKittiColor(10));  // moving-car as car
+        QCOMPARE(semanticKittiColor(259), (Rgb8{0, 0, 255}));       // moving-other-vehicle
         QCOMPARE(semanticKittiColor(2), kUnknownClassColor);
         QCOMPARE(semanticKittiClasses().size(), std::size_t{34});
         QCOMPARE(QString::fromUtf8(semanticKittiName(72).data()), QStringLiteral("terrain"));
@@ -142,6 +144,82 @@ private Q_SLOTS:
         img = view.grabFramebuffer();
         QVERIFY2(near(img.pixelColor(img.width() / 2, y), QColor(255, 0, 255), 2),
                  qPrintable(img.pixelColor(img.width() / 2, y).name()));
+    }
+
+    void rangeModeColoursByDistanceFromTheSensor() {
+        // Left half 10 m below the sensor, right half 20 m below. Height says left is high;
+        // range says left is near: the two modes must give opposite ends of the colormap.
+        PointCloud c = patch(40, [](float x) { return x < 0.f ? -10.f : -20.f; });
+        const CloudPolyData poly = toPolyData(c);
+        // Range is the Euclidean distance from the origin, point by point.
+        auto* ranges =
+            vtkFloatArray::SafeDownCast(poly.polyData->GetPointData()->GetArray(kRangeArray));
+        QVERIFY(ranges);
+        for (vtkIdType i : {vtkIdType{0}, vtkIdType{12345}, vtkIdType{159999}}) {
+            const Vec3f& p = c.xyz[static_cast<std::size_t>(i)];
+            const double expected =
+                std::sqrt(double(p[0]) * p[0] + double(p[1]) * p[1] + double(p[2]) * p[2]);
+            QVERIFY(std::abs(ranges->GetValue(i) - expected) < 1e-4);
+        }
+        QVERIFY(std::abs(poly.rangeRange[0] - 10.0) < 0.1);
+        QVERIFY(std::abs(poly.rangeRange[1] - 20.05) < 0.05);
+
+        PointCloudView view;
+        view.resize(kSide, kSide);
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        view.setLegendVisible(false);
+        view.setCloud(poly);
+        topDownCamera(view);
+        view.setColorMode(ColorMode::Range);
+        QImage img = view.grabFramebuffer();
+        const int y = img.height() / 2;
+        QColor left = img.pixelColor(img.width() * 3 / 8, y);
+        QColor right = img.pixelColor(img.width() * 5 / 8, y);
+        QVERIFY2(near(left, fromUnit(turbo(kTurboStart)), 4), qPrintable(left.name()));
+        QVERIFY2(near(right, fromUnit(turbo(1.0)), 4), qPrintable(right.name()));
+        view.setColorMode(ColorMode::Height);
+        img = view.grabFramebuffer();
+        left = img.pixelColor(img.width() * 3 / 8, y);
+        right = img.pixelColor(img.width() * 5 / 8, y);
+        QVERIFY2(near(left, fromUnit(turbo(1.0)), 4), qPrintable(left.name()));
+        QVERIFY2(near(right, fromUnit(turbo(kTurboStart)), 4), qPrintable(right.name()));
+    }
+
+    void instanceModeGivesEachObjectItsOwnColour() {
+        // Left half: car instance 7; right half: car instance 8; one row of road (no instance).
+        PointCloud c = patch(10);
+        for (std::size_t i = 0; i < c.size(); ++i) {
+            const Vec3f& p = c.xyz[i];
+            if (p[1] < -0.9f) {
+                c.label[i] = 40;  // road, instance 0
+            } else {
+                c.label[i] = 10u | ((p[0] < 0.f ? 7u : 8u) << 16);
+            }
+        }
+        const CloudPolyData poly = toPolyData(c);
+        QCOMPARE(poly.instanceCount, std::size_t{2});
+        const Rgb8 a = instanceColor(10u | (7u << 16));
+        const Rgb8 b = instanceColor(10u | (8u << 16));
+        QVERIFY(!(a == b));
+        QCOMPARE(instanceColor(40), kNoInstanceColor);
+        QCOMPARE(instanceColor(10u | (7u << 16)), a);  // stable
+        PointCloudView view;
+        view.resize(kSide, kSide);
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        view.setCloud(poly);
+        topDownCamera(view);
+        view.setColorMode(ColorMode::Instance);
+        const QImage img = view.grabFramebuffer();
+        const QColor left = img.pixelColor(img.width() * 3 / 8, img.height() / 2);
+        const QColor right = img.pixelColor(img.width() * 5 / 8, img.height() / 2);
+        // y = -1 is the bottom edge of the patch (y up in this camera): row 223 of 300.
+        const QColor road = img.pixelColor(img.width() / 2, img.height() * 3 / 4 - 1);
+        QVERIFY2(near(left, QColor(a.r, a.g, a.b), 2), qPrintable(left.name()));
+        QVERIFY2(near(right, QColor(b.r, b.g, b.b), 2), qPrintable(right.name()));
+        QVERIFY2(near(road, QColor(kNoInstanceColor.r, kNoInstanceColor.g, kNoInstanceColor.b), 2),
+                 qPrintable(road.name()));
     }
 
     void pointSizeChangesCoverage() {

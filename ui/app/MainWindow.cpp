@@ -63,7 +63,8 @@ MainWindow::MainWindow(QWidget* parent)
 
     m_scanView->setTitle(tr("Scan"));
     m_gtView->setTitle(tr("Ground truth"));
-    m_scanView->clearCloud(tr("Open a SemanticKITTI sequence folder (File > Open, or drop it here)"));
+    m_scanView->clearCloud(
+        tr("Open a SemanticKITTI sequence folder (File > Open, or drop it here)"));
     m_gtView->clearCloud();
     m_scanView->linkCamera(m_gtView);
 
@@ -79,8 +80,10 @@ MainWindow::MainWindow(QWidget* parent)
     setCentralWidget(main);
 
     m_colorBox->addItem(tr("Height"), static_cast<int>(ColorMode::Height));
+    m_colorBox->addItem(tr("Range"), static_cast<int>(ColorMode::Range));
     m_colorBox->addItem(tr("Intensity"), static_cast<int>(ColorMode::Intensity));
     m_colorBox->addItem(tr("Semantic class"), static_cast<int>(ColorMode::SemanticClass));
+    m_colorBox->addItem(tr("Instance"), static_cast<int>(ColorMode::Instance));
     m_colorBox->setToolTip(tr("Colour points by (C cycles)"));
     m_colorBox->setFocusPolicy(Qt::NoFocus);  // keep N/B and arrows for frames
     connect(m_colorBox, &QComboBox::currentIndexChanged, this, [this](int i) {
@@ -95,7 +98,8 @@ MainWindow::MainWindow(QWidget* parent)
     statusBar()->addPermanentWidget(m_mapProgress);
 
     buildActions();
-    m_colorBox->setCurrentIndex(2);  // labels first: this is a SemanticKITTI tool
+    // Labels first: this is a SemanticKITTI tool.
+    m_colorBox->setCurrentIndex(m_colorBox->findData(static_cast<int>(ColorMode::SemanticClass)));
 
     connect(m_session, &SequenceSession::opened, this, [this](const QString& dir, int count) {
         m_scanView->clearCloud(tr("Loading..."));
@@ -107,14 +111,15 @@ MainWindow::MainWindow(QWidget* parent)
     });
     connect(m_session, &SequenceSession::frameLoaded, this, &MainWindow::showFrame);
     connect(m_session, &SequenceSession::failed, this, &MainWindow::showError);
-    connect(m_session, &SequenceSession::mapProgress, this, [this](int permille, const QString& stage) {
-        m_mapProgress->setVisible(true);
-        m_mapProgress->setValue(permille);
-        m_mapLabel->setText(tr("Building ground-truth map: %1").arg(stage));
-        if (!m_gtView->hasCloud()) {
-            m_gtView->setMessage(tr("Building the ground-truth map... %1%").arg(permille / 10));
-        }
-    });
+    connect(
+        m_session, &SequenceSession::mapProgress, this, [this](int permille, const QString& stage) {
+            m_mapProgress->setVisible(true);
+            m_mapProgress->setValue(permille);
+            m_mapLabel->setText(tr("Building ground-truth map: %1").arg(stage));
+            if (!m_gtView->hasCloud()) {
+                m_gtView->setMessage(tr("Building the ground-truth map... %1%").arg(permille / 10));
+            }
+        });
     connect(m_session, &SequenceSession::mapReady, this, [this](qsizetype points) {
         m_mapProgress->setVisible(false);
         m_mapLabel->setText(tr("Map: %L1 points").arg(points));
@@ -193,7 +198,9 @@ void MainWindow::buildActions() {
     bar->addAction(reset);
 }
 
-bool MainWindow::openSequence(const QString& dir) { return m_session->open(dir); }
+bool MainWindow::openSequence(const QString& dir) {
+    return m_session->open(dir);
+}
 
 void MainWindow::selectRow(int row) {
     const QModelIndex index = m_session->frames()->index(row, 0);
@@ -267,8 +274,9 @@ void MainWindow::showError(const QString& message) {
 
 void MainWindow::updateTitle() {
     const auto& seq = m_session->sequence();
-    setWindowTitle(seq ? tr("%1 - LiDistill Studio").arg(QString::fromStdString(seq->dir().string()))
-                       : tr("LiDistill Studio"));
+    setWindowTitle(
+        seq ? tr("%1 - LiDistill Studio").arg(QString::fromStdString(seq->dir().string()))
+            : tr("LiDistill Studio"));
 }
 
 void MainWindow::dragEnterEvent(QDragEnterEvent* event) {

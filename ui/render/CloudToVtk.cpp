@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "ui/render/CloudToVtk.h"
 
+#include "ui/render/ColorMaps.h"
 #include "ui/render/SemanticKittiPalette.h"
 
 #include <vtkCellArray.h>
@@ -15,6 +16,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <set>
 
 namespace lidistill::ui {
 
@@ -23,7 +25,8 @@ float quantile(std::vector<float> values, double q) {
         return 0.f;
     }
     q = std::clamp(q, 0.0, 1.0);
-    const auto k = static_cast<std::size_t>(std::lround(q * static_cast<double>(values.size() - 1)));
+    const auto k =
+        static_cast<std::size_t>(std::lround(q * static_cast<double>(values.size() - 1)));
     std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(k), values.end());
     return values[k];
 }
@@ -86,6 +89,19 @@ CloudPolyData toPolyData(const PointCloud& cloud) {
     poly->GetPointData()->AddArray(height);
     out.heightRange = robustRange(heights);
 
+    // Reuses the heights buffer: the two arrays are never needed at the same time here.
+    std::vector<float>& ranges = heights;
+    for (std::size_t i = 0; i < n; ++i) {
+        const Vec3f& p = cloud.xyz[i];
+        ranges[i] = std::sqrt(p[0] * p[0] + p[1] * p[1] + p[2] * p[2]);
+    }
+    vtkNew<vtkFloatArray> range;
+    range->SetName(kRangeArray);
+    range->SetNumberOfValues(nId);
+    std::copy(ranges.begin(), ranges.end(), range->GetPointer(0));
+    poly->GetPointData()->AddArray(range);
+    out.rangeRange = robustRange(ranges);
+
     if (cloud.hasIntensity()) {
         vtkNew<vtkFloatArray> intensity;
         intensity->SetName(kIntensityArray);
@@ -114,6 +130,23 @@ CloudPolyData toPolyData(const PointCloud& cloud) {
         poly->GetPointData()->AddArray(rgb);
         out.classCounts.assign(counts.begin(), counts.end());
         out.hasLabels = true;
+
+        vtkNew<vtkUnsignedCharArray> instRgb;
+        instRgb->SetName(kInstanceColorArray);
+        instRgb->SetNumberOfComponents(3);
+        instRgb->SetNumberOfTuples(nId);
+        unsigned char* idst = instRgb->GetPointer(0);
+        std::set<std::uint32_t> instances;
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::uint32_t label = cloud.label[i];
+            const Rgb8 c = instanceColor(label);
+            idst[3 * i + 0] = c.r;
+            idst[3 * i + 1] = c.g;
+            idst[3 * i + 2] = c.b;
+            if (instanceId(label) != 0) instances.insert(label);
+        }
+        poly->GetPointData()->AddArray(instRgb);
+        out.instanceCount = instances.size();
     }
 
     out.polyData = poly;

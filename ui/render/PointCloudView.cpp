@@ -13,8 +13,8 @@
 #include <vtkLookupTable.h>
 #include <vtkPolyData.h>
 #include <vtkPolyDataMapper.h>
-#include <vtkProperty2D.h>
 #include <vtkProperty.h>
+#include <vtkProperty2D.h>
 #include <vtkRenderer.h>
 #include <vtkScalarBarActor.h>
 #include <vtkTextActor.h>
@@ -150,7 +150,9 @@ void PointCloudView::applyColoring() {
     }
     const bool wantsIntensity = m_colorMode == ColorMode::Intensity;
     const bool wantsLabels = m_colorMode == ColorMode::SemanticClass;
-    if ((wantsIntensity && !m_cloud.hasIntensity) || (wantsLabels && !m_cloud.hasLabels)) {
+    const bool wantsInstances = m_colorMode == ColorMode::Instance;
+    if ((wantsIntensity && !m_cloud.hasIntensity) ||
+        ((wantsLabels || wantsInstances) && !m_cloud.hasLabels)) {
         // The cloud lacks the field: draw it plain rather than with a misleading colour bar.
         m_mapper->ScalarVisibilityOff();
         m_legend->VisibilityOff();
@@ -174,18 +176,36 @@ void PointCloudView::applyColoring() {
         m_classLegend->setVisible(m_legendVisible);
         return;
     }
+    if (wantsInstances) {
+        // Instance colours are arbitrary: a legend of ids would say nothing.
+        m_mapper->SelectColorArray(kInstanceColorArray);
+        m_mapper->SetColorModeToDirectScalars();
+        m_legend->VisibilityOff();
+        m_classLegend->setVisible(false);
+        return;
+    }
 
     m_classLegend->setVisible(false);
-    const char* array = wantsIntensity ? kIntensityArray : kHeightArray;
-    const auto& range = wantsIntensity ? m_cloud.intensityRange : m_cloud.heightRange;
-    auto lut = makeTurboLookupTable(range[0], range[1]);
+    const char* array = kHeightArray;
+    const char* title = "height [m]";
+    const std::array<double, 2>* range = &m_cloud.heightRange;
+    if (wantsIntensity) {
+        array = kIntensityArray;
+        title = "intensity";
+        range = &m_cloud.intensityRange;
+    } else if (m_colorMode == ColorMode::Range) {
+        array = kRangeArray;
+        title = "range [m]";
+        range = &m_cloud.rangeRange;
+    }
+    auto lut = makeTurboLookupTable((*range)[0], (*range)[1]);
     m_mapper->SelectColorArray(array);
     m_mapper->SetColorModeToMapScalars();
     m_mapper->SetLookupTable(lut);
     m_mapper->UseLookupTableScalarRangeOff();
-    m_mapper->SetScalarRange(range[0], range[1]);
+    m_mapper->SetScalarRange((*range)[0], (*range)[1]);
     m_legend->SetLookupTable(lut);
-    m_legend->SetTitle(wantsIntensity ? "intensity" : "height [m]");
+    m_legend->SetTitle(title);
     m_legend->DrawAnnotationsOff();
     m_legend->SetVisibility(m_legendVisible);
 }
@@ -199,8 +219,7 @@ void PointCloudView::resetCamera() {
     if (m_cloud.polyData && m_cloud.pointCount > 0) {
         m_cloud.polyData->GetBounds(bounds);
     }
-    const bool sensorCentred = bounds[0] <= 0 && bounds[1] >= 0 && bounds[2] <= 0 &&
-                               bounds[3] >= 0;
+    const bool sensorCentred = bounds[0] <= 0 && bounds[1] >= 0 && bounds[2] <= 0 && bounds[3] >= 0;
     if (sensorCentred) {
         // A LiDAR scan (KITTI: x forward, z up): a chase view from behind and above the
         // sensor, framing the dense near field rather than the sparse 80 m extent.
@@ -224,11 +243,19 @@ void PointCloudView::resizeGL(int w, int h) {
 
 void PointCloudView::keyPressEvent(QKeyEvent* event) {
     switch (event->key()) {
-        case Qt::Key_R: resetCamera(); break;
+        case Qt::Key_R:
+            resetCamera();
+            break;
         case Qt::Key_Plus:
-        case Qt::Key_Equal: setPointSize(m_pointSize + 1.0); break;
-        case Qt::Key_Minus: setPointSize(m_pointSize - 1.0); break;
-        default: VtkViewport::keyPressEvent(event); return;
+        case Qt::Key_Equal:
+            setPointSize(m_pointSize + 1.0);
+            break;
+        case Qt::Key_Minus:
+            setPointSize(m_pointSize - 1.0);
+            break;
+        default:
+            VtkViewport::keyPressEvent(event);
+            return;
     }
     event->accept();
 }

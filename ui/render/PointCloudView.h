@@ -22,8 +22,10 @@ class ClassLegend;
 /// What the points are coloured by.
 enum class ColorMode {
     Height,         ///< z, turbo colormap over the scan's robust range, with a colour bar
+    Range,          ///< distance from the sensor, turbo colormap, with a colour bar
     Intensity,      ///< remission, turbo colormap, with a colour bar
     SemanticClass,  ///< official SemanticKITTI palette, with a legend of the classes present
+    Instance,       ///< one colour per object instance (instanceColor()), the rest grey
 };
 
 /// A VtkViewport that shows one point cloud: point verts, unlit, with a colour bar or class
@@ -75,8 +77,8 @@ private:
     CloudPolyData m_cloud;
     vtkSmartPointer<vtkPolyDataMapper> m_mapper;
     vtkSmartPointer<vtkActor> m_actor;
-    vtkSmartPointer<vtkScalarBarActor> m_legend;        // colour bar (height, intensity)
-    std::unique_ptr<ClassLegend> m_classLegend;         // class swatches (semantic mode)
+    vtkSmartPointer<vtkScalarBarActor> m_legend;  // colour bar (height, intensity)
+    std::unique_ptr<ClassLegend> m_classLegend;   // class swatches (semantic mode)
     vtkSmartPointer<vtkTextActor> m_title;
     vtkSmartPointer<vtkTextActor> m_message;
     ColorMode m_colorMode = ColorMode::Height;
