@@ -11,8 +11,10 @@
 #include <pcl/io/pcd_io.h>
 #include <pcl/io/ply_io.h>
 
+#include <algorithm>
 #include <bit>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -126,7 +128,9 @@ const pcl::PCLPointField* findField(const pcl::PCLPointCloud2& blob,
 /// Copies x, y, z and the optional fields out of PCL's generic cloud.
 PointCloud fromBlob(const fs::path& file, const pcl::PCLPointCloud2& blob) {
     const std::size_t n = static_cast<std::size_t>(blob.width) * blob.height;
-    if (blob.data.size() < n * blob.point_step) {
+    // Exact: PCL's PLY reader can change width and height after sizing its buffer (camera
+    // viewport properties), and a mismatch means points would be lost or invented.
+    if (blob.data.size() != n * blob.point_step) {
         throw IoError(file, "PCL returned " + std::to_string(blob.data.size()) +
                                 " bytes of point data for " + std::to_string(n) + " points");
     }
@@ -465,6 +469,8 @@ void checkPly(const fs::path& file, const std::vector<char>& bytes) {
     std::vector<PlyElement> elements;
     std::size_t lineNo = 1;
     bool ended = false;
+    bool haveVertex = false;
+    std::uint32_t pclWidth = 0, pclHeight = 0;
     while (!ended) {
         if (!nextLine(text, pos, line)) {
             throw IoError(file, "PLY header has no end_header line (truncated?)");
@@ -478,7 +484,17 @@ void checkPly(const fs::path& file, const std::vector<char>& bytes) {
         auto bad = [&](const std::string& what) {
             return IoError(file, "PLY header line " + std::to_string(lineNo) + ": " + what);
         };
-        if (t.empty() || t[0] == "comment" || t[0] == "obj_info") {
+        if (t.empty() || t[0] == "comment") {
+            continue;
+        }
+        if (t[0] == "obj_info") {
+            // PCL sizes its point buffer from obj_info num_cols x num_rows (parsed with atoi)
+            // and asserts when the vertices do not fit, so replay its rule here.
+            if (t.size() >= 3 && (t[1] == "num_cols" || t[1] == "num_rows")) {
+                const auto v = static_cast<std::uint32_t>(
+                    static_cast<int>(std::strtoll(t[2].c_str(), nullptr, 10)));
+                (t[1] == "num_cols" ? pclWidth : pclHeight) = v;
+            }
             continue;
         }
         if (t[0] == "end_header") {
@@ -495,6 +511,14 @@ void checkPly(const fs::path& file, const std::vector<char>& bytes) {
                 throw bad("expected 'element NAME COUNT'");
             }
             e.name = t[1];
+            if (e.name == "vertex") {
+                if (haveVertex) throw bad("a second 'vertex' element");
+                haveVertex = true;
+                if (pclWidth == 0 || pclHeight == 0) {
+                    pclWidth = static_cast<std::uint32_t>(e.count);
+                    pclHeight = 1;
+                }
+            }
             elements.push_back(e);
         } else if (t[0] == "property") {
             if (elements.empty()) throw bad("property before any element");
@@ -502,12 +526,23 @@ void checkPly(const fs::path& file, const std::vector<char>& bytes) {
             if (t.size() == 5 && t[1] == "list") {
                 const std::size_t cs = plyTypeSize(t[2]);
                 if (cs == 0 || plyTypeSize(t[3]) == 0) throw bad("unknown list type");
+                if (e.name == "vertex") {
+                    // Point clouds never need them, and PCL mis-sizes its buffer for them.
+                    throw bad("list property '" + t[4] + "' in the vertex element");
+                }
                 e.fixedSize += cs;
                 e.hasList = true;
                 e.properties.push_back(t[4]);
             } else if (t.size() == 3) {
                 const std::size_t s = plyTypeSize(t[1]);
                 if (s == 0) throw bad("unknown property type '" + t[1] + "'");
+                if (e.name == "vertex" && t[2] == "alpha" &&
+                    std::find(e.properties.begin(), e.properties.end(), "red") ==
+                        e.properties.end() &&
+                    std::find(e.properties.begin(), e.properties.end(), "diffuse_red") ==
+                        e.properties.end()) {
+                    throw bad("vertex property 'alpha' without a preceding 'red'");  // PCL asserts
+                }
                 e.fixedSize += s;
                 e.properties.push_back(t[2]);
             } else {
@@ -530,6 +565,12 @@ void checkPly(const fs::path& file, const std::vector<char>& bytes) {
         if (!found) {
             throw IoError(file, std::string("PLY vertex element has no '") + axis + "' property");
         }
+    }
+
+    if (static_cast<std::uint64_t>(pclWidth) * pclHeight != vertex->count) {
+        throw IoError(file, "PLY header obj_info num_cols " + std::to_string(pclWidth) +
+                                " x num_rows " + std::to_string(pclHeight) +
+                                " disagrees with element vertex " + std::to_string(vertex->count));
     }
 
     const std::size_t available = bytes.size() - pos;
