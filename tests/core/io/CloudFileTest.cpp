@@ -336,6 +336,21 @@ TEST(CloudFileBadInput, PlyHeaderFaults) {
                "ply\nformat ascii 1.0\nelement face 0\nproperty list uchar int v\nend_header\n");
     expectIoError([&] { io::readPly(dir / "novert.ply"); }, dir / "novert.ply",
                   "no 'vertex' element");
+    // PCL sizes its buffer from obj_info num_cols x num_rows and asserts if vertices overflow.
+    const std::string two = asBytes(std::vector<float>{1, 2, 3, 4, 5, 6});
+    writeBytes(dir / "cols.ply",
+               "ply\nformat binary_little_endian 1.0\nobj_info num_cols 1\n"
+               "obj_info num_rows 1\nelement vertex 2\nproperty float x\n"
+               "property float y\nproperty float z\nend_header\n" +
+                   two);
+    expectIoError([&] { io::readPly(dir / "cols.ply"); }, dir / "cols.ply",
+                  "num_cols 1 x num_rows 1 disagrees with element vertex 2");
+    writeBytes(dir / "list.ply", plyHeader("ascii", 1,
+                                           "property float x\nproperty float y\nproperty float z\n"
+                                           "property list uchar float extra\n") +
+                                     "1 2 3 2 0.5 0.5\n");
+    expectIoError([&] { io::readPly(dir / "list.ply"); }, dir / "list.ply",
+                  "list property 'extra' in the vertex element");
 }
 
 TEST(CloudFileBadInput, GarbageAndEmptyFiles) {
