@@ -8,10 +8,24 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
 
 namespace lidistill::ml {
 
 namespace {
+/// c10 defaults to hardware_concurrency / 2 intra-op threads (1 on a 2-core machine), which
+/// halves CLI throughput. Use every core unless the user pinned OMP_NUM_THREADS.
+void useAllCoresOnce() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        if (std::getenv("OMP_NUM_THREADS") == nullptr) {
+            at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+        }
+    });
+}
+
 constexpr const char* kConfigKey = "lidistill.config";
 
 torch::Tensor xyzTensor(const PointCloud& cloud, const char* what) {
@@ -55,6 +69,7 @@ ModelConfig ModelConfig::fromJson(const std::string& json) {
 }
 
 struct LidiffModel::Impl {
+    Impl() { useAllCoresOnce(); }
     ModelConfig config;
     nets::MinkGlobalEnc encoder{nullptr};
     nets::MinkUNetDiff denoiser{nullptr};
