@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The studio window under Xvfb: frame navigation keys, colour modes, drops, bad folders.
 
-#include "tests/ui/GlTestSupport.h"
-
 #include "core/io/ScanIo.h"
+#include "tests/ui/GlTestSupport.h"
 #include "ui/app/MainWindow.h"
 #include "ui/app/SequenceSession.h"
 #include "ui/models/FrameListModel.h"
@@ -38,7 +37,9 @@ void writeScans(const fs::path& dir) {
     }
 }
 
-int currentRow(MainWindow& w) { return w.frameList()->currentIndex().row(); }
+int currentRow(MainWindow& w) {
+    return w.frameList()->currentIndex().row();
+}
 
 }  // namespace
 
@@ -110,6 +111,46 @@ private Q_SLOTS:
         QCOMPARE(w.groundTruthView()->pointSize(), 3.0);
         QCOMPARE(w.scanView()->renderer()->GetActiveCamera(),
                  w.groundTruthView()->renderer()->GetActiveCamera());
+    }
+
+    void cameraKeysDriveTheSharedCamera() {
+        QTemporaryDir tmp;
+        writeScans(tmp.path().toStdString());
+        MainWindow w;
+        w.setErrorDialogsEnabled(false);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        w.activateWindow();
+        QVERIFY(QTest::qWaitForWindowActive(&w));
+        QSignalSpy shown(&w, &MainWindow::frameShown);
+        QVERIFY(w.openSequence(tmp.path()));
+        QTRY_COMPARE(shown.count(), 1);
+        vtkCamera* cam = w.groundTruthView()->renderer()->GetActiveCamera();
+        const auto dop = [cam] {
+            std::array<double, 3> d{};
+            cam->GetDirectionOfProjection(d.data());
+            return d;
+        };
+        const auto along = [&](std::array<double, 3> e) {
+            const auto d = dop();
+            return std::abs(d[0] - e[0]) < 1e-9 && std::abs(d[1] - e[1]) < 1e-9 &&
+                   std::abs(d[2] - e[2]) < 1e-9;
+        };
+        w.scanView()->setFocus();
+        QTest::keyClick(&w, Qt::Key_T);
+        QVERIFY(cam->GetParallelProjection());
+        QVERIFY(along({0, 0, -1}));
+        QTest::keyClick(&w, Qt::Key_T);
+        QVERIFY(!cam->GetParallelProjection());
+        QTest::keyClick(&w, Qt::Key_1);
+        QVERIFY(along({1, 0, 0}));
+        QTest::keyClick(&w, Qt::Key_3);
+        QVERIFY(along({0, 1, 0}));
+        QTest::keyClick(&w, Qt::Key_7);
+        QVERIFY(along({0, 0, -1}));
+        QTest::keyClick(&w, Qt::Key_R);
+        QVERIFY(!along({0, 0, -1}));
+        QVERIFY(!cam->GetParallelProjection());
     }
 
     void badFolderGivesAnErrorNotACrash() {
@@ -199,7 +240,8 @@ private Q_SLOTS:
         const QColor back = QColor::fromRgbF(bg[0], bg[1], bg[2]);
         const double scanLit = test::litShare(scan, back);
         const double gtLit = test::litShare(gt, back);
-        QVERIFY2(scanLit > 0.2 && gtLit > scanLit, qPrintable(QString("%1 %2").arg(scanLit).arg(gtLit)));
+        QVERIFY2(scanLit > 0.2 && gtLit > scanLit,
+                 qPrintable(QString("%1 %2").arg(scanLit).arg(gtLit)));
     }
 };
 

@@ -3,6 +3,7 @@
 
 #include "core/io/ScanIo.h"
 #include "tests/ui/GlTestSupport.h"
+#include "ui/render/CameraState.h"
 #include "ui/render/CloudToVtk.h"
 #include "ui/render/ColorMaps.h"
 #include "ui/render/PointCloudView.h"
@@ -306,6 +307,132 @@ private Q_SLOTS:
         view.setLegendVisible(true);
         img = view.grabFramebuffer();
         QVERIFY(test::litShare(img, bg, 8, legendArea) > withoutLegend + 0.02);
+    }
+
+    void birdsEyeIsTopDownOrthographicAndToggles() {
+        // Patch A ahead of the sensor (x 10..12), patch B to its left (y 10..12), a lone
+        // point behind on the right: the frame box is [-12, 12]^2 around the sensor.
+        PointCloud c;
+        for (int i = 0; i <= 40; ++i) {
+            for (int j = 0; j <= 40; ++j) {
+                const float u = 10.f + 0.05f * i;
+                const float v = -1.f + 0.05f * j;
+                c.xyz.push_back({u, v, 0.f});
+                c.xyz.push_back({v, u, 0.f});
+            }
+        }
+        c.xyz.push_back({-12.f, -12.f, 0.f});
+        PointCloudView view;
+        view.resize(kSide, kSide);
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        view.setLegendVisible(false);
+        view.setCloud(toPolyData(c));
+        vtkCamera* cam = view.renderer()->GetActiveCamera();
+        const CameraState before = captureCamera(cam);
+        QVERIFY(!view.isBirdsEye());
+
+        view.toggleBirdsEye();
+        QVERIFY(view.isBirdsEye());
+        double dop[3];
+        cam->GetDirectionOfProjection(dop);
+        QVERIFY(std::abs(dop[2] + 1.0) < 1e-9);
+        double up[3];
+        cam->GetViewUp(up);
+        QVERIFY(std::abs(up[0] - 1.0) < 1e-9);
+        QVERIFY(std::abs(cam->GetParallelScale() - 12.0 * 1.05) < 1e-6);  // fits the box
+        const QImage img = view.grabFramebuffer();
+        const QColor bg = backgroundOf(view);
+        // Forward is up on screen, left is left: A at the top centre, B at the left middle.
+        const auto lit = [&](int x, int y) {
+            return test::litShare(img, bg, 8, QRect(x, y, 20, 18));
+        };
+        const QString where = test::saveForInspection(img, "bev");
+        QVERIFY2(lit(140, 10) > 0.8, qPrintable(where));    // A
+        QVERIFY2(lit(10, 141) > 0.8, qPrintable(where));    // B
+        QVERIFY2(lit(270, 141) < 0.01, qPrintable(where));  // mirror of B (right): empty
+        QVERIFY2(lit(140, 272) < 0.01, qPrintable(where));  // mirror of A (behind): empty
+
+        view.toggleBirdsEye();  // back to the camera it came from
+        QVERIFY(!view.isBirdsEye());
+        const CameraState after = captureCamera(cam);
+        for (int i = 0; i < 3; ++i) {
+            QVERIFY(std::abs(after.position[i] - before.position[i]) < 1e-9);
+            QVERIFY(std::abs(after.focalPoint[i] - before.focalPoint[i]) < 1e-9);
+            QVERIFY(std::abs(after.viewUp[i] - before.viewUp[i]) < 1e-9);
+        }
+        QCOMPARE(after.viewAngle, before.viewAngle);
+    }
+
+    void presetsLookAlongTheAxes() {
+        PointCloudView view;
+        view.resize(kSide, kSide);
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        view.setCloud(toPolyData(patch(40)));
+        vtkCamera* cam = view.renderer()->GetActiveCamera();
+        const auto check = [&](ViewPreset p, std::array<double, 3> dir, std::array<double, 3> up) {
+            view.setViewPreset(p);
+            double d[3];
+            double u[3];
+            cam->GetDirectionOfProjection(d);
+            cam->GetViewUp(u);
+            for (int i = 0; i < 3; ++i) {
+                if (std::abs(d[i] - dir[i]) > 1e-9 || std::abs(u[i] - up[i]) > 1e-9) return false;
+            }
+            return true;
+        };
+        QVERIFY(check(ViewPreset::Front, {1, 0, 0}, {0, 0, 1}));
+        QVERIFY(check(ViewPreset::Side, {0, 1, 0}, {0, 0, 1}));
+        QVERIFY(check(ViewPreset::Top, {0, 0, -1}, {1, 0, 0}));
+        QVERIFY(!view.isBirdsEye());  // presets keep the projection
+        // Every preset frames the patch: it is in view, centred.
+        const QImage img = view.grabFramebuffer();
+        QVERIFY(!near(img.pixelColor(img.width() / 2, img.height() / 2), backgroundOf(view), 8));
+    }
+
+    void doubleClickSetsTheRotationCentre() {
+        // Two small patches: one at the origin, one centred on (1, 0, 0).
+        PointCloud c;
+        for (int i = -10; i <= 10; ++i) {
+            for (int j = -10; j <= 10; ++j) {
+                c.xyz.push_back({0.02f * i, 0.02f * j, 0.f});
+                c.xyz.push_back({1.f + 0.02f * i, 0.02f * j, 0.f});
+            }
+        }
+        PointCloudView view;
+        view.resize(kSide, kSide);
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        view.setLegendVisible(false);
+        view.setCloud(toPolyData(c));
+        topDownCamera(view);  // 75 px per metre, x to the right
+        vtkCamera* cam = view.renderer()->GetActiveCamera();
+        QSignalSpy spy(&view, &PointCloudView::rotationCentreChanged);
+        // Empty background: nothing picked, camera unchanged.
+        QTest::mouseDClick(&view, Qt::LeftButton, {}, QPoint(40, 40));
+        QCOMPARE(spy.count(), 0);
+        double f[3];
+        cam->GetFocalPoint(f);
+        QCOMPARE(f[0], 0.0);
+        // On the right patch (x = +1 m is 75 px right of the centre).
+        QTest::mouseDClick(&view, Qt::LeftButton, {}, QPoint(kSide / 2 + 75, kSide / 2));
+        QCOMPARE(spy.count(), 1);
+        cam->GetFocalPoint(f);
+        QVERIFY2(std::abs(f[0] - 1.0) < 0.05 && std::abs(f[1]) < 0.05 && std::abs(f[2]) < 1e-6,
+                 qPrintable(QString("%1 %2 %3").arg(f[0]).arg(f[1]).arg(f[2])));
+        double p[3];
+        cam->GetPosition(p);
+        QVERIFY(std::abs(p[0] - f[0]) < 1e-9 && std::abs(p[2] - 10.0) < 1e-9);  // same direction
+        // The picked patch is now in the middle; the origin patch moved 75 px left.
+        const QImage img = view.grabFramebuffer();
+        const QColor bg = backgroundOf(view);
+        const int shift = static_cast<int>(std::lround((f[0] - 1.0) * 75));
+        QVERIFY(test::litShare(img, bg, 8, QRect(kSide / 2 - 5 + shift, kSide / 2 - 5, 10, 10)) >
+                0.9);
+        QVERIFY(test::litShare(img, bg, 8, QRect(kSide / 2 - 80 + shift, kSide / 2 - 5, 10, 10)) >
+                0.9);
+        QVERIFY(test::litShare(img, bg, 8, QRect(kSide / 2 + 70, kSide / 2 - 5, 10, 10)) < 0.01);
     }
 
     void linkedViewsShareTheCamera() {

@@ -151,6 +151,24 @@ void MainWindow::buildActions() {
     QMenu* view = menuBar()->addMenu(tr("&View"));
     QAction* reset = view->addAction(tr("&Reset view"), m_scanView, &PointCloudView::resetCamera);
     reset->setShortcut(Qt::Key_R);
+    // The views share one camera: driving it through the scan view moves both.
+    QAction* bev = view->addAction(tr("&Bird's-eye view (orthographic, toggle)"), m_scanView,
+                                   &PointCloudView::toggleBirdsEye);
+    bev->setShortcut(Qt::Key_T);
+    const struct {
+        const char* text;
+        ViewPreset preset;
+        Qt::Key key;
+    } presets[] = {{QT_TR_NOOP("&Front view"), ViewPreset::Front, Qt::Key_1},
+                   {QT_TR_NOOP("&Side view"), ViewPreset::Side, Qt::Key_3},
+                   {QT_TR_NOOP("&Top view"), ViewPreset::Top, Qt::Key_7}};
+    for (const auto& p : presets) {
+        const ViewPreset preset = p.preset;
+        QAction* a = view->addAction(tr(p.text), this,
+                                     [this, preset] { m_scanView->setViewPreset(preset); });
+        a->setShortcut(p.key);
+    }
+    view->addSeparator();
     QAction* bigger = view->addAction(tr("Larger points"), this, [this] {
         m_scanView->setPointSize(m_scanView->pointSize() + 1);
         m_gtView->setPointSize(m_scanView->pointSize());

@@ -6,11 +6,13 @@
 #include "ui/render/SemanticKittiPalette.h"
 
 #include <QKeyEvent>
+#include <QMouseEvent>
 
 #include <vtkActor.h>
 #include <vtkCamera.h>
 #include <vtkGenericOpenGLRenderWindow.h>
 #include <vtkLookupTable.h>
+#include <vtkPointPicker.h>
 #include <vtkPolyData.h>
 #include <vtkPolyDataMapper.h>
 #include <vtkProperty.h>
@@ -21,6 +23,7 @@
 #include <vtkTextProperty.h>
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 namespace lidistill::ui {
@@ -211,6 +214,7 @@ void PointCloudView::applyColoring() {
 }
 
 void PointCloudView::resetCamera() {
+    m_beforeBirdsEye.reset();
     vtkCamera* camera = renderer()->GetActiveCamera();
     camera->ParallelProjectionOff();
     camera->SetViewAngle(40.0);
@@ -233,6 +237,124 @@ void PointCloudView::resetCamera() {
     }
     renderer()->ResetCameraClippingRange();
     updateLinked();
+}
+
+std::array<double, 6> PointCloudView::frameBounds() const {
+    std::array<double, 6> b{-1, 1, -1, 1, -1, 1};
+    if (m_cloud.polyData && m_cloud.pointCount > 0) {
+        m_cloud.polyData->GetBounds(b.data());
+    }
+    const bool sensorCentred = b[0] <= 0 && b[1] >= 0 && b[2] <= 0 && b[3] >= 0;
+    if (sensorCentred) {
+        for (int i = 0; i < 4; ++i) {
+            b[i] = std::clamp(b[i], -kFrameRadius, kFrameRadius);
+        }
+    }
+    return b;
+}
+
+void PointCloudView::setViewPreset(ViewPreset preset) {
+    // Direction of projection and view-up of each preset; "right" = direction x up.
+    std::array<double, 3> dir{1, 0, 0};
+    std::array<double, 3> up{0, 0, 1};
+    switch (preset) {
+        case ViewPreset::Front:
+            break;
+        case ViewPreset::Side:
+            dir = {0, 1, 0};
+            break;
+        case ViewPreset::Top:
+            dir = {0, 0, -1};
+            up = {1, 0, 0};
+            break;
+    }
+    const std::array<double, 3> right{dir[1] * up[2] - dir[2] * up[1],
+                                      dir[2] * up[0] - dir[0] * up[2],
+                                      dir[0] * up[1] - dir[1] * up[0]};
+    const auto b = frameBounds();
+    const std::array<double, 3> centre{(b[0] + b[1]) / 2, (b[2] + b[3]) / 2, (b[4] + b[5]) / 2};
+    vtkCamera* camera = renderer()->GetActiveCamera();
+    camera->SetFocalPoint(centre.data());
+    camera->SetPosition(centre[0] - dir[0], centre[1] - dir[1], centre[2] - dir[2]);
+    camera->SetViewUp(up.data());
+    renderer()->ResetCamera(b.data());  // keeps the direction, fits the distance
+    if (camera->GetParallelProjection()) {
+        // ResetCamera fits the bounding sphere; an axis-aligned view can fit the box itself.
+        auto extentAlong = [&b](const std::array<double, 3>& axis) {
+            return std::abs(axis[0]) * (b[1] - b[0]) + std::abs(axis[1]) * (b[3] - b[2]) +
+                   std::abs(axis[2]) * (b[5] - b[4]);
+        };
+        const int* size = renderWindow()->GetSize();
+        const double aspect = size[1] > 0 ? static_cast<double>(size[0]) / size[1] : 1.0;
+        const double half = 0.5 * std::max(extentAlong(up), extentAlong(right) / aspect);
+        camera->SetParallelScale(std::max(half, 0.5) * 1.05);
+    }
+    renderer()->ResetCameraClippingRange();
+    updateLinked();
+}
+
+bool PointCloudView::isBirdsEye() const {
+    return renderer()->GetActiveCamera()->GetParallelProjection() != 0;
+}
+
+void PointCloudView::toggleBirdsEye() {
+    vtkCamera* camera = renderer()->GetActiveCamera();
+    if (isBirdsEye()) {
+        if (m_beforeBirdsEye) {
+            applyCamera(camera, *m_beforeBirdsEye);
+            m_beforeBirdsEye.reset();
+            renderer()->ResetCameraClippingRange();
+            updateLinked();
+        } else {
+            resetCamera();
+        }
+        return;
+    }
+    m_beforeBirdsEye = captureCamera(camera);
+    camera->ParallelProjectionOn();
+    setViewPreset(ViewPreset::Top);
+}
+
+std::optional<std::array<double, 3>> PointCloudView::setRotationCentreAt(QPointF pos) {
+    if (!m_cloud.polyData || m_cloud.pointCount == 0 || !m_actor->GetVisibility()) {
+        return std::nullopt;
+    }
+    const double dpr = devicePixelRatioF();
+    const int* size = renderWindow()->GetSize();
+    // VTK display coordinates: pixels, origin bottom-left (as the interactor's FlipY).
+    const double x = pos.x() * dpr;
+    const double y = size[1] - pos.y() * dpr - 1.0;
+    // A point picker tests points against the pick ray on the CPU: no GPU read-back, so it
+    // works the same on llvmpipe and needs no render first. O(points), once per click.
+    vtkNew<vtkPointPicker> picker;
+    picker->SetTolerance(0.008);  // of the window diagonal: ~5 px in a 450 px view
+    picker->PickFromListOn();
+    picker->AddPickList(m_actor);
+    if (picker->Pick(x, y, 0.0, renderer()) == 0 || picker->GetPointId() < 0) {
+        return std::nullopt;
+    }
+    std::array<double, 3> p{};
+    m_cloud.polyData->GetPoint(picker->GetPointId(), p.data());
+    vtkCamera* camera = renderer()->GetActiveCamera();
+    double focal[3];
+    double position[3];
+    camera->GetFocalPoint(focal);
+    camera->GetPosition(position);
+    camera->SetFocalPoint(p.data());
+    camera->SetPosition(position[0] + p[0] - focal[0], position[1] + p[1] - focal[1],
+                        position[2] + p[2] - focal[2]);
+    renderer()->ResetCameraClippingRange();
+    updateLinked();
+    Q_EMIT rotationCentreChanged(p[0], p[1], p[2]);
+    return p;
+}
+
+void PointCloudView::mouseDoubleClickEvent(QMouseEvent* event) {
+    if (event->button() == Qt::LeftButton && setRotationCentreAt(event->position())) {
+        event->accept();
+        return;
+    }
+    VtkViewport::mouseDoubleClickEvent(event);
 }
 
 void PointCloudView::resizeGL(int w, int h) {

@@ -1,14 +1,18 @@
 #pragma once
 // SPDX-License-Identifier: MIT
 
+#include "ui/render/CameraState.h"
 #include "ui/render/CloudToVtk.h"
 #include "ui/render/VtkViewport.h"
 
+#include <QPointF>
 #include <QString>
 
 #include <vtkSmartPointer.h>
 
+#include <array>
 #include <memory>
+#include <optional>
 
 class vtkActor;
 class vtkPolyDataMapper;
@@ -26,6 +30,13 @@ enum class ColorMode {
     Intensity,      ///< remission, turbo colormap, with a colour bar
     SemanticClass,  ///< official SemanticKITTI palette, with a legend of the classes present
     Instance,       ///< one colour per object instance (instanceColor()), the rest grey
+};
+
+/// Fixed camera directions, in the sensor frame (KITTI: x forward, y left, z up).
+enum class ViewPreset {
+    Front,  ///< from behind the sensor, looking forward (+x), z up
+    Side,   ///< from the right (-y), looking left (+y): x runs to the right, z up
+    Top,    ///< from above, looking down (-z), forward (+x) up on screen, left on the left
 };
 
 /// A VtkViewport that shows one point cloud: point verts, unlit, with a colour bar or class
@@ -61,18 +72,45 @@ public:
     bool legendVisible() const noexcept { return m_legendVisible; }
 
     /// Puts the camera behind and above the sensor origin, looking forward (+x), and fits the
-    /// cloud. Repaints every viewport linked to this one.
+    /// cloud, in perspective. Repaints every viewport linked to this one.
     void resetCamera();
+
+    /// Looks along a fixed direction at the cloud (the near field, within kFrameRadius of
+    /// the sensor, for a scan) and fits it. Keeps the projection (perspective or
+    /// orthographic). Repaints linked viewports.
+    void setViewPreset(ViewPreset preset);
+    /// Switches to an orthographic top-down bird's-eye view fitted to the cloud, remembering
+    /// the current camera; called again (or whenever the camera is orthographic), returns
+    /// to the remembered camera, or to resetCamera()'s view when there is none.
+    void toggleBirdsEye();
+    /// Whether the camera is orthographic (the bird's-eye view, or a preset taken from it).
+    bool isBirdsEye() const;
+
+    /// Picks the cloud point drawn nearest to `pos` (widget coordinates, within a few
+    /// pixels) and makes it the centre of rotation: the camera moves parallel to its view
+    /// direction so that the point lands in the middle of the view. This is what a
+    /// double-click with the left button does.
+    /// @return the picked point, or nothing (camera unchanged) when no point is near `pos`.
+    std::optional<std::array<double, 3>> setRotationCentreAt(QPointF pos);
+
+    /// Half-width of the area presets and the bird's-eye view frame around the sensor: a
+    /// KITTI scan reaches 80 m, but its useful, dense part is the first 30 m.
+    static constexpr double kFrameRadius = 30.0;
 
 Q_SIGNALS:
     void pointSizeChanged(double pixels);
+    /// A double-click made `(x, y, z)` the centre of rotation.
+    void rotationCentreChanged(double x, double y, double z);
 
 protected:
     void resizeGL(int w, int h) override;
     void keyPressEvent(QKeyEvent* event) override;
+    void mouseDoubleClickEvent(QMouseEvent* event) override;
 
 private:
     void applyColoring();
+    /// The cloud's bounds, cut to kFrameRadius around the sensor for a sensor-centred scan.
+    std::array<double, 6> frameBounds() const;
 
     CloudPolyData m_cloud;
     vtkSmartPointer<vtkPolyDataMapper> m_mapper;
@@ -85,6 +123,7 @@ private:
     double m_pointSize = 2.0;
     bool m_legendVisible = true;
     bool m_cameraInitialised = false;
+    std::optional<CameraState> m_beforeBirdsEye;  // what toggleBirdsEye() returns to
 };
 
 }  // namespace lidistill::ui
