@@ -5,13 +5,17 @@
 #include "tests/ui/GlTestSupport.h"
 #include "ui/app/MainWindow.h"
 #include "ui/app/SequenceSession.h"
+#include "ui/app/ViewCapture.h"
 #include "ui/models/FrameListModel.h"
 
 #include <QApplication>
+#include <QClipboard>
+#include <QDir>
 #include <QListView>
 #include <QMimeData>
 #include <QSignalSpy>
 #include <QStandardPaths>
+#include <QStatusBar>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QUrl>
@@ -151,6 +155,85 @@ private Q_SLOTS:
         QTest::keyClick(&w, Qt::Key_R);
         QVERIFY(!along({0, 0, -1}));
         QVERIFY(!cam->GetParallelProjection());
+    }
+
+    void screenshotKeySavesViewsAndCamera() {
+        QTemporaryDir tmp;
+        writeScans(tmp.path().toStdString());
+        QTemporaryDir shots;
+        MainWindow w;
+        w.setErrorDialogsEnabled(false);
+        w.setScreenshotFolder(shots.path() + "/sub");  // created on demand
+        w.resize(900, 500);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        w.activateWindow();
+        QVERIFY(QTest::qWaitForWindowActive(&w));
+        QSignalSpy shown(&w, &MainWindow::frameShown);
+        QVERIFY(w.openSequence(tmp.path()));
+        QTRY_COMPARE(shown.count(), 1);
+        w.setColorMode(ColorMode::Height);
+        QTest::keyClick(&w, Qt::Key_P);
+        const QStringList files = QDir(shots.path() + "/sub").entryList({"*.png"});
+        QCOMPARE(files.size(), 1);
+        QVERIFY(files[0].startsWith("lidistill-"));
+        const QString png = shots.path() + "/sub/" + files[0];
+        QVERIFY(w.statusBar()->currentMessage().contains(png));
+        const QImage img(png);
+        QCOMPARE(img.size(), w.viewsWidget()->size() * w.devicePixelRatio());
+        // The left part is the scan view: same pixels as its own framebuffer.
+        const QImage scan = w.scanView()->grabFramebuffer();
+        long same = 0;
+        long total = 0;
+        for (int y = 0; y < scan.height(); y += 7) {
+            for (int x = 0; x < scan.width(); x += 7) {
+                ++total;
+                if (img.pixel(x, y) == scan.pixel(x, y)) ++same;
+            }
+        }
+        QVERIFY2(same > total * 0.98, qPrintable(QString("%1 of %2").arg(same).arg(total)));
+        // The camera JSON beside it restores the same camera.
+        QFile json(cameraFileFor(png));
+        QVERIFY(json.open(QIODevice::ReadOnly));
+        const CameraState saved = cameraFromJson(QString::fromUtf8(json.readAll()));
+        QCOMPARE(saved, captureCamera(w.scanView()->renderer()->GetActiveCamera()));
+        // A second shot in the same second gets a new name, never overwrites.
+        QTest::keyClick(&w, Qt::Key_P);
+        QTRY_COMPARE(QDir(shots.path() + "/sub").entryList({"*.png"}).size(), 2);
+    }
+
+    void cameraCopyPasteThroughTheClipboard() {
+        QTemporaryDir tmp;
+        writeScans(tmp.path().toStdString());
+        MainWindow w;
+        w.setErrorDialogsEnabled(false);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        w.activateWindow();
+        QVERIFY(QTest::qWaitForWindowActive(&w));
+        QSignalSpy errors(&w, &MainWindow::errorShown);
+        vtkCamera* cam = w.scanView()->renderer()->GetActiveCamera();
+        cam->SetPosition(3, -4, 5);
+        cam->SetFocalPoint(1, 2, 0.5);
+        cam->SetViewUp(0, 0, 1);
+        cam->SetViewAngle(33);
+        const CameraState copied = captureCamera(cam);
+        w.scanView()->setFocus();
+        QTest::keyClick(&w, Qt::Key_C, Qt::ControlModifier);
+        QVERIFY(QGuiApplication::clipboard()->text().contains("focal_point"));
+        QCOMPARE(cameraFromJson(QGuiApplication::clipboard()->text()), copied);
+        QTest::keyClick(&w, Qt::Key_R);  // move away
+        QVERIFY(!(captureCamera(cam) == copied));
+        QTest::keyClick(&w, Qt::Key_V, Qt::ControlModifier);
+        QCOMPARE(captureCamera(cam), copied);
+        // The ground-truth view shares it.
+        QCOMPARE(captureCamera(w.groundTruthView()->renderer()->GetActiveCamera()), copied);
+        // Garbage on the clipboard: the camera stays, the status bar says why, no error box.
+        QGuiApplication::clipboard()->setText("hello");
+        QTest::keyClick(&w, Qt::Key_V, Qt::ControlModifier);
+        QCOMPARE(captureCamera(cam), copied);
+        QVERIFY(w.statusBar()->currentMessage().contains("not valid JSON"));
+        QCOMPARE(errors.count(), 0);
     }
 
     void badFolderGivesAnErrorNotACrash() {

@@ -1,13 +1,19 @@
 // SPDX-License-Identifier: MIT
 // Non-GL studio logic: the frame model, the map cache location, progress, the session.
 
+#include "core/base/Error.h"
 #include "core/io/ScanIo.h"
 #include "ui/app/SequenceSession.h"
+#include "ui/app/ViewCapture.h"
 #include "ui/models/FrameListModel.h"
+#include "ui/render/CameraState.h"
 #include "ui/workers/PromiseProgress.h"
 
 #include <QAbstractItemModelTester>
 #include <QCoreApplication>
+#include <QDir>
+#include <QFileInfo>
+#include <QImage>
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTemporaryDir>
@@ -53,15 +59,88 @@ private Q_SLOTS:
         QCoreApplication::setApplicationName("lidistill-studio-test");
     }
 
+    void cameraJsonRoundTripsAndRejectsBadText() {
+        CameraState s;
+        s.position = {1.25, -3.0, 1e-7};
+        s.focalPoint = {0.1, 0.2, 0.30000000000000004};  // full double precision survives
+        s.viewUp = {0, 0, 1};
+        s.viewAngle = 41.5;
+        s.parallelScale = 12.75;
+        s.parallelProjection = true;
+        const QString json = cameraToJson(s);
+        QCOMPARE(cameraFromJson(json), s);
+        // Hand-written text without the optional fields.
+        const CameraState h = cameraFromJson(
+            R"({"position": [0, 0, 10], "focal_point": [0, 0, 0], "view_up": [1, 0, 0]})");
+        QCOMPARE(h.position[2], 10.0);
+        QCOMPARE(h.parallelProjection, false);
+        const auto rejects = [](const char* text, const char* why) {
+            try {
+                cameraFromJson(QString::fromUtf8(text));
+            } catch (const InvalidArgument& e) {
+                return QString::fromUtf8(e.what()).contains(QString::fromUtf8(why));
+            }
+            return false;
+        };
+        QVERIFY(rejects("not json", "not valid JSON"));
+        QVERIFY(rejects("[1, 2]", "expected an object"));
+        QVERIFY(rejects(R"({"focal_point": [0,0,0], "view_up": [0,0,1]})", "missing \"position\""));
+        QVERIFY(rejects(R"({"position": [0,0], "focal_point": [0,0,0], "view_up": [0,0,1]})",
+                        "not an array of 3"));
+        QVERIFY(rejects(R"({"position": [0,0,"a"], "focal_point": [0,0,0], "view_up": [0,0,1]})",
+                        "not a finite number"));
+        QVERIFY(rejects(R"({"position": [1,1,1], "focal_point": [1,1,1], "view_up": [0,0,1]})",
+                        "coincide"));
+        QVERIFY(rejects(R"({"position": [0,0,5], "focal_point": [0,0,0], "view_up": [0,0,2]})",
+                        "parallel"));
+        QVERIFY(rejects(
+            R"({"position": [0,0,5], "focal_point": [0,0,0], "view_up": [0,1,0], "view_angle": 0})",
+            "view_angle"));
+        QVERIFY(rejects(
+            R"({"format": "open3d", "position": [0,0,5], "focal_point": [0,0,0], "view_up": [0,1,0]})",
+            "unknown format"));
+    }
+
+    void screenshotNamesAreFreshAndWritesAreAtomic() {
+        QTemporaryDir tmp;
+        const QDateTime when(QDate(2026, 3, 4), QTime(5, 6, 7));
+        const QString first = nextScreenshotPath(tmp.path(), when);
+        QCOMPARE(QFileInfo(first).fileName(), QStringLiteral("lidistill-20260304-050607.png"));
+        QImage img(8, 4, QImage::Format_RGB32);
+        img.fill(QColor(10, 20, 30));
+        CameraState cam;
+        saveScreenshot(img, first, &cam);
+        QCOMPARE(QImage(first).pixelColor(3, 2), QColor(10, 20, 30));
+        QVERIFY(QFileInfo::exists(tmp.path() + "/lidistill-20260304-050607.camera.json"));
+        const QString second = nextScreenshotPath(tmp.path(), when);
+        QCOMPARE(QFileInfo(second).fileName(), QStringLiteral("lidistill-20260304-050607-2.png"));
+        // A folder that cannot be created (its parent is a file): IoError naming the file,
+        // and nothing left behind.
+        QFile blocker(tmp.path() + "/blocker");
+        QVERIFY(blocker.open(QIODevice::WriteOnly));
+        blocker.close();
+        const QString bad = tmp.path() + "/blocker/shot.png";
+        try {
+            saveScreenshot(img, bad, &cam);
+            QFAIL("expected an IoError");
+        } catch (const IoError& e) {
+            QVERIFY(QString::fromUtf8(e.what()).contains("shot.png"));
+        }
+        QVERIFY(!QFileInfo::exists(bad));
+        QCOMPARE(QDir(tmp.path()).entryList(QDir::Files).size(), 3);  // png, json, blocker
+    }
+
     void frameModelListsFramesInNaturalOrder() {
         QTemporaryDir tmp;
         QVERIFY(tmp.isValid());
         // Written as 0..3 in this order; natural order is frame2, frame9, frame10, frame11.
         writeScans(tmp.path().toStdString(), {"frame10", "frame2", "frame11", "frame9"});
         FrameListModel model;
-        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QAbstractItemModelTester tester(&model,
+                                        QAbstractItemModelTester::FailureReportingMode::QtTest);
         QCOMPARE(model.rowCount(), 0);
-        model.setSequence(std::make_shared<const Sequence>(Sequence::open(tmp.path().toStdString())));
+        model.setSequence(
+            std::make_shared<const Sequence>(Sequence::open(tmp.path().toStdString())));
         QCOMPARE(model.rowCount(), 4);
         QCOMPARE(model.data(model.index(0, 0)).toString(), QStringLiteral("frame2"));
         QCOMPARE(model.data(model.index(1, 0)).toString(), QStringLiteral("frame9"));
@@ -81,7 +160,8 @@ private Q_SLOTS:
     void frameModelOnRealSequence() {
         if (!fs::exists(sharedSeq00())) QSKIP("shared data not found");
         FrameListModel model;
-        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QAbstractItemModelTester tester(&model,
+                                        QAbstractItemModelTester::FailureReportingMode::QtTest);
         model.setSequence(std::make_shared<const Sequence>(Sequence::open(sharedSeq00())));
         QCOMPARE(model.rowCount(), 10);
         QCOMPARE(model.data(model.index(9, 0)).toString(), QStringLiteral("000009"));
@@ -147,9 +227,8 @@ private Q_SLOTS:
         QVERIFY(!session.isBuildingMap());
         for (int i = 1; i <= 4; ++i) session.requestFrame(i);
         session.requestFrame(99);  // out of range: ignored
-        QTRY_VERIFY_WITH_TIMEOUT(!loaded.isEmpty() &&
-                                     loaded.last().at(0).value<FrameData>().index == 4,
-                                 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            !loaded.isEmpty() && loaded.last().at(0).value<FrameData>().index == 4, 10000);
         const FrameData last = loaded.last().at(0).value<FrameData>();
         QCOMPARE(last.scan.pointCount, std::size_t{5});  // scan k has k + 1 points
         QCOMPARE(last.name, QStringLiteral("s4"));
@@ -195,10 +274,10 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(ready.count(), 1, 120000);
         QVERIFY(ready.at(0).at(0).value<qsizetype>() > 100000);
         QVERIFY(!progress.isEmpty());
-        QVERIFY(fs::exists(cache));  // in the user cache...
+        QVERIFY(fs::exists(cache));                                        // in the user cache...
         QVERIFY(!fs::exists(sharedSeq00() / fs::path(cache).filename()));  // ...not the dataset
-        QTRY_VERIFY_WITH_TIMEOUT(!loaded.isEmpty() && loaded.last().at(0).value<FrameData>().groundTruth,
-                                 60000);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            !loaded.isEmpty() && loaded.last().at(0).value<FrameData>().groundTruth, 60000);
         const FrameData frame = loaded.last().at(0).value<FrameData>();
         QCOMPARE(frame.index, 0);
         QVERIFY(frame.groundTruth->hasLabels);

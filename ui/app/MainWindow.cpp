@@ -2,16 +2,20 @@
 #include "ui/app/MainWindow.h"
 
 #include "ui/app/SequenceSession.h"
+#include "ui/app/ViewCapture.h"
 #include "ui/models/FrameListModel.h"
 #include "ui/workers/PromiseProgress.h"
 
 #include <QAction>
+#include <QClipboard>
 #include <QCloseEvent>
 #include <QComboBox>
+#include <QDateTime>
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QGuiApplication>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QListView>
@@ -22,6 +26,9 @@
 #include <QSplitter>
 #include <QStatusBar>
 #include <QToolBar>
+
+#include <vtkCamera.h>
+#include <vtkRenderer.h>
 
 namespace lidistill::ui {
 
@@ -45,6 +52,7 @@ MainWindow::MainWindow(QWidget* parent)
       m_scanView(new PointCloudView),
       m_gtView(new PointCloudView),
       m_frameList(new QListView),
+      m_views(nullptr),
       m_colorBox(new QComboBox),
       m_frameLabel(new QLabel),
       m_mapLabel(new QLabel),
@@ -72,6 +80,7 @@ MainWindow::MainWindow(QWidget* parent)
     views->addWidget(m_scanView);
     views->addWidget(m_gtView);
     views->setChildrenCollapsible(false);
+    m_views = views;
     auto* main = new QSplitter(Qt::Horizontal);
     main->addWidget(m_frameList);
     main->addWidget(views);
@@ -139,6 +148,19 @@ void MainWindow::buildActions() {
     });
     open->setShortcut(QKeySequence::Open);
     file->addSeparator();
+    QAction* shot = file->addAction(tr("Save &screenshot"), this, [this] { saveScreenshot(); });
+    shot->setShortcut(Qt::Key_P);
+    shot->setToolTip(
+        tr("PNG of the views and the camera JSON, in %1").arg(defaultScreenshotFolder()));
+    file->addAction(tr("Save screenshot &as..."), this, [this] {
+        const QString folder =
+            m_screenshotFolder.isEmpty() ? defaultScreenshotFolder() : m_screenshotFolder;
+        const QString f = QFileDialog::getSaveFileName(
+            this, tr("Save screenshot"), nextScreenshotPath(folder, QDateTime::currentDateTime()),
+            tr("PNG images (*.png)"));
+        if (!f.isEmpty()) saveScreenshot(f);
+    });
+    file->addSeparator();
     QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
 
@@ -168,6 +190,10 @@ void MainWindow::buildActions() {
                                      [this, preset] { m_scanView->setViewPreset(preset); });
         a->setShortcut(p.key);
     }
+    QAction* copyCam = view->addAction(tr("&Copy camera"), this, &MainWindow::copyCamera);
+    copyCam->setShortcut(QKeySequence::Copy);
+    QAction* pasteCam = view->addAction(tr("&Paste camera"), this, &MainWindow::pasteCamera);
+    pasteCam->setShortcut(QKeySequence::Paste);
     view->addSeparator();
     QAction* bigger = view->addAction(tr("Larger points"), this, [this] {
         m_scanView->setPointSize(m_scanView->pointSize() + 1);
@@ -288,6 +314,46 @@ void MainWindow::showError(const QString& message) {
         box->setAttribute(Qt::WA_DeleteOnClose);
         box->open();
     }
+}
+
+QString MainWindow::saveScreenshot(const QString& file) {
+    QString target = file;
+    if (target.isEmpty()) {
+        const QString folder =
+            m_screenshotFolder.isEmpty() ? defaultScreenshotFolder() : m_screenshotFolder;
+        target = nextScreenshotPath(folder, QDateTime::currentDateTime());
+    }
+    const CameraState camera = captureCamera(m_scanView->renderer()->GetActiveCamera());
+    try {
+        ui::saveScreenshot(m_views->grab().toImage(), target, &camera);
+    } catch (const std::exception& e) {
+        showError(tr("Cannot save the screenshot: %1").arg(QString::fromUtf8(e.what())));
+        return {};
+    }
+    statusBar()->showMessage(tr("Screenshot saved to %1").arg(target), 10000);
+    return target;
+}
+
+void MainWindow::copyCamera() {
+    const CameraState camera = captureCamera(m_scanView->renderer()->GetActiveCamera());
+    QGuiApplication::clipboard()->setText(cameraToJson(camera));
+    statusBar()->showMessage(tr("Camera copied to the clipboard"), 5000);
+}
+
+bool MainWindow::pasteCamera() {
+    CameraState camera;
+    try {
+        camera = cameraFromJson(QGuiApplication::clipboard()->text());
+    } catch (const std::exception& e) {
+        // Pasting the wrong text is a slip, not a failure: no dialog.
+        statusBar()->showMessage(tr("Cannot paste the camera: %1").arg(QString::fromUtf8(e.what())),
+                                 10000);
+        return false;
+    }
+    applyCamera(m_scanView->renderer()->GetActiveCamera(), camera);
+    m_scanView->updateLinked();
+    statusBar()->showMessage(tr("Camera pasted from the clipboard"), 5000);
+    return true;
 }
 
 void MainWindow::updateTitle() {

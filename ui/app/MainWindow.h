@@ -34,6 +34,10 @@ public:
     PointCloudView* scanView() const noexcept { return m_scanView; }
     PointCloudView* groundTruthView() const noexcept { return m_gtView; }
     QListView* frameList() const noexcept { return m_frameList; }
+    /// The widget holding the views side by side: what screenshots capture.
+    QWidget* viewsWidget() const noexcept { return m_views; }
+    /// Folder for P screenshots (default: defaultScreenshotFolder()).
+    void setScreenshotFolder(const QString& folder) { m_screenshotFolder = folder; }
     /// Whether errors also pop up a message box (tests turn it off; the status bar and
     /// errorShown() report them either way).
     void setErrorDialogsEnabled(bool enabled) { m_errorDialogs = enabled; }
@@ -44,6 +48,15 @@ public Q_SLOTS:
     void nextFrame();
     void previousFrame();
     void setColorMode(lidistill::ui::ColorMode mode);
+    /// Saves a PNG of the views (and the camera JSON beside it) to `file`, or to a new name
+    /// in the screenshot folder when `file` is empty; reports in the status bar.
+    /// @return the file written, or an empty string on failure (shown as an error).
+    QString saveScreenshot(const QString& file = {});
+    /// Puts the shared camera on the clipboard as JSON text (cameraToJson()).
+    void copyCamera();
+    /// Applies camera JSON from the clipboard; bad text leaves the camera alone and says why
+    /// in the status bar. @return whether the camera changed.
+    bool pasteCamera();
 
 Q_SIGNALS:
     /// A frame was put on screen; withGroundTruth when its crop is shown too.
@@ -66,6 +79,8 @@ private:
     PointCloudView* m_scanView;
     PointCloudView* m_gtView;
     QListView* m_frameList;
+    QWidget* m_views;
+    QString m_screenshotFolder;
     QComboBox* m_colorBox;
     QLabel* m_frameLabel;
     QLabel* m_mapLabel;
