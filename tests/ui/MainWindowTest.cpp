@@ -8,6 +8,7 @@
 #include "ui/app/ViewCapture.h"
 #include "ui/models/FrameListModel.h"
 
+#include <QAction>
 #include <QApplication>
 #include <QClipboard>
 #include <QDir>
@@ -234,6 +235,41 @@ private Q_SLOTS:
         QCOMPARE(captureCamera(cam), copied);
         QVERIFY(w.statusBar()->currentMessage().contains("not valid JSON"));
         QCOMPARE(errors.count(), 0);
+    }
+
+    void viewMenuBackgroundAxesAndPointSize() {
+        MainWindow w;
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        const auto action = [&w](const QString& text) -> QAction* {
+            for (QAction* a : w.findChildren<QAction*>()) {
+                if (a->text() == text) return a;
+            }
+            return nullptr;
+        };
+        QAction* light = action("&Light background");
+        QVERIFY(light && light->isCheckable());
+        light->trigger();
+        QVERIFY(w.scanView()->lightBackground() && w.groundTruthView()->lightBackground());
+        QVERIFY(w.scanView()->grabFramebuffer().pixelColor(3, 300).lightness() > 230);
+        light->trigger();
+        QVERIFY(!w.scanView()->lightBackground() && !w.groundTruthView()->lightBackground());
+        QAction* axes = action("Show &axes");
+        QVERIFY(axes && axes->isChecked());
+        axes->trigger();
+        QVERIFY(!w.scanView()->axisTriadVisible() && !w.groundTruthView()->axisTriadVisible());
+        QAction* four = action("4 px");
+        QVERIFY(four && !four->isChecked());
+        QVERIFY(action("2 px")->isChecked());  // the default size
+        four->trigger();
+        QCOMPARE(w.scanView()->pointSize(), 4.0);
+        QCOMPARE(w.groundTruthView()->pointSize(), 4.0);
+        QVERIFY(four->isChecked());
+        action("Larger points")->trigger();  // 5 px: not in the list, nothing ticked
+        QCOMPARE(w.groundTruthView()->pointSize(), 5.0);
+        QVERIFY(!four->isChecked() && !action("6 px")->isChecked());
+        action("Larger points")->trigger();
+        QVERIFY(action("6 px")->isChecked());
     }
 
     void badFolderGivesAnErrorNotACrash() {

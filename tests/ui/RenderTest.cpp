@@ -3,6 +3,7 @@
 
 #include "core/io/ScanIo.h"
 #include "tests/ui/GlTestSupport.h"
+#include "ui/render/AxisTriad.h"
 #include "ui/render/CameraState.h"
 #include "ui/render/CloudToVtk.h"
 #include "ui/render/ColorMaps.h"
@@ -23,6 +24,7 @@
 #include <cmath>
 #include <memory>
 #include <set>
+#include <tuple>
 
 using namespace lidistill;
 using namespace lidistill::ui;
@@ -101,6 +103,7 @@ private Q_SLOTS:
         view.show();
         QVERIFY(QTest::qWaitForWindowExposed(&view));
         view.setLegendVisible(false);
+        view.setAxisTriadVisible(false);  // measured areas exclude the triad
         view.setColorMode(ColorMode::SemanticClass);
         view.setCloud(toPolyData(patch(10)));
         topDownCamera(view);
@@ -126,6 +129,7 @@ private Q_SLOTS:
         view.show();
         QVERIFY(QTest::qWaitForWindowExposed(&view));
         view.setLegendVisible(false);
+        view.setAxisTriadVisible(false);  // measured areas exclude the triad
         // Left half at z = 0, right half at z = 1: the robust range is exactly [0, 1].
         view.setCloud(toPolyData(patch(40, [](float x) { return x < 0.f ? 0.f : 1.f; })));
         QCOMPARE(view.cloud().heightRange[0], 0.0);
@@ -170,6 +174,7 @@ private Q_SLOTS:
         view.show();
         QVERIFY(QTest::qWaitForWindowExposed(&view));
         view.setLegendVisible(false);
+        view.setAxisTriadVisible(false);  // measured areas exclude the triad
         view.setCloud(poly);
         topDownCamera(view);
         view.setColorMode(ColorMode::Range);
@@ -229,6 +234,7 @@ private Q_SLOTS:
         view.show();
         QVERIFY(QTest::qWaitForWindowExposed(&view));
         view.setLegendVisible(false);
+        view.setAxisTriadVisible(false);  // measured areas exclude the triad
         // A sparse grid: 21 x 21 points, 0.1 m apart (7.5 px at this camera).
         PointCloud sparse;
         for (int i = -10; i <= 10; ++i) {
@@ -269,6 +275,7 @@ private Q_SLOTS:
         QCOMPARE(view.cloud().pointCount, scan.size());
         view.resetCamera();
         view.setLegendVisible(false);
+        view.setAxisTriadVisible(false);  // measured areas exclude the triad
         QImage img = view.grabFramebuffer();
         const QRect scene = img.rect();
         const double share = test::litShare(img, backgroundOf(view), 8, scene);
@@ -327,6 +334,7 @@ private Q_SLOTS:
         view.show();
         QVERIFY(QTest::qWaitForWindowExposed(&view));
         view.setLegendVisible(false);
+        view.setAxisTriadVisible(false);  // measured areas exclude the triad
         view.setCloud(toPolyData(c));
         vtkCamera* cam = view.renderer()->GetActiveCamera();
         const CameraState before = captureCamera(cam);
@@ -405,6 +413,7 @@ private Q_SLOTS:
         view.show();
         QVERIFY(QTest::qWaitForWindowExposed(&view));
         view.setLegendVisible(false);
+        view.setAxisTriadVisible(false);  // measured areas exclude the triad
         view.setCloud(toPolyData(c));
         topDownCamera(view);  // 75 px per metre, x to the right
         vtkCamera* cam = view.renderer()->GetActiveCamera();
@@ -435,6 +444,91 @@ private Q_SLOTS:
         QVERIFY(test::litShare(img, bg, 8, QRect(kSide / 2 + 70, kSide / 2 - 5, 10, 10)) < 0.01);
     }
 
+    void axisTriadTurnsWithTheCamera() {
+        PointCloudView view;
+        view.resize(kSide, kSide);
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        view.setLegendVisible(false);
+        view.setCloud(toPolyData(patch(10)));
+        topDownCamera(view);  // x to the right, y up, z towards the viewer
+        const int box = AxisTriad::kSidePixels;
+        // Centroids of the clearly red, green and blue pixels in the bottom-left box.
+        const auto centroids = [&](const QImage& img) {
+            std::array<QPointF, 3> sum{};
+            std::array<int, 3> n{};
+            for (int y = img.height() - box; y < img.height(); ++y) {
+                for (int x = 0; x < box; ++x) {
+                    const QColor c = img.pixelColor(x, y);
+                    const int r = c.red(), g = c.green(), b = c.blue();
+                    const int k = (r > 110 && r > 2 * g && r > 2 * b)    ? 0
+                                  : (g > 90 && g > 2 * r && g > 2 * b)   ? 1
+                                  : (b > 110 && b > 2 * r && b > g + 40) ? 2
+                                                                         : -1;
+                    if (k < 0) continue;
+                    sum[k] += QPointF(x, y);
+                    ++n[k];
+                }
+            }
+            std::array<QPointF, 3> mean{};
+            for (int k = 0; k < 3; ++k) mean[k] = n[k] > 20 ? sum[k] / n[k] : QPointF(-1, -1);
+            return std::make_pair(mean, n);
+        };
+        QImage img = view.grabFramebuffer();
+        auto [m, n] = centroids(img);
+        const QString where = test::saveForInspection(img, "triad");
+        QVERIFY2(n[0] > 20 && n[1] > 20 && n[2] > 20,
+                 qPrintable(QString("%1 %2 %3, see %4").arg(n[0]).arg(n[1]).arg(n[2]).arg(where)));
+        // x points right: red lies right of green; y points up: green lies above red.
+        QVERIFY2(m[0].x() > m[1].x() + 10, qPrintable(where));
+        QVERIFY2(m[1].y() < m[0].y() - 10, qPrintable(where));
+        // Looking along +y with z up: x still points right, and z now points up.
+        vtkCamera* cam = view.renderer()->GetActiveCamera();
+        cam->SetPosition(0, -10, 0);
+        cam->SetViewUp(0, 0, 1);
+        img = view.grabFramebuffer();
+        std::tie(m, n) = centroids(img);
+        QVERIFY2(n[0] > 20 && n[2] > 20, qPrintable(test::saveForInspection(img, "triad2")));
+        QVERIFY(m[0].x() > m[2].x() + 10);  // x right of z
+        QVERIFY(m[2].y() < m[0].y() - 10);  // z above x
+        // Hidden: no coloured axis pixels left in the corner.
+        view.setAxisTriadVisible(false);
+        img = view.grabFramebuffer();
+        std::tie(m, n) = centroids(img);
+        QVERIFY2(n[0] + n[1] + n[2] < 5, qPrintable(QString::number(n[0] + n[1] + n[2])));
+    }
+
+    void lightBackgroundKeepsEverythingReadable() {
+        PointCloudView view;
+        view.resize(kSide, kSide);
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        view.setTitle("Scan");
+        view.setAxisTriadVisible(false);
+        view.setColorMode(ColorMode::SemanticClass);
+        view.setCloud(toPolyData(patch(10)));
+        topDownCamera(view);
+        view.setLightBackground(true);
+        QVERIFY(view.lightBackground());
+        QImage img = view.grabFramebuffer();
+        const QColor corner = img.pixelColor(img.width() - 3, img.height() - 3);
+        QVERIFY2(corner.lightness() > 230, qPrintable(corner.name()));
+        // Points keep their palette colour.
+        QVERIFY(near(img.pixelColor(img.width() / 2, img.height() / 2), QColor(100, 150, 245), 2));
+        // The title is dark text on the light background.
+        int dark = 0;
+        for (int y = 0; y < 30; ++y) {
+            for (int x = 0; x < 80; ++x) dark += img.pixelColor(x, y).lightness() < 80 ? 1 : 0;
+        }
+        QVERIFY2(dark > 20, qPrintable(test::saveForInspection(img, "light")));
+        // The class legend panel (top right) is light, with dark labels.
+        const QColor panel = img.pixelColor(img.width() - 15, 14);
+        QVERIFY2(panel.lightness() > 200, qPrintable(panel.name()));
+        view.setLightBackground(false);
+        img = view.grabFramebuffer();
+        QVERIFY(img.pixelColor(img.width() - 3, img.height() - 3).lightness() < 50);
+    }
+
     void linkedViewsShareTheCamera() {
         QWidget window;
         auto* a = new PointCloudView(&window);
@@ -447,7 +541,9 @@ private Q_SLOTS:
         a->linkCamera(b);
         QCOMPARE(a->renderer()->GetActiveCamera(), b->renderer()->GetActiveCamera());
         a->setLegendVisible(false);
+        a->setAxisTriadVisible(false);  // measured areas exclude the triad
         b->setLegendVisible(false);
+        b->setAxisTriadVisible(false);  // measured areas exclude the triad
         a->setCloud(toPolyData(patch(10)));
         b->setCloud(toPolyData(patch(10)));
         topDownCamera(*a);
@@ -474,6 +570,7 @@ private Q_SLOTS:
         view->show();
         QVERIFY(QTest::qWaitForWindowExposed(view.get()));
         view->setLegendVisible(false);
+        view->setAxisTriadVisible(false);  // measured areas exclude the triad
         view->setColorMode(ColorMode::SemanticClass);
         view->setCloud(toPolyData(patch(10)));
         topDownCamera(*view);

@@ -7,6 +7,7 @@
 #include "ui/workers/PromiseProgress.h"
 
 #include <QAction>
+#include <QActionGroup>
 #include <QClipboard>
 #include <QCloseEvent>
 #include <QComboBox>
@@ -195,16 +196,48 @@ void MainWindow::buildActions() {
     QAction* pasteCam = view->addAction(tr("&Paste camera"), this, &MainWindow::pasteCamera);
     pasteCam->setShortcut(QKeySequence::Paste);
     view->addSeparator();
-    QAction* bigger = view->addAction(tr("Larger points"), this, [this] {
+    QMenu* sizes = view->addMenu(tr("Point si&ze"));
+    QAction* bigger = sizes->addAction(tr("Larger points"), this, [this] {
         m_scanView->setPointSize(m_scanView->pointSize() + 1);
         m_gtView->setPointSize(m_scanView->pointSize());
     });
     bigger->setShortcuts({QKeySequence(Qt::Key_Plus), QKeySequence(Qt::Key_Equal)});
-    QAction* smaller = view->addAction(tr("Smaller points"), this, [this] {
+    QAction* smaller = sizes->addAction(tr("Smaller points"), this, [this] {
         m_scanView->setPointSize(m_scanView->pointSize() - 1);
         m_gtView->setPointSize(m_scanView->pointSize());
     });
     smaller->setShortcut(Qt::Key_Minus);
+    sizes->addSeparator();
+    auto* sizeGroup = new QActionGroup(this);
+    // Optional: sizes reached with +/- that are not listed leave nothing ticked.
+    sizeGroup->setExclusionPolicy(QActionGroup::ExclusionPolicy::ExclusiveOptional);
+    for (const int px : {1, 2, 3, 4, 6, 8, 10}) {
+        QAction* a = sizes->addAction(tr("%1 px").arg(px), this, [this, px] {
+            m_scanView->setPointSize(px);
+            m_gtView->setPointSize(px);
+        });
+        a->setCheckable(true);
+        a->setData(px);
+        a->setChecked(px == static_cast<int>(m_scanView->pointSize()));
+        sizeGroup->addAction(a);
+    }
+    // Keep the tick on the current size whatever changed it (+/-, a view's own keys).
+    connect(m_scanView, &PointCloudView::pointSizeChanged, sizeGroup, [sizeGroup](double px) {
+        for (QAction* a : sizeGroup->actions()) a->setChecked(a->data().toDouble() == px);
+    });
+    QAction* light = view->addAction(tr("&Light background"));
+    light->setCheckable(true);
+    connect(light, &QAction::toggled, this, [this](bool on) {
+        m_scanView->setLightBackground(on);
+        m_gtView->setLightBackground(on);
+    });
+    QAction* axes = view->addAction(tr("Show &axes"));
+    axes->setCheckable(true);
+    axes->setChecked(true);
+    connect(axes, &QAction::toggled, this, [this](bool on) {
+        m_scanView->setAxisTriadVisible(on);
+        m_gtView->setAxisTriadVisible(on);
+    });
     QAction* cycle = view->addAction(tr("Next colour mode"), this, [this] {
         m_colorBox->setCurrentIndex((m_colorBox->currentIndex() + 1) % m_colorBox->count());
     });

@@ -65,7 +65,8 @@ void ClassLegend::setEntries(std::vector<std::pair<std::string, Rgb8>> entries) 
         auto label = vtkSmartPointer<vtkTextActor>::New();
         vtkTextProperty* tp = label->GetTextProperty();
         tp->SetFontSize(12);
-        tp->SetColor(0.92, 0.92, 0.92);
+        const double fg = m_light ? 0.1 : 0.92;
+        tp->SetColor(fg, fg, fg);
         tp->SetVerticalJustificationToBottom();
         m_renderer->AddViewProp(label);
         m_labels.push_back(label);
@@ -74,6 +75,19 @@ void ClassLegend::setEntries(std::vector<std::pair<std::string, Rgb8>> entries) 
         m_labels[i]->SetInput(i < m_entries.size() ? m_entries[i].first.c_str() : "");
     }
     layout(m_width, m_height);
+}
+
+void ClassLegend::setLightTheme(bool light) {
+    m_light = light;
+    if (light) {
+        m_panel->GetProperty()->SetColor(1.0, 1.0, 1.0);
+    } else {
+        m_panel->GetProperty()->SetColor(0.06, 0.06, 0.08);
+    }
+    const double fg = light ? 0.1 : 0.92;
+    for (const auto& label : m_labels) {
+        label->GetTextProperty()->SetColor(fg, fg, fg);
+    }
 }
 
 void ClassLegend::setVisible(bool visible) {
@@ -115,7 +129,8 @@ void ClassLegend::layout(int width, int height) {
         const Rgb8 c = m_entries[i].second;
         const unsigned char rgb[3] = {c.r, c.g, c.b};
         colors->InsertNextTypedTuple(rgb);
-        m_labels[i]->SetDisplayPosition(static_cast<int>(x0 + kMargin + 20), static_cast<int>(y + 3));
+        m_labels[i]->SetDisplayPosition(static_cast<int>(x0 + kMargin + 20),
+                                        static_cast<int>(y + 3));
     }
     m_swatchData->SetPoints(pts);
     m_swatchData->SetPolys(cells);

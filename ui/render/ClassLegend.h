@@ -29,6 +29,8 @@ public:
 
     void setEntries(std::vector<std::pair<std::string, Rgb8>> entries);
     void setVisible(bool visible);
+    /// Light panel with dark labels (for a light background) instead of dark with light.
+    void setLightTheme(bool light);
     /// Places the panel for a viewport of `width` x `height` device pixels.
     void layout(int width, int height);
 
@@ -45,6 +47,7 @@ private:
     vtkSmartPointer<vtkPolyData> m_panelData;
     vtkSmartPointer<vtkActor2D> m_panel;
     bool m_visible = true;
+    bool m_light = false;
     int m_width = 0;
     int m_height = 0;
 };

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "ui/render/PointCloudView.h"
 
+#include "ui/render/AxisTriad.h"
 #include "ui/render/ClassLegend.h"
 #include "ui/render/ColorMaps.h"
 #include "ui/render/SemanticKittiPalette.h"
@@ -85,6 +86,8 @@ PointCloudView::PointCloudView(QWidget* parent)
     m_message->SetPosition(0.5, 0.5);
     renderer()->AddViewProp(m_message);
 
+    m_triad = std::make_unique<AxisTriad>(renderWindow(), renderer());
+
     resetCamera();
 }
 
@@ -136,6 +139,45 @@ void PointCloudView::setTitle(const QString& title) {
 
 void PointCloudView::setMessage(const QString& message) {
     m_message->SetInput(message.toUtf8().constData());
+    update();
+}
+
+QString PointCloudView::message() const {
+    const char* text = m_message->GetInput();
+    return text ? QString::fromUtf8(text) : QString();
+}
+
+void PointCloudView::setAxisTriadVisible(bool visible) {
+    m_triad->setVisible(visible);
+    update();
+}
+
+bool PointCloudView::axisTriadVisible() const noexcept {
+    return m_triad->isVisible();
+}
+
+void PointCloudView::setLightBackground(bool light) {
+    m_light = light;
+    const double fg = light ? 0.1 : 0.95;  // text colour
+    if (light) {
+        renderer()->SetBackground(0.97, 0.97, 0.96);
+    } else {
+        renderer()->SetBackground(0.11, 0.12, 0.14);
+    }
+    m_title->GetTextProperty()->SetColor(fg, fg, fg);
+    const double msg = light ? 0.3 : 0.8;
+    m_message->GetTextProperty()->SetColor(msg, msg, msg);
+    for (vtkTextProperty* tp : {m_legend->GetTitleTextProperty(), m_legend->GetLabelTextProperty(),
+                                m_legend->GetAnnotationTextProperty()}) {
+        tp->SetColor(light ? 0.1 : 0.9, light ? 0.1 : 0.9, light ? 0.1 : 0.9);
+    }
+    const double panel = light ? 1.0 : 0.08;
+    m_legend->GetBackgroundProperty()->SetColor(panel, panel, light ? 1.0 : 0.1);
+    m_classLegend->setLightTheme(light);
+    m_triad->setLabelColor(fg, fg, fg);
+    // Uncoloured points (a cloud without the chosen field) must stand out from either.
+    const double plain = light ? 0.3 : 0.85;
+    m_actor->GetProperty()->SetColor(plain, plain, plain);
     update();
 }
 
@@ -361,6 +403,7 @@ void PointCloudView::resizeGL(int w, int h) {
     VtkViewport::resizeGL(w, h);
     const int* size = renderWindow()->GetSize();
     m_classLegend->layout(size[0], size[1]);
+    m_triad->layout(size[0], size[1]);
 }
 
 void PointCloudView::keyPressEvent(QKeyEvent* event) {

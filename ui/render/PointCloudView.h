@@ -21,6 +21,7 @@ class vtkTextActor;
 
 namespace lidistill::ui {
 
+class AxisTriad;
 class ClassLegend;
 
 /// What the points are coloured by.
@@ -70,6 +71,16 @@ public:
     void setMessage(const QString& message);
     void setLegendVisible(bool visible);
     bool legendVisible() const noexcept { return m_legendVisible; }
+    /// The x/y/z axis triad in the bottom-left corner (shown by default).
+    void setAxisTriadVisible(bool visible);
+    bool axisTriadVisible() const noexcept;
+
+    /// Light background (near-white, dark text and panels) instead of the default dark one:
+    /// for printed figures and slides, and for users who find white-on-black tiring.
+    void setLightBackground(bool light);
+    bool lightBackground() const noexcept { return m_light; }
+    /// The centred message currently shown (empty when none).
+    QString message() const;
 
     /// Puts the camera behind and above the sensor origin, looking forward (+x), and fits the
     /// cloud, in perspective. Repaints every viewport linked to this one.
@@ -117,12 +128,14 @@ private:
     vtkSmartPointer<vtkActor> m_actor;
     vtkSmartPointer<vtkScalarBarActor> m_legend;  // colour bar (height, intensity)
     std::unique_ptr<ClassLegend> m_classLegend;   // class swatches (semantic mode)
+    std::unique_ptr<AxisTriad> m_triad;
     vtkSmartPointer<vtkTextActor> m_title;
     vtkSmartPointer<vtkTextActor> m_message;
     ColorMode m_colorMode = ColorMode::Height;
     double m_pointSize = 2.0;
     bool m_legendVisible = true;
     bool m_cameraInitialised = false;
+    bool m_light = false;
     std::optional<CameraState> m_beforeBirdsEye;  // what toggleBirdsEye() returns to
 };
 
