@@ -44,6 +44,9 @@ struct Mover {
     double speed = 0;     ///< m/s along the road; negative drives against s
     double d = 0;         ///< lateral offset from the centre line (left positive)
     double radius = 3.0;  ///< bounding radius, for culling
+    /// Vehicles rest on their wheels (pitch and roll with the surface under them);
+    /// pedestrians stay upright.
+    bool vehicle = true;
 };
 
 /// A generated street scene: static geometry, movers, and the ego vehicle's route.
@@ -61,7 +64,8 @@ public:
     /// World pose (4x4, x forward, y left, z up) of mover i at time t (seconds).
     Eigen::Matrix4d moverPose(std::size_t i, double t) const;
     /// World pose of the ego vehicle's reference point on the road surface at time t:
-    /// it follows its lane, pitched with the road grade.
+    /// it follows its lane, pitched and rolled like a car resting on its four wheels (the
+    /// lane's cross-fall tilts it towards the curb, as on the real KITTI drives).
     Eigen::Matrix4d egoPose(double t) const;
     /// Arc length along the road of the ego vehicle at time t.
     double egoArcLength(double t) const noexcept { return m_egoS0 + m_egoSpeed * t; }
@@ -69,6 +73,11 @@ public:
     double egoSpeed() const noexcept { return m_egoSpeed; }
     /// Ground height under road coordinates (s, d): road crown, raised sidewalk, terrain.
     double groundHeight(double s, double d) const;
+    /// Pose of a vehicle whose centre rests on the ground at (s, d), heading along the road
+    /// (against it if `reversed`): pitch and roll follow the ground under its four wheels
+    /// (`halfTrack`, `halfBase` metres from the centre); z is the ground under the centre.
+    Eigen::Matrix4d vehiclePose(double s, double d, bool reversed, double halfTrack = 0.8,
+                                double halfBase = 1.35) const;
 
 private:
     friend struct WorldBuilder;
@@ -84,6 +93,7 @@ private:
     double m_curb = 0;      // curb line
     double m_sideEdge = 0;  // outer edge of the sidewalk
     double m_curbHeight = 0;
+    double m_crossFall = 0;  // road crown: fall per metre from the centre line to the curbs
     double m_terrainAmplitude = 0;
     std::vector<std::pair<double, double>> m_crossings;  // s intervals of cross streets
     bool inCrossing(double s) const;

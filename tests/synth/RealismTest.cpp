@@ -87,8 +87,20 @@ TEST(Realism, SyntheticHdl64ScansResembleRealKittiScans) {
         EXPECT_LT(ratio[32], 0.10) << "median per-ring deviation";
         EXPECT_LT(ratio[57], 0.35) << "90th percentile per-ring deviation";
         EXPECT_NEAR(s->groundFraction, real.groundFraction, 0.15);
-        EXPECT_LT(jensenShannon(s->rangeHistogram, real.rangeHistogram), 0.05);
-        EXPECT_LT(jensenShannon(s->heightHistogram, real.heightHistogram), 0.08);
+        const double jsRange = jensenShannon(s->rangeHistogram, real.rangeHistogram);
+        const double jsHeight = jensenShannon(s->heightHistogram, real.heightHistogram);
+        std::cout << "Jensen-Shannon range " << jsRange << ", height " << jsHeight << '\n';
+        EXPECT_LT(jsRange, 0.03);
+        // A level ego on a crowned road put 1-3 % of the points below z = -1.9 m (real: 13.6 %,
+        // the far side of the road falling away from a car rolled with its own lane).
+        EXPECT_LT(jsHeight, 0.015);
+        const double below = s->heightHistogram[0] + s->heightHistogram[1];
+        EXPECT_GT(below, 0.5 * (real.heightHistogram[0] + real.heightHistogram[1]));
+        EXPECT_LT(below, 1.5 * (real.heightHistogram[0] + real.heightHistogram[1]));
+        // Points within 5 m: the ground matches; parked cars abreast still give more points
+        // than the real scans' (dark paint drop-outs at close range are not modelled).
+        EXPECT_LT(s->rangeHistogram[0], 3.0 * real.rangeHistogram[0]);
+        EXPECT_GT(s->rangeHistogram[0], 0.67 * real.rangeHistogram[0]);
         EXPECT_NEAR(s->medianRange / real.medianRange, 1.0, 0.4);
         EXPECT_NEAR(s->meanIntensity / real.meanIntensity, 1.0, 0.4);
     }

@@ -89,6 +89,13 @@ TEST(World, EgoFollowsItsLaneOnTheRoadSurface) {
         EXPECT_LT(lateral, -0.5);  // right-hand traffic: right of the centre line
         EXPECT_GT(lateral, -4.0);
         EXPECT_NEAR(T(2, 3), w.groundHeight(s, lateral), 1e-6);
+        // Resting on its wheels: rolled with its lane's cross-fall (right side down, 2.5 %)
+        // so that, as on the real KITTI scans, its own lane looks level to the sensor.
+        const double roll = std::asin(T(2, 1));
+        EXPECT_NEAR(std::tan(roll), 0.025, 0.002);
+        const double leftWheel = w.groundHeight(s, lateral + 0.8);
+        const double rightWheel = w.groundHeight(s, lateral - 0.8);
+        EXPECT_NEAR(std::tan(roll), (leftWheel - rightWheel) / 1.6, 1e-3);
     }
     const double moved =
         (w.egoPose(1.0).block<3, 1>(0, 3) - w.egoPose(0.0).block<3, 1>(0, 3)).norm();
