@@ -71,8 +71,8 @@ int main(int argc, char** argv) {
         "LiDistill Studio: LiDAR scans, ground truth and completions.");
     parser.addHelpOption();
     parser.addVersionOption();
-    parser.addPositionalArgument("sequence",
-                                 "SemanticKITTI sequence folder (default: the bundled sample).");
+    parser.addPositionalArgument(
+        "sequence", "Sequence folder or single scan file (default: the bundled sample).");
     const QCommandLineOption screenshot(
         "screenshot", "Save a PNG of the window once the frame is shown, then exit.", "file");
     const QCommandLineOption frameOpt("frame", "Frame to show first (0-based).", "index", "0");
@@ -110,7 +110,13 @@ int main(int argc, char** argv) {
         }
         if (!dir.isEmpty()) {
             // After show(): the window is up before the first scan arrives.
-            QTimer::singleShot(0, &window, [&window, dir] { window.openSequence(dir); });
+            QTimer::singleShot(0, &window, [&window, dir] {
+                if (QFileInfo(dir).isFile()) {
+                    window.openFile(dir);
+                } else {
+                    window.openSequence(dir);
+                }
+            });
         }
         return QApplication::exec();
     } catch (const std::exception& e) {

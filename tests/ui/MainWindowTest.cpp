@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The studio window under Xvfb: frame navigation keys, colour modes, drops, bad folders.
 
+#include "core/io/CloudFile.h"
 #include "core/io/ScanIo.h"
 #include "tests/ui/GlTestSupport.h"
 #include "ui/app/MainWindow.h"
@@ -13,6 +14,7 @@
 #include <QClipboard>
 #include <QDir>
 #include <QListView>
+#include <QMessageBox>
 #include <QMimeData>
 #include <QSignalSpy>
 #include <QStandardPaths>
@@ -327,13 +329,79 @@ private Q_SLOTS:
         QApplication::sendEvent(&w, &drop);
         QTRY_COMPARE(shown.count(), 1);
         QCOMPARE(w.session()->frames()->rowCount(), 3);
-        // A file is not a sequence folder: refused at drag time.
-        QMimeData fileMime;
-        fileMime.setUrls({QUrl::fromLocalFile(tmp.path() + "/000000.bin")});
-        QDragEnterEvent refuse(pos, Qt::CopyAction, &fileMime, Qt::LeftButton, Qt::NoModifier);
+        // A file that is not a scan is refused at drag time.
+        QFile text(tmp.path() + "/notes.txt");
+        QVERIFY(text.open(QIODevice::WriteOnly));
+        text.close();
+        QMimeData textMime;
+        textMime.setUrls({QUrl::fromLocalFile(tmp.path() + "/notes.txt")});
+        QDragEnterEvent refuse(pos, Qt::CopyAction, &textMime, Qt::LeftButton, Qt::NoModifier);
         refuse.setAccepted(false);
         QApplication::sendEvent(&w, &refuse);
         QVERIFY(!refuse.isAccepted());
+        // A scan file is opened on its own: one frame, no ground truth.
+        QMimeData fileMime;
+        fileMime.setUrls({QUrl::fromLocalFile(tmp.path() + "/000002.bin")});
+        QDragEnterEvent accept(pos, Qt::CopyAction, &fileMime, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(&w, &accept);
+        QVERIFY(accept.isAccepted());
+        QDropEvent dropFile(pos, Qt::CopyAction, &fileMime, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(&w, &dropFile);
+        QTRY_COMPARE(shown.count(), 2);
+        QCOMPARE(w.session()->frames()->rowCount(), 1);
+        QCOMPARE(w.scanView()->cloud().pointCount, std::size_t{30});
+    }
+
+    void plainFoldersAndSingleFilesShowAMessageNotAnError() {
+        const fs::path data = test::sharedData();
+        const fs::path nuscenes = data / "nuscenes-sweep";
+        const fs::path kitti = data / "kitti-object";
+        if (!fs::exists(nuscenes) || !fs::exists(kitti)) QSKIP("shared data not found");
+        MainWindow w;
+        w.setErrorDialogsEnabled(true);  // an error box would be a failure here
+        w.resize(900, 500);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QSignalSpy errors(&w, &MainWindow::errorShown);
+        QSignalSpy shown(&w, &MainWindow::frameShown);
+        for (const fs::path& dir : {nuscenes, kitti}) {
+            const int before = shown.count();
+            QVERIFY(w.openSequence(QString::fromStdString(dir.string())));
+            QTRY_COMPARE_WITH_TIMEOUT(shown.count(), before + 1, 20000);
+            QVERIFY(!shown.last().at(1).toBool());
+            QCOMPARE(w.session()->frames()->rowCount(), 1);
+            // The reference count: the same file read by core directly.
+            fs::path scanFile;
+            for (const auto& e : fs::directory_iterator(dir)) scanFile = e.path();
+            QCOMPARE(w.scanView()->cloud().pointCount, io::readCloud(scanFile).size());
+            QVERIFY(w.scanView()->cloud().pointCount > 10000);
+            QVERIFY(!w.groundTruthView()->hasCloud());
+            const QString msg = w.groundTruthView()->message();
+            QVERIFY2(msg.contains("No ground truth") && msg.contains("poses.txt") &&
+                         msg.contains("labels"),
+                     qPrintable(msg));
+        }
+        // The nuScenes sweep opened as a single file.
+        fs::path sweep;
+        for (const auto& e : fs::directory_iterator(nuscenes)) sweep = e.path();
+        const int before = shown.count();
+        QVERIFY(w.openFile(QString::fromStdString(sweep.string())));
+        QTRY_COMPARE_WITH_TIMEOUT(shown.count(), before + 1, 20000);
+        QCOMPARE(w.session()->frames()->rowCount(), 1);
+        QCOMPARE(w.session()->frames()->index(0).data().toString(),
+                 QString::fromStdString(sweep.filename().string()));
+        QCOMPARE(w.scanView()->cloud().pointCount, io::readCloud(sweep).size());
+        QVERIFY(w.scanView()->cloud().hasIntensity);
+        QVERIFY(w.groundTruthView()->message().contains("single file"));
+        QVERIFY(w.windowTitle().contains(QString::fromStdString(sweep.filename().string())));
+        QCOMPARE(errors.count(), 0);
+        QVERIFY(w.findChildren<QMessageBox*>().isEmpty());
+        // An unsupported file is an error (status bar + signal), and the sweep stays.
+        w.setErrorDialogsEnabled(false);
+        QVERIFY(!w.openFile(QString::fromStdString((data / "README.md").string())));
+        QCOMPARE(errors.count(), 1);
+        QVERIFY(errors.at(0).at(0).toString().contains("README.md"));
+        QCOMPARE(w.session()->frames()->rowCount(), 1);
     }
 
     void realSequenceShowsScanAndGroundTruth() {

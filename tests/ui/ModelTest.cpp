@@ -241,6 +241,38 @@ private Q_SLOTS:
         }
     }
 
+    void sessionOpensASingleFile() {
+        QTemporaryDir tmp;
+        writeScans(tmp.path().toStdString(), {"a", "b", "c"});  // c has 3 points
+        SequenceSession session;
+        QSignalSpy loaded(&session, &SequenceSession::frameLoaded);
+        QSignalSpy failed(&session, &SequenceSession::failed);
+        QVERIFY(session.openFile(tmp.path() + "/c.bin"));
+        QVERIFY(!session.sequence());
+        QCOMPARE(session.frameCount(), 1);
+        QCOMPARE(session.frames()->rowCount(), 1);
+        QAbstractItemModelTester tester(session.frames());
+        QCOMPARE(session.frames()->index(0).data(FrameListModel::ScanPathRole).toString(),
+                 tmp.path() + "/c.bin");
+        QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, 10000);
+        const FrameData f = loaded.last().at(0).value<FrameData>();
+        QCOMPARE(f.scan.pointCount, std::size_t{3});
+        QVERIFY(!f.groundTruth && !session.isBuildingMap());
+        session.requestFrame(1);  // out of range for one file
+        QTest::qWait(50);
+        QCOMPARE(loaded.count(), 1);
+        // Unsupported or missing files: refused, the open file stays.
+        QVERIFY(!session.openFile(tmp.path() + "/missing.bin"));
+        QVERIFY(failed.last().at(0).toString().contains("no such file"));
+        QVERIFY(!session.openFile(tmp.path()));  // a folder has no scan extension
+        QCOMPARE(failed.count(), 2);
+        QCOMPARE(session.singleFile().filename().string(), std::string("c.bin"));
+        // Opening a folder afterwards replaces the single file.
+        QVERIFY(session.open(tmp.path()));
+        QVERIFY(session.singleFile().empty());
+        QCOMPARE(session.frames()->rowCount(), 3);
+    }
+
     void sessionReportsAnUnreadableScan() {
         QTemporaryDir tmp;
         writeScans(tmp.path().toStdString(), {"good"});

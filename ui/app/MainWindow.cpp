@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "ui/app/MainWindow.h"
 
+#include "core/io/CloudFile.h"
 #include "ui/app/SequenceSession.h"
 #include "ui/app/ViewCapture.h"
 #include "ui/models/FrameListModel.h"
@@ -34,13 +35,22 @@
 namespace lidistill::ui {
 
 namespace {
-QString localFolder(const QMimeData* mime) {
+/// The first local folder or supported scan file among dropped URLs.
+QString localDrop(const QMimeData* mime) {
     if (!mime || !mime->hasUrls()) {
         return {};
     }
     for (const QUrl& url : mime->urls()) {
-        if (url.isLocalFile() && QFileInfo(url.toLocalFile()).isDir()) {
-            return url.toLocalFile();
+        if (!url.isLocalFile()) continue;
+        const QFileInfo info(url.toLocalFile());
+        if (info.isDir()) return url.toLocalFile();
+        if (info.isFile()) {
+            try {
+                io::formatFromPath(url.toLocalFile().toStdString());
+                return url.toLocalFile();
+            } catch (const std::exception&) {
+                // not a scan file: look at the next URL
+            }
         }
     }
     return {};
@@ -148,6 +158,13 @@ void MainWindow::buildActions() {
         if (!dir.isEmpty()) openSequence(dir);
     });
     open->setShortcut(QKeySequence::Open);
+    QAction* openOne = file->addAction(tr("Open &file..."), this, [this] {
+        const QString f =
+            QFileDialog::getOpenFileName(this, tr("Open a point cloud file"), QString(),
+                                         tr("Point clouds (*.bin *.pcd *.ply);;All files (*)"));
+        if (!f.isEmpty()) openFile(f);
+    });
+    openOne->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
     file->addSeparator();
     QAction* shot = file->addAction(tr("Save &screenshot"), this, [this] { saveScreenshot(); });
     shot->setShortcut(Qt::Key_P);
@@ -279,6 +296,10 @@ bool MainWindow::openSequence(const QString& dir) {
     return m_session->open(dir);
 }
 
+bool MainWindow::openFile(const QString& file) {
+    return m_session->openFile(file);
+}
+
 void MainWindow::selectRow(int row) {
     const QModelIndex index = m_session->frames()->index(row, 0);
     if (index.isValid()) {
@@ -326,7 +347,7 @@ void MainWindow::showFrame(const FrameData& frame) {
     } else if (m_session->isBuildingMap()) {
         m_gtView->clearCloud(tr("Building the ground-truth map..."));
     } else {
-        m_gtView->clearCloud(tr("No ground truth (the sequence needs poses and labels)"));
+        m_gtView->clearCloud(groundTruthUnavailableReason());
     }
     m_frameLabel->setText(tr("Frame %1 (%2 of %3): %L4 points%5")
                               .arg(frame.name)
@@ -389,24 +410,49 @@ bool MainWindow::pasteCamera() {
     return true;
 }
 
+QString MainWindow::groundTruthUnavailableReason() const {
+    if (!m_session->singleFile().empty()) {
+        return tr("No ground truth for a single file\n(open its sequence folder to build one)");
+    }
+    const auto& seq = m_session->sequence();
+    if (!seq) {
+        return {};
+    }
+    QStringList missing;
+    if (!seq->hasPoses()) missing << tr("poses.txt");
+    if (!seq->hasLabels()) missing << tr("labels/*.label");
+    return tr("No ground truth: this folder has no %1\n(the map is built from posed, "
+              "labelled scans)")
+        .arg(missing.join(tr(" and ")));
+}
+
 void MainWindow::updateTitle() {
     const auto& seq = m_session->sequence();
-    setWindowTitle(
-        seq ? tr("%1 - LiDistill Studio").arg(QString::fromStdString(seq->dir().string()))
-            : tr("LiDistill Studio"));
+    QString what;
+    if (seq) {
+        what = QString::fromStdString(seq->dir().string());
+    } else if (!m_session->singleFile().empty()) {
+        what = QString::fromStdString(m_session->singleFile().string());
+    }
+    setWindowTitle(what.isEmpty() ? tr("LiDistill Studio") : tr("%1 - LiDistill Studio").arg(what));
 }
 
 void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
-    if (!localFolder(event->mimeData()).isEmpty()) {
+    if (!localDrop(event->mimeData()).isEmpty()) {
         event->acceptProposedAction();
     }
 }
 
 void MainWindow::dropEvent(QDropEvent* event) {
-    const QString dir = localFolder(event->mimeData());
-    if (!dir.isEmpty()) {
-        event->acceptProposedAction();
-        openSequence(dir);
+    const QString path = localDrop(event->mimeData());
+    if (path.isEmpty()) {
+        return;
+    }
+    event->acceptProposedAction();
+    if (QFileInfo(path).isDir()) {
+        openSequence(path);
+    } else {
+        openFile(path);
     }
 }
 

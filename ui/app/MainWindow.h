@@ -21,7 +21,8 @@ struct FrameData;
 /// loading lives in SequenceSession.
 ///
 /// Keys: N / Right next frame, B / Left previous, R reset view, + / - point size,
-/// C next colour mode, Ctrl+O open, F1 help. A folder dropped on the window is opened.
+/// C next colour mode, Ctrl+O open, F1 / H help (the help lists every action's shortcut,
+/// read from the actions themselves). A folder or scan file dropped on the window is opened.
 /// Errors go to the status bar and a non-modal message box. GUI thread only.
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -45,6 +46,8 @@ public:
 public Q_SLOTS:
     /// Opens a sequence folder (as File > Open, a drop, or the command line do).
     bool openSequence(const QString& dir);
+    /// Opens a single scan file (File > Open file, a dropped file, the command line).
+    bool openFile(const QString& file);
     void nextFrame();
     void previousFrame();
     void setColorMode(lidistill::ui::ColorMode mode);
@@ -74,6 +77,8 @@ private:
     void showError(const QString& message);
     void selectRow(int row);
     void updateTitle();
+    /// What the ground-truth view says when the open content cannot have ground truth.
+    QString groundTruthUnavailableReason() const;
 
     SequenceSession* m_session;
     PointCloudView* m_scanView;

@@ -2,6 +2,7 @@
 #include "ui/app/SequenceSession.h"
 
 #include "core/base/Error.h"
+#include "core/io/CloudFile.h"
 #include "core/map/SequenceMap.h"
 #include "ui/models/FrameListModel.h"
 #include "ui/workers/PromiseProgress.h"
@@ -42,11 +43,10 @@ std::filesystem::path SequenceSession::mapCachePath(const std::filesystem::path&
     if (!abs.has_filename()) {  // "seq/00/" and "seq/00" are the same sequence
         abs = abs.parent_path();
     }
-    const QByteArray key =
-        QCryptographicHash::hash(QByteArray::fromStdString(abs.generic_string()),
-                                 QCryptographicHash::Sha1)
-            .toHex()
-            .left(16);
+    const QByteArray key = QCryptographicHash::hash(QByteArray::fromStdString(abs.generic_string()),
+                                                    QCryptographicHash::Sha1)
+                               .toHex()
+                               .left(16);
     // "00-<hash>": the folder name keeps the cache readable, the hash keeps it unique.
     std::string stem = abs.filename().string();
     if (stem.empty()) {
@@ -67,6 +67,7 @@ bool SequenceSession::open(const QString& dir) {
     }
     m_mapWatcher.cancel();  // the old build ends on its own; its result is dropped
     ++m_generation;
+    m_singleFile.clear();
     m_sequence = std::move(seq);
     m_map.reset();
     m_requested = -1;
@@ -80,8 +81,38 @@ bool SequenceSession::open(const QString& dir) {
     return true;
 }
 
+int SequenceSession::frameCount() const noexcept {
+    if (!m_singleFile.empty()) return 1;
+    return m_sequence ? static_cast<int>(m_sequence->size()) : 0;
+}
+
+bool SequenceSession::openFile(const QString& file) {
+    const std::filesystem::path path(file.toStdString());
+    try {
+        io::formatFromPath(path);  // IoError for an unsupported extension
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(path, ec)) {
+            throw IoError(
+                path, std::filesystem::exists(path, ec) ? "not a regular file" : "no such file");
+        }
+    } catch (const std::exception& e) {
+        Q_EMIT failed(tr("Cannot open %1: %2").arg(file, QString::fromUtf8(e.what())));
+        return false;
+    }
+    m_mapWatcher.cancel();
+    ++m_generation;
+    m_sequence.reset();
+    m_map.reset();
+    m_singleFile = path;
+    m_requested = -1;
+    m_frames->setSingleFile(path);
+    Q_EMIT opened(file, 1);
+    requestFrame(0);
+    return true;
+}
+
 void SequenceSession::requestFrame(int index) {
-    if (!m_sequence || index < 0 || index >= static_cast<int>(m_sequence->size())) {
+    if (index < 0 || index >= frameCount()) {
         return;
     }
     m_requested = index;
@@ -96,24 +127,31 @@ void SequenceSession::startFrameLoad(int index) {
     m_loadedWithMap = m_map != nullptr;
     auto seq = m_sequence;
     auto staticMap = m_map;
+    const std::filesystem::path single = m_singleFile;
     const int generation = m_generation;
-    m_frameWatcher.setFuture(QtConcurrent::run([seq, staticMap, index, generation] {
+    m_frameWatcher.setFuture(QtConcurrent::run([seq, staticMap, single, index, generation] {
         FrameData out;
         out.index = index;
         out.generation = generation;
         const auto i = static_cast<std::size_t>(index);
         PointCloud scan;
         try {
-            out.name = QString::fromStdString(seq->frameName(i));
-            scan = seq->loadScan(i);
+            if (seq) {
+                out.name = QString::fromStdString(seq->frameName(i));
+                scan = seq->loadScan(i);
+            } else {
+                out.name = QString::fromStdString(single.filename().string());
+                scan = io::readCloud(single);
+            }
             out.scan = toPolyData(scan);
         } catch (const std::exception& e) {
             out.error = QString::fromUtf8(e.what());
             return out;
         }
-        if (staticMap) {
+        if (staticMap && seq) {
             try {
-                out.groundTruth = toPolyData(map::groundTruthForScan(*staticMap, seq->pose(i), scan));
+                out.groundTruth =
+                    toPolyData(map::groundTruthForScan(*staticMap, seq->pose(i), scan));
             } catch (const std::exception& e) {
                 out.groundTruthError = QString::fromUtf8(e.what());
             }
@@ -133,7 +171,7 @@ void SequenceSession::onFrameFinished() {
         }
         Q_EMIT frameLoaded(frame);
     }
-    if (m_sequence && (stale || superseded || mapArrived) && m_requested >= 0) {
+    if (frameCount() > 0 && (stale || superseded || mapArrived) && m_requested >= 0) {
         startFrameLoad(m_requested);
     }
 }
@@ -159,7 +197,9 @@ void SequenceSession::startMapBuild() {
         }));
 }
 
-void SequenceSession::cancelMapBuild() { m_mapWatcher.cancel(); }
+void SequenceSession::cancelMapBuild() {
+    m_mapWatcher.cancel();
+}
 
 void SequenceSession::onMapFinished() {
     // A cancelled future may hold no result at all.

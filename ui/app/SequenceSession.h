@@ -53,7 +53,12 @@ public:
     ~SequenceSession() override;
 
     FrameListModel* frames() const noexcept { return m_frames; }
+    /// The open sequence; null when nothing or a single file is open.
     const std::shared_ptr<const Sequence>& sequence() const noexcept { return m_sequence; }
+    /// The file opened with openFile(), or an empty path.
+    const std::filesystem::path& singleFile() const noexcept { return m_singleFile; }
+    /// Frames in what is open: the sequence's, 1 for a single file, 0 for nothing.
+    int frameCount() const noexcept;
     bool hasMap() const noexcept { return m_map != nullptr; }
     bool isBuildingMap() const { return m_mapWatcher.isRunning(); }
     int currentFrame() const noexcept { return m_requested; }
@@ -68,6 +73,12 @@ public Q_SLOTS:
     /// On success frame 0 is requested and, if the sequence has poses and labels, the map
     /// build starts. @return whether it opened.
     bool open(const QString& dir);
+    /// Opens one scan file (.bin, .pcd.bin, .pcd, .ply) on its own: a one-frame list, read
+    /// with io::readCloud (nuScenes sweeps keep their stored axes, as in a folder), and no
+    /// ground truth. On failure (unsupported type, missing file) the current content stays
+    /// and `failed` is emitted; a file that exists but cannot be read arrives as
+    /// FrameData::error like any scan. @return whether it opened.
+    bool openFile(const QString& file);
     /// Loads frame `index` in the background (clamped requests are ignored).
     void requestFrame(int index);
     /// Stops the map build (it ends with MapResult::cancelled).
@@ -89,6 +100,7 @@ private:
 
     FrameListModel* m_frames;
     std::shared_ptr<const Sequence> m_sequence;
+    std::filesystem::path m_singleFile;
     std::shared_ptr<const map::StaticMap> m_map;
     QFutureWatcher<FrameData> m_frameWatcher;
     QFutureWatcher<MapResult> m_mapWatcher;

@@ -5,6 +5,7 @@
 
 #include <QAbstractListModel>
 
+#include <filesystem>
 #include <memory>
 
 namespace lidistill::ui {
@@ -28,6 +29,8 @@ public:
 
     /// Replaces the whole list (model reset). Null clears it.
     void setSequence(std::shared_ptr<const Sequence> sequence);
+    /// Replaces the list with one file opened on its own (no labels, no time).
+    void setSingleFile(const std::filesystem::path& file);
     const std::shared_ptr<const Sequence>& sequence() const noexcept { return m_sequence; }
 
     int rowCount(const QModelIndex& parent = {}) const override;
@@ -38,6 +41,7 @@ public:
 
 private:
     std::shared_ptr<const Sequence> m_sequence;
+    std::filesystem::path m_singleFile;  // empty unless a single file is listed
 };
 
 }  // namespace lidistill::ui
