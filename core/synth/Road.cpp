@@ -39,7 +39,9 @@ Road::Road(std::uint64_t seed, double length, double minRadius, double maxRadius
     m_xy.resize(n);
     m_heading.resize(n);
     Eigen::Vector2d p(0, 0);
-    double h = rng.uniform(-3.14159, 3.14159);
+    // Own stream: the plan above draws more for a longer road, the start must not change.
+    Rng headingRng(hashKeys(seed, 0x4EAD));
+    double h = headingRng.uniform(-3.14159, 3.14159);
     std::size_t piece = 0;
     double inPiece = 0;
     for (std::size_t i = 0; i < n; ++i) {

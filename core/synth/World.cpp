@@ -88,11 +88,13 @@ Params paramsFor(Preset p) {
 struct WorldBuilder {
     World& w;
     Params p;
+    std::uint64_t seed;
     Rng rng;
     std::uint16_t nextInstance = 1;
+    static constexpr double kChunk = 120.0;  // metres of road a chunk
 
-    WorldBuilder(World& world, const Params& params, std::uint64_t seed)
-        : w(world), p(params), rng(seed) {}
+    WorldBuilder(World& world, const Params& params, std::uint64_t worldSeed)
+        : w(world), p(params), seed(worldSeed), rng(worldSeed) {}
 
     const Road& road() const { return *w.m_road; }
 
@@ -102,15 +104,38 @@ struct WorldBuilder {
     }
     float yawAt(double s) const { return f(road().heading(s)); }
 
-    void crossings() {
+    /// Streams of random numbers are keyed by (purpose, side, chunk): the content of a
+    /// chunk of road never depends on how long the road is, so a longer drive of the same
+    /// seed sees the same world (frame k of `--frames 5` equals frame k of `--frames 50`).
+    void reseed(std::uint64_t purpose, double side, std::int64_t chunk) {
+        rng = Rng(hashKeys(seed, purpose, side < 0 ? 1 : 2, static_cast<std::uint64_t>(chunk)));
+    }
+    static double chunkStart(std::int64_t k) { return static_cast<double>(k) * kChunk; }
+    /// Static instance ids count up in chunk order (stable for a prefix of the road).
+    std::uint16_t staticInstance() {
+        const std::uint16_t id = nextInstance;
+        nextInstance = static_cast<std::uint16_t>(nextInstance % 0x7FFF + 1);
+        return id;
+    }
+    /// Movers' ids: 0x8000 | (chunk zigzag, stream, index), so they do not depend on which
+    /// chunks exist (ids repeat only after about 256 chunks either way, 30 km).
+    static std::uint16_t moverInstance(std::int64_t chunk, int stream, int index) {
+        const std::uint64_t zig = chunk >= 0 ? 2 * static_cast<std::uint64_t>(chunk)
+                                             : 2 * static_cast<std::uint64_t>(-chunk) - 1;
+        return static_cast<std::uint16_t>(0x8000 |
+                                          ((zig * 64 + static_cast<std::uint64_t>(stream) * 16 +
+                                            static_cast<std::uint64_t>(index)) &
+                                           0x7FFF));
+    }
+
+    // At most one cross street a chunk, wholly inside it.
+    void crossings(std::int64_t k) {
         if (p.crossingEvery <= 0) return;
-        double s = rng.uniform(0.3, 1.0) * p.crossingEvery;
-        while (s < road().length() - 20) {
-            const double width = rng.uniform(7, 11);
-            const double a = std::floor(s), b = std::ceil(s + width);
-            w.m_crossings.emplace_back(a, b);
-            s = b + p.crossingEvery * rng.uniform(0.6, 1.4);
-        }
+        reseed(0xC805, 1, k);
+        if (!rng.chance(std::min(1.0, kChunk / p.crossingEvery))) return;
+        const double width = rng.uniform(7, 11);
+        const double a = std::floor(chunkStart(k) + rng.uniform(8, kChunk - 8 - width));
+        w.m_crossings.emplace_back(a, std::ceil(a + width));
     }
 
     // Ground quad between (s0,d0) and (s1,d1), heights from the ground model.
@@ -258,12 +283,14 @@ struct WorldBuilder {
         }
     }
 
-    void lots() {
-        const double L = road().length();
+    void lots(std::int64_t k) {
+        const double end = chunkStart(k + 1);
         for (double sg : {-1.0, 1.0}) {
-            double s = rng.uniform(0, 8);
-            while (s < L) {
-                const double frontage = rng.uniform(p.frontageMin, p.frontageMax);
+            reseed(0x1075, sg, k);
+            double s = chunkStart(k) + rng.uniform(0, 8);
+            while (s < end - 3.0) {
+                double frontage = rng.uniform(p.frontageMin, p.frontageMax);
+                if (s + frontage > end) frontage = end - s;  // lots never cross a chunk's end
                 if (blocked(s, s + frontage, 2.0)) {
                     s += 3.0;
                     continue;
@@ -279,13 +306,14 @@ struct WorldBuilder {
         }
     }
 
-    void streetFurniture() {
-        const double L = road().length();
+    void streetFurniture(std::int64_t k) {
+        const double start = chunkStart(k), end = chunkStart(k + 1);
         for (double sg : {-1.0, 1.0}) {
             const double edge = p.sidewalkWidth > 0 ? w.m_curb : w.m_laneEdge + 0.8;
+            reseed(0xF42, sg, k);
             // Street lights, arm over the road.
             if (p.lightEvery > 0) {
-                for (double s = rng.uniform(2, p.lightEvery); s < L;
+                for (double s = start + rng.uniform(2, p.lightEvery); s < end;
                      s += p.lightEvery * rng.uniform(0.85, 1.15)) {
                     if (blocked(s, s, 1.0)) continue;
                     const Eigen::Vector2d in = -sg * road().normal(s);
@@ -294,7 +322,7 @@ struct WorldBuilder {
                 }
             }
             if (p.streetTreeEvery > 0) {
-                for (double s = rng.uniform(3, p.streetTreeEvery); s < L;
+                for (double s = start + rng.uniform(3, p.streetTreeEvery); s < end;
                      s += p.streetTreeEvery * rng.uniform(0.7, 1.3)) {
                     if (blocked(s, s, 3.0)) continue;
                     addTree(w.m_static, at(s, sg * (edge + 1.0)), rng, f(rng.uniform(0.8, 1.1)));
@@ -302,11 +330,12 @@ struct WorldBuilder {
             }
             // A sign before each crossing for the traffic on this side, plus a few more.
             for (const auto& [c0, c1] : w.m_crossings) {
+                if (c0 < start || c0 >= end) continue;
                 const double s = sg < 0 ? c0 - 3.0 : c1 + 3.0;
                 addTrafficSign(w.m_static, at(s, sg * (edge + 0.3)),
                                yawAt(s) + (sg < 0 ? f(kPi) : 0.0f), rng);
             }
-            for (double s = rng.uniform(20, 80); s < L; s += rng.uniform(40, 140)) {
+            for (double s = start + rng.uniform(20, 80); s < end; s += rng.uniform(40, 140)) {
                 if (blocked(s, s, 2.0)) continue;
                 addTrafficSign(w.m_static, at(s, sg * (edge + 0.3)),
                                yawAt(s) + (sg < 0 ? f(kPi) : 0.0f), rng);
@@ -314,13 +343,14 @@ struct WorldBuilder {
         }
     }
 
-    void parkedCars() {
+    void parkedCars(std::int64_t k) {
         if (p.parkedChance <= 0 || p.parkWidth <= 0) return;
-        const double L = road().length();
+        const double end = chunkStart(k + 1);
         for (double sg : {-1.0, 1.0}) {
+            reseed(0xCA2, sg, k);
             const double d = sg * (w.m_laneEdge + p.parkWidth / 2);
-            double s = rng.uniform(0, 5);
-            while (s < L) {
+            double s = chunkStart(k) + rng.uniform(0, 5);
+            while (s < end) {
                 if (!rng.chance(p.parkedChance) || blocked(s, s + 6, 1.0)) {
                     s += rng.uniform(3, 10);
                     continue;
@@ -329,7 +359,8 @@ struct WorldBuilder {
                 const std::uint16_t c =
                     large ? (rng.chance(0.5) ? cls::kTruck : cls::kOtherVehicle) : cls::kCar;
                 double len = 4;
-                TriangleMesh car = makeCar(rng, c, nextInstance++, large, &len);
+                TriangleMesh car = makeCar(rng, c, staticInstance(), large, &len);
+                if (s + len > end) break;  // no car straddles a chunk's end
                 const double sc = s + len / 2;
                 // Resting on its wheels on the sloping parking lane, slightly askew.
                 const Eigen::Matrix4d pose =
@@ -342,46 +373,21 @@ struct WorldBuilder {
         }
     }
 
-    void movers(double duration) {
-        const double L = road().length();
-        // Traffic: one speed per lane, so cars in a lane never run into each other.
-        for (double sg : {-1.0, 1.0}) {
-            for (int j = 0; j < p.lanesPerSide; ++j) {
-                const double d = sg * (j + 0.5) * p.laneWidth;
-                const bool egoLane = sg < 0 && j == p.lanesPerSide - 1;
-                const double dir = sg < 0 ? 1.0 : -1.0;
-                const double v = egoLane ? w.m_egoSpeed
-                                         : dir * (sg < 0 ? w.m_egoSpeed * rng.uniform(0.8, 1.3)
-                                                         : rng.uniform(6.0, 13.0));
-                const double travel = std::abs(v) * duration;
-                const double lo = dir > 0 ? -travel : 0.0, hi = dir > 0 ? L : L + travel;
-                const double meanGap = 100.0 / std::max(0.05, p.movingPer100m);
-                for (double s0 = lo + rng.uniform(0, meanGap); s0 < hi;
-                     s0 += 9.0 + rng.uniform(0, 2 * meanGap)) {
-                    if (egoLane && std::abs(s0 - w.m_egoS0) < 15.0) continue;
-                    const bool large = rng.chance(0.08);
-                    Mover m;
-                    double len = 4;
-                    m.mesh = makeCar(rng, cls::kMovingCar, nextInstance++, large, &len);
-                    m.s0 = s0;
-                    m.speed = v;
-                    m.d = d;
-                    m.radius = len / 2 + 1.0;
-                    w.m_movers.push_back(std::move(m));
-                }
-            }
-        }
+    // Pedestrians on the sidewalks of chunk k: 80 % walking (movers), the rest standing.
+    void pedestrians(std::int64_t k) {
         if (p.pedestriansPer100m <= 0 || p.sidewalkWidth <= 0) return;
         for (double sg : {-1.0, 1.0}) {
+            reseed(0x9ED, sg, k);
             const double inner = w.m_curb + (p.streetTreeEvery > 0 ? 1.7 : 0.9);
             const double outer = w.m_sideEdge - 0.4;
-            const int n = static_cast<int>(L / 100.0 * p.pedestriansPer100m + rng.uniform());
+            const int n = std::min(
+                16, static_cast<int>(kChunk / 100.0 * p.pedestriansPer100m + rng.uniform()));
             for (int i = 0; i < n; ++i) {
                 const bool walking = rng.chance(0.8);
-                const double s0 = rng.uniform(0, L);
+                const double s0 = chunkStart(k) + rng.uniform(0, kChunk);
                 const double d = sg * rng.uniform(inner, std::max(inner, outer));
                 if (!walking) {
-                    TriangleMesh person = makePerson(rng, cls::kPerson, nextInstance++);
+                    TriangleMesh person = makePerson(rng, cls::kPerson, staticInstance());
                     Eigen::Affine3f tf = Eigen::Affine3f::Identity();
                     tf.translate(at(s0, d)).rotate(
                         Eigen::AngleAxisf(f(rng.uniform(-kPi, kPi)), V::UnitZ()));
@@ -389,13 +395,49 @@ struct WorldBuilder {
                     continue;
                 }
                 Mover m;
-                m.mesh = makePerson(rng, cls::kMovingPerson, nextInstance++);
+                m.mesh = makePerson(rng, cls::kMovingPerson, moverInstance(k, sg < 0 ? 2 : 3, i));
                 m.s0 = s0;
                 m.speed = rng.uniform(0.9, 1.6) * (rng.chance(0.5) ? 1 : -1);
                 m.d = d;
                 m.radius = 1.0;
                 m.vehicle = false;
                 w.m_movers.push_back(std::move(m));
+            }
+        }
+    }
+
+    // Traffic whose position at t = 0 falls in chunk k (which may lie before the road's
+    // start or past its end). One speed per lane, so cars in a lane never run into each
+    // other; cars keep 9 m apart within a chunk and across chunk borders.
+    void traffic(std::int64_t k) {
+        const double meanGap = 100.0 / std::max(0.05, p.movingPer100m);
+        for (double sg : {-1.0, 1.0}) {
+            for (int j = 0; j < p.lanesPerSide && j < 2; ++j) {
+                const double d = sg * (j + 0.5) * p.laneWidth;
+                const bool egoLane = sg < 0 && j == p.lanesPerSide - 1;
+                reseed(0x5EED, sg, j);
+                const double dir = sg < 0 ? 1.0 : -1.0;
+                const double v = egoLane ? w.m_egoSpeed
+                                         : dir * (sg < 0 ? w.m_egoSpeed * rng.uniform(0.8, 1.3)
+                                                         : rng.uniform(6.0, 13.0));
+                reseed(0x7AF + static_cast<std::uint64_t>(j), sg, k);
+                int index = 0;
+                for (double s0 = chunkStart(k) + 4.5 + rng.uniform(0, meanGap);
+                     s0 <= chunkStart(k + 1) - 4.5 && index < 8;
+                     s0 += 9.0 + rng.uniform(0, 2 * meanGap)) {
+                    const bool large = rng.chance(0.08);
+                    Mover m;
+                    double len = 4;
+                    m.mesh =
+                        makeCar(rng, cls::kMovingCar,
+                                moverInstance(k, sg < 0 ? 0 : 1, j * 8 + index++), large, &len);
+                    if (egoLane && std::abs(s0 - w.m_egoS0) < 15.0) continue;
+                    m.s0 = s0;
+                    m.speed = v;
+                    m.d = d;
+                    m.radius = len / 2 + 1.0;
+                    w.m_movers.push_back(std::move(m));
+                }
             }
         }
     }
@@ -409,9 +451,14 @@ World World::generate(const WorldConfig& config) {
     w.m_config = config;
     const Params p = paramsFor(config.preset);
     w.m_egoSpeed = config.egoSpeed > 0 ? config.egoSpeed : p.speed;
-    // Road behind and ahead of the drive, so the upper beams see a horizon, not the world's end.
+    // Road behind and ahead of the drive, so the upper beams see a horizon, not the world's
+    // end. The world is laid out in chunks of road whose content depends on the seed only:
+    // a longer drive adds chunks and leaves the others as they were. 250 m past the last
+    // frame keeps anything that differs out of reach of the 120 m beams.
     w.m_egoS0 = 130.0;
-    const double length = w.m_egoS0 + w.m_egoSpeed * config.duration + 200.0;
+    const double needed = w.m_egoS0 + w.m_egoSpeed * config.duration + 250.0;
+    const auto chunks = static_cast<std::int64_t>(std::ceil(needed / WorldBuilder::kChunk));
+    const double length = static_cast<double>(chunks) * WorldBuilder::kChunk;
     w.m_road = std::make_shared<const Road>(hashKeys(config.seed, 1), length, p.minRadius,
                                             p.maxRadius, p.gradeAmplitude);
     w.m_laneEdge = p.lanesPerSide * p.laneWidth;
@@ -423,12 +470,22 @@ World World::generate(const WorldConfig& config) {
     w.m_terrainAmplitude = p.terrainAmplitude;
 
     WorldBuilder b(w, p, hashKeys(config.seed, 2));
-    b.crossings();
+    for (std::int64_t k = 0; k < chunks; ++k) b.crossings(k);
     b.ground();
-    b.lots();
-    b.streetFurniture();
-    b.parkedCars();
-    b.movers(config.duration);
+    for (std::int64_t k = 0; k < chunks; ++k) {
+        b.lots(k);
+        b.streetFurniture(k);
+        b.parkedCars(k);
+        b.pedestrians(k);
+    }
+    // Traffic from wherever it can come within reach during the drive (either direction,
+    // at most 1.3 times the ego's speed plus 13 m/s).
+    const double vmax = 1.3 * w.m_egoSpeed + 13.0;
+    const auto k0 = static_cast<std::int64_t>(
+        std::floor((-vmax * config.duration - 150.0) / WorldBuilder::kChunk));
+    const auto k1 = static_cast<std::int64_t>(
+        std::floor((length + vmax * config.duration) / WorldBuilder::kChunk));
+    for (std::int64_t k = k0; k <= k1; ++k) b.traffic(k);
     return w;
 }
 

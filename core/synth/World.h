@@ -29,7 +29,9 @@ const char* presetName(Preset preset);
 struct WorldConfig {
     std::uint64_t seed = 0;
     Preset preset = Preset::Urban;
-    /// Seconds the ego vehicle drives; the road is laid out long enough for it.
+    /// Seconds the ego vehicle drives; the road is laid out long enough for it. The world
+    /// does not otherwise depend on it: a longer duration adds road ahead and leaves
+    /// everything within reach of the earlier drive as it was.
     double duration = 10.0;
     /// Ego speed in m/s; <= 0 picks the preset's typical speed (about 7-11 m/s).
     double egoSpeed = 0.0;

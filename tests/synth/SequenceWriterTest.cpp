@@ -49,6 +49,38 @@ TEST(SequenceWriter, SameSeedGivesByteIdenticalFilesOtherSeedsDiffer) {
     EXPECT_NE(test::fileBytes(a / "poses.txt"), test::fileBytes(c / "poses.txt"));
 }
 
+// The world depends on the seed, not on the drive's length: a short sequence is a prefix of
+// a long one of the same seed, file for file (poses and times line for line).
+TEST(SequenceWriter, ShortSequenceIsAPrefixOfALongOne) {
+    const fs::path root = test::scratchDir();
+    for (Preset preset : {Preset::Urban, Preset::Suburban}) {
+        SynthOptions o;
+        o.seed = 77;
+        o.preset = preset;
+        o.frames = 3;
+        o.sequence = "short";
+        writeSyntheticSequence(root, o);
+        o.frames = 30;
+        o.sequence = "long";
+        writeSyntheticSequence(root, o);
+        const fs::path a = root / "sequences" / "short", b = root / "sequences" / "long";
+        for (const char* f : {"velodyne/000000.bin", "velodyne/000002.bin", "labels/000000.label",
+                              "labels/000002.label", "calib.txt"}) {
+            EXPECT_EQ(test::fileBytes(a / f), test::fileBytes(b / f))
+                << presetName(preset) << ' ' << f;
+        }
+        for (const char* f : {"poses.txt", "times.txt"}) {
+            const auto shortBytes = test::fileBytes(a / f), longBytes = test::fileBytes(b / f);
+            ASSERT_LT(shortBytes.size(), longBytes.size()) << f;
+            EXPECT_TRUE(std::equal(shortBytes.begin(), shortBytes.end(), longBytes.begin()))
+                << presetName(preset) << ' ' << f;
+        }
+        // A later frame of the long drive sees new ground, so the prefix is not trivial.
+        EXPECT_NE(test::fileBytes(b / "velodyne/000000.bin"),
+                  test::fileBytes(b / "velodyne/000029.bin"));
+    }
+}
+
 TEST(SequenceWriter, RejectsBadOptions) {
     const fs::path root = test::scratchDir();
     SynthOptions o;
