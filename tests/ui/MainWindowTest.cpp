@@ -6,6 +6,7 @@
 #include "tests/ui/GlTestSupport.h"
 #include "ui/app/MainWindow.h"
 #include "ui/app/SequenceSession.h"
+#include "ui/app/ShortcutHelp.h"
 #include "ui/app/ViewCapture.h"
 #include "ui/models/FrameListModel.h"
 
@@ -19,6 +20,7 @@
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QStatusBar>
+#include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QUrl>
@@ -272,6 +274,45 @@ private Q_SLOTS:
         QVERIFY(!four->isChecked() && !action("6 px")->isChecked());
         action("Larger points")->trigger();
         QVERIFY(action("6 px")->isChecked());
+    }
+
+    void helpListsEveryShortcutFromTheActions() {
+        MainWindow w;
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        w.activateWindow();
+        QVERIFY(QTest::qWaitForWindowActive(&w));
+        QVERIFY(!w.helpDialog());
+        QTest::keyClick(&w, Qt::Key_H);
+        QVERIFY(w.helpDialog() && w.helpDialog()->isVisible());
+        const QTableWidget* table = w.helpDialog()->table();
+        QMap<QString, QString> shown;  // keys -> what
+        for (int r = 0; r < table->rowCount(); ++r) {
+            shown.insert(table->item(r, 1)->text(), table->item(r, 2)->text());
+        }
+        // Every action of the window that has a shortcut is listed with its keys.
+        int withShortcut = 0;
+        for (QAction* a : w.findChildren<QAction*>()) {
+            if (a->shortcuts().isEmpty()) continue;
+            ++withShortcut;
+            QStringList keys;
+            for (const QKeySequence& k : a->shortcuts())
+                keys << k.toString(QKeySequence::NativeText);
+            const QString k = keys.join(" / ");
+            QVERIFY2(shown.contains(k), qPrintable(k + " missing for " + a->text()));
+            QVERIFY2(!shown.value(k).contains('&'), qPrintable(shown.value(k)));
+        }
+        QCOMPARE(table->rowCount(), withShortcut + static_cast<int>(mouseEntries().size()));
+        // The bindings users look for, spelled out.
+        for (const char* k : {"T", "P", "R", "1", "3", "7", "Ctrl+C", "Ctrl+V", "N / Right",
+                              "B / Left", "F1 / H", "+ / =", "-", "C", "Shift+C"}) {
+            QVERIFY2(shown.contains(QString::fromLatin1(k)), k);
+        }
+        QCOMPARE(shown.value("T"), QStringLiteral("Bird's-eye view (orthographic, toggle)"));
+        QVERIFY(shown.contains("Double-click on a point"));
+        w.helpDialog()->close();
+        QTest::keyClick(&w, Qt::Key_F1);
+        QVERIFY(w.helpDialog()->isVisible());
     }
 
     void badFolderGivesAnErrorNotACrash() {

@@ -3,6 +3,7 @@
 
 #include "core/io/CloudFile.h"
 #include "ui/app/SequenceSession.h"
+#include "ui/app/ShortcutHelp.h"
 #include "ui/app/ViewCapture.h"
 #include "ui/models/FrameListModel.h"
 #include "ui/workers/PromiseProgress.h"
@@ -269,16 +270,8 @@ void MainWindow::buildActions() {
     });
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
-    QAction* keys = help->addAction(tr("&Keyboard and mouse"), this, [this] {
-        QMessageBox::information(
-            this, tr("Keyboard and mouse"),
-            tr("<b>Mouse</b>: left drag orbit, middle or Shift+left drag pan, wheel or right "
-               "drag zoom.<br><b>N</b> / <b>Right</b>: next frame, <b>B</b> / <b>Left</b>: "
-               "previous frame<br><b>R</b>: reset view, <b>+</b> / <b>-</b>: point size<br>"
-               "<b>C</b>: next colour mode, <b>Shift+C</b>: legend<br><b>Ctrl+O</b>: open a "
-               "sequence folder (or drop one on the window)"));
-    });
-    keys->setShortcut(QKeySequence::HelpContents);
+    QAction* keys = help->addAction(tr("&Keyboard and mouse"), this, &MainWindow::showHelp);
+    keys->setShortcuts({QKeySequence(QKeySequence::HelpContents), QKeySequence(Qt::Key_H)});
 
     QToolBar* bar = addToolBar(tr("Main"));
     bar->setMovable(false);
@@ -424,6 +417,16 @@ QString MainWindow::groundTruthUnavailableReason() const {
     return tr("No ground truth: this folder has no %1\n(the map is built from posed, "
               "labelled scans)")
         .arg(missing.join(tr(" and ")));
+}
+
+void MainWindow::showHelp() {
+    if (!m_help) {
+        m_help = new ShortcutHelpDialog(this);
+    }
+    // Rebuilt each time from the live actions: the reference always matches the bindings.
+    m_help->setEntries(shortcutEntries(menuBar()) + mouseEntries());
+    m_help->show();
+    m_help->raise();
 }
 
 void MainWindow::updateTitle() {

@@ -14,6 +14,7 @@ class QProgressBar;
 namespace lidistill::ui {
 
 class SequenceSession;
+class ShortcutHelpDialog;
 struct FrameData;
 
 /// The studio window: a frame list, the "Scan" and "Ground truth" views side by side with
@@ -42,6 +43,8 @@ public:
     /// Whether errors also pop up a message box (tests turn it off; the status bar and
     /// errorShown() report them either way).
     void setErrorDialogsEnabled(bool enabled) { m_errorDialogs = enabled; }
+    /// The key and mouse reference, once showHelp() has created it (else null).
+    ShortcutHelpDialog* helpDialog() const noexcept { return m_help; }
 
 public Q_SLOTS:
     /// Opens a sequence folder (as File > Open, a drop, or the command line do).
@@ -60,6 +63,8 @@ public Q_SLOTS:
     /// Applies camera JSON from the clipboard; bad text leaves the camera alone and says why
     /// in the status bar. @return whether the camera changed.
     bool pasteCamera();
+    /// Shows the key and mouse reference (F1 or H), generated from the window's actions.
+    void showHelp();
 
 Q_SIGNALS:
     /// A frame was put on screen; withGroundTruth when its crop is shown too.
@@ -86,6 +91,7 @@ private:
     QListView* m_frameList;
     QWidget* m_views;
     QString m_screenshotFolder;
+    ShortcutHelpDialog* m_help = nullptr;
     QComboBox* m_colorBox;
     QLabel* m_frameLabel;
     QLabel* m_mapLabel;
