@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <omp.h>
 #include <string>
 
@@ -23,7 +24,11 @@ static double since(Clock::time_point t) {
 int main(int argc, char** argv) {
     const std::size_t frames = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 50;
     const std::string preset = argc > 2 ? argv[2] : "urban";
-    std::printf("threads: %d\n", omp_get_max_threads());
+    // The machine may be shared: the load average says how much the wall-clock figures are
+    // worth (the CPU-time figures are not affected).
+    std::string load = "unknown";
+    if (std::ifstream in("/proc/loadavg"); in) std::getline(in, load);
+    std::printf("threads: %d, load average at start: %s\n", omp_get_max_threads(), load.c_str());
     for (const char* sensor : {"hdl64", "hdl32"}) {
         WorldConfig wc;
         wc.seed = 1;
