@@ -2,4 +2,6 @@
 // The `lidistill` command line: everything the studio does, headless.
 #include "core/cli/Cli.h"
 
-int main(int argc, char** argv) { return lidistill::cli::run(argc, argv); }
+int main(int argc, char** argv) {
+    return lidistill::cli::run(argc, argv);
+}

@@ -7,7 +7,6 @@
 #include <fstream>
 #include <string>
 #include <system_error>
-
 #include <unistd.h>
 
 namespace lidistill {
@@ -17,9 +16,8 @@ namespace {
 fs::path tempSibling(const fs::path& target) {
     static std::atomic<unsigned> counter{0};
     // pid + counter: unique across threads and concurrent processes writing the same folder.
-    return target.parent_path() /
-           (target.filename().string() + ".tmp" + std::to_string(::getpid()) + "_" +
-            std::to_string(counter++));
+    return target.parent_path() / (target.filename().string() + ".tmp" +
+                                   std::to_string(::getpid()) + "_" + std::to_string(counter++));
 }
 }  // namespace
 

@@ -14,10 +14,14 @@ std::atomic<Level> g_level{Level::Info};
 
 const char* levelName(Level level) {
     switch (level) {
-        case Level::Debug: return "debug";
-        case Level::Info: return "info";
-        case Level::Warning: return "warning";
-        case Level::Error: return "error";
+        case Level::Debug:
+            return "debug";
+        case Level::Info:
+            return "info";
+        case Level::Warning:
+            return "warning";
+        case Level::Error:
+            return "error";
     }
     return "?";
 }
@@ -27,8 +31,12 @@ void setSink(Sink sink) {
     g_sink = std::move(sink);
 }
 
-void setLevel(Level level) { g_level = level; }
-Level level() { return g_level; }
+void setLevel(Level level) {
+    g_level = level;
+}
+Level level() {
+    return g_level;
+}
 
 void write(Level lvl, std::string_view message) {
     if (lvl < g_level) {

@@ -18,9 +18,10 @@ using Vec3f = std::array<float, 3>;
 /// VTK, torch and KD-trees). Optional fields are either empty or exactly size() long;
 /// validate() checks that. Not thread-safe for concurrent mutation (plain value type).
 struct PointCloud {
-    std::vector<Vec3f> xyz;           ///< positions, metres, sensor or map frame
-    std::vector<float> intensity;     ///< remission (KITTI 0-1) or intensity (nuScenes 0-255)
-    std::vector<std::uint32_t> label; ///< SemanticKITTI raw label: semantic low 16, instance high 16
+    std::vector<Vec3f> xyz;        ///< positions, metres, sensor or map frame
+    std::vector<float> intensity;  ///< remission (KITTI 0-1) or intensity (nuScenes 0-255)
+    std::vector<std::uint32_t>
+        label;  ///< SemanticKITTI raw label: semantic low 16, instance high 16
     std::vector<std::uint16_t> ring;  ///< laser/beam index where the source has one
 
     std::size_t size() const noexcept { return xyz.size(); }

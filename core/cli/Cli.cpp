@@ -102,7 +102,8 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     std::mutex errMutex;
     log::setSink([&](log::Level lvl, std::string_view msg) {
         std::lock_guard lock(errMutex);
-        err << "lidistill " << cmd->name << ": " << (lvl >= log::Level::Warning ? log::levelName(lvl) : "")
+        err << "lidistill " << cmd->name << ": "
+            << (lvl >= log::Level::Warning ? log::levelName(lvl) : "")
             << (lvl >= log::Level::Warning ? ": " : "") << msg << '\n';
     });
     struct RestoreSink {

@@ -41,8 +41,8 @@ int runConvert(const Args& args, Context& ctx) {
     } else {
         const auto labels = args.value("labels");
         cloud = io::formatFromPath(in) == io::CloudFormat::KittiBin
-                    ? io::readKittiScan(in, labels ? std::optional<fs::path>(*labels) : std::nullopt,
-                                        opt)
+                    ? io::readKittiScan(
+                          in, labels ? std::optional<fs::path>(*labels) : std::nullopt, opt)
                     : io::readCloud(in, opt);
     }
     const auto encoding = args.value("encoding");
@@ -61,7 +61,8 @@ int runConvert(const Args& args, Context& ctx) {
             }
             break;
         case io::CloudFormat::NuscenesBin:
-            throw UsageError("writing nuScenes .pcd.bin is not supported; write .bin, .pcd or .ply");
+            throw UsageError(
+                "writing nuScenes .pcd.bin is not supported; write .bin, .pcd or .ply");
     }
     ctx.out << "wrote " << out.string() << " (" << cloud.size() << " points)\n";
     return kOk;
@@ -81,8 +82,10 @@ Command convertCommand() {
         {"labels", "FILE", "SemanticKITTI .label file to attach to a KITTI .bin input", false, ""},
         {"labels-out", "FILE", "also write the labels of a .bin output to this .label file", false,
          ""},
-        {"encoding", "E", "PCD: ascii|binary|binary_compressed; PLY: ascii|binary_little_endian|"
-                          "binary_big_endian", false, "binary"},
+        {"encoding", "E",
+         "PCD: ascii|binary|binary_compressed; PLY: ascii|binary_little_endian|"
+         "binary_big_endian",
+         false, "binary"},
         {"kitti-axes", "", "nuScenes input: rotate to x forward, y left (KITTI axes)", true, ""},
         {"strict", "", "fail on NaN/inf coordinates instead of dropping them", true, ""}};
     c.minPositional = c.maxPositional = 2;

@@ -10,12 +10,11 @@
 #include "core/map/SequenceMap.h"
 #include "core/metrics/CompletionMetrics.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <filesystem>
 #include <iomanip>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
 
@@ -53,8 +52,9 @@ std::vector<fs::path> cloudFiles(const fs::path& p) {
         }
     }
     if (files.empty()) throw IoError(p, "folder holds no .bin, .pcd.bin, .pcd or .ply files");
-    std::sort(files.begin(), files.end(),
-              [](const fs::path& a, const fs::path& b) { return naturalLess(a.string(), b.string()); });
+    std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) {
+        return naturalLess(a.string(), b.string());
+    });
     return files;
 }
 
@@ -72,9 +72,9 @@ public:
         } else if (auto seqDir = args.value("sequence")) {
             m_sequence = Sequence::open(*seqDir);
             TerminalProgress bar(ctx.err, "eval: map", ctx.errIsTerminal);
-            m_map = args.value("map") ? map::loadOrBuildStaticMap(*m_sequence, *args.value("map"),
-                                                                  {}, &bar)
-                                      : map::buildStaticMap(*m_sequence, {}, &bar);
+            m_map = args.value("map")
+                        ? map::loadOrBuildStaticMap(*m_sequence, *args.value("map"), {}, &bar)
+                        : map::buildStaticMap(*m_sequence, {}, &bar);
             for (std::size_t i = 0; i < m_sequence->size(); ++i) {
                 m_frameIndex[m_sequence->frameName(i)] = i;
             }
@@ -94,7 +94,8 @@ public:
         }
         if (!fs::is_directory(m_path)) {
             if (!singlePrediction) {
-                throw UsageError("--gt is one file but the prediction is a folder; give a GT folder");
+                throw UsageError(
+                    "--gt is one file but the prediction is a folder; give a GT folder");
             }
             return io::readCloud(m_path);
         }
@@ -116,10 +117,14 @@ private:
 
 nlohmann::json scanJson(const std::string& name, const metrics::ScanMetrics& m,
                         const std::vector<double>& voxelSizes) {
-    nlohmann::json j{{"frame", name},          {"pred_points", m.predPoints},
-                     {"gt_points", m.gtPoints}, {"chamfer", m.chamfer},
-                     {"gt_to_pred", m.gtToPred}, {"pred_to_gt", m.predToGt},
-                     {"jsd_bev", m.jsdBev},     {"jsd_3d", m.jsd3d}};
+    nlohmann::json j{{"frame", name},
+                     {"pred_points", m.predPoints},
+                     {"gt_points", m.gtPoints},
+                     {"chamfer", m.chamfer},
+                     {"gt_to_pred", m.gtToPred},
+                     {"pred_to_gt", m.predToGt},
+                     {"jsd_bev", m.jsdBev},
+                     {"jsd_3d", m.jsd3d}};
     for (std::size_t k = 0; k < voxelSizes.size(); ++k) {
         const std::string v = std::to_string(voxelSizes[k]).substr(0, 4);
         j["iou_" + v] = m.voxelCurrent[k].iou();
@@ -131,10 +136,10 @@ nlohmann::json scanJson(const std::string& name, const metrics::ScanMetrics& m,
 }
 
 nlohmann::json summaryJson(const metrics::SequenceMetrics& s) {
-    nlohmann::json j{{"scans", s.scans},         {"chamfer_mean", s.cdMean},
-                     {"chamfer_std", s.cdStd},   {"jsd_bev", s.jsdBev},
-                     {"jsd_3d", s.jsd3d},        {"rmse_mean", s.rmseMean},
-                     {"rmse_std", s.rmseStd},    {"precision_auc", s.auc.precision},
+    nlohmann::json j{{"scans", s.scans},           {"chamfer_mean", s.cdMean},
+                     {"chamfer_std", s.cdStd},     {"jsd_bev", s.jsdBev},
+                     {"jsd_3d", s.jsd3d},          {"rmse_mean", s.rmseMean},
+                     {"rmse_std", s.rmseStd},      {"precision_auc", s.auc.precision},
                      {"recall_auc", s.auc.recall}, {"fscore_auc", s.auc.fscore}};
     nlohmann::json iou = nlohmann::json::array();
     for (std::size_t k = 0; k < s.voxelSizes.size(); ++k) {

@@ -6,13 +6,12 @@
 #include "core/dataset/Sequence.h"
 #include "core/io/CloudFile.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <filesystem>
 #include <iomanip>
 #include <limits>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <ostream>
 
 namespace lidistill::cli {
@@ -107,7 +106,8 @@ int runInfo(const Args& args, Context& ctx) {
         if (seq.hasPoses()) {
             double length = 0;
             for (std::size_t i = 1; i < seq.size(); ++i) {
-                length += (seq.pose(i).block<3, 1>(0, 3) - seq.pose(i - 1).block<3, 1>(0, 3)).norm();
+                length +=
+                    (seq.pose(i).block<3, 1>(0, 3) - seq.pose(i - 1).block<3, 1>(0, 3)).norm();
             }
             j["trajectory_length_m"] = length;
         }

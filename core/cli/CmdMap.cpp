@@ -50,7 +50,8 @@ std::vector<std::size_t> frameRange(const Args& args, std::size_t n) {
             throw UsageError("--frames expects A:B with whole numbers, got '" + *r + "'");
         }
         if (a >= b || b > n) {
-            throw UsageError("--frames " + *r + " is outside the sequence's 0:" + std::to_string(n));
+            throw UsageError("--frames " + *r +
+                             " is outside the sequence's 0:" + std::to_string(n));
         }
     }
     std::vector<std::size_t> frames;
@@ -148,8 +149,8 @@ Command gtCommand() {
     c.options.push_back({"radius", "M", "crop radius around the sensor", false, "50"});
     c.options.push_back({"z-min", "M", "lower z bound in the scan frame", false, "-4"});
     c.options.push_back({"z-max", "M", "upper z bound in the scan frame", false, "4.4"});
-    c.options.push_back({"no-viewpoint-mask", "", "keep points outside the scan's 10 m voxels",
-                         true, ""});
+    c.options.push_back(
+        {"no-viewpoint-mask", "", "keep points outside the scan's 10 m voxels", true, ""});
     c.minPositional = c.maxPositional = 2;
     c.run = runGt;
     return c;

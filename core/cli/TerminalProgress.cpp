@@ -9,7 +9,6 @@
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
-
 #include <unistd.h>
 
 namespace lidistill::cli {
@@ -30,15 +29,23 @@ bool isTerminal(const std::ostream& stream) {
     return false;
 }
 
-void TerminalProgress::installSigintHandler() { std::signal(SIGINT, onSigint); }
+void TerminalProgress::installSigintHandler() {
+    std::signal(SIGINT, onSigint);
+}
 
 TerminalProgress::TerminalProgress(std::ostream& err, std::string task, bool isTerminal)
-    : m_err(err), m_task(std::move(task)), m_tty(isTerminal),
+    : m_err(err),
+      m_task(std::move(task)),
+      m_tty(isTerminal),
       m_start(std::chrono::steady_clock::now()) {}
 
-TerminalProgress::~TerminalProgress() { finish(); }
+TerminalProgress::~TerminalProgress() {
+    finish();
+}
 
-bool TerminalProgress::cancelled() const { return g_interrupted.load(); }
+bool TerminalProgress::cancelled() const {
+    return g_interrupted.load();
+}
 
 void TerminalProgress::report(double fraction, std::string_view stage) {
     if (log::level() > log::Level::Info) return;  // --quiet: warnings and errors only
@@ -61,8 +68,7 @@ void TerminalProgress::report(double fraction, std::string_view stage) {
         if (decile == m_lastDecile && stage == m_lastStage) return;
         m_lastDecile = decile;
         m_lastStage = std::string(stage);
-        m_err << m_task << ": " << static_cast<int>(fraction * 100 + 0.5) << "% " << stage
-              << '\n';
+        m_err << m_task << ": " << static_cast<int>(fraction * 100 + 0.5) << "% " << stage << '\n';
     }
 }
 

@@ -6,9 +6,8 @@
 #include "core/map/StaticMap.h"
 #include "tests/support/TestData.h"
 
-#include <gtest/gtest.h>
-
 #include <fstream>
+#include <gtest/gtest.h>
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -41,7 +40,7 @@ TEST(Cli, HelpAndUsageExitCodes) {
         EXPECT_NE(h.out.find("Usage: lidistill " + std::string(cmd)), std::string::npos);
     }
     EXPECT_EQ(runCli({"frobnicate"}).code, 2);
-    EXPECT_EQ(runCli({"info"}).code, 2);                       // missing argument
+    EXPECT_EQ(runCli({"info"}).code, 2);  // missing argument
     EXPECT_EQ(runCli({"info", "a", "--no-such-option"}).code, 2);
     auto missing = runCli({"info", "/no/such/scan.bin"});
     EXPECT_EQ(missing.code, 1);
@@ -77,7 +76,8 @@ TEST(Cli, ConvertRoundTripKeepsPointsIntensityAndLabels) {
         EXPECT_EQ(a.label, b.label);
         double maxErr = 0;
         for (std::size_t i = 0; i < a.size(); ++i) {
-            for (int k = 0; k < 3; ++k) maxErr = std::max(maxErr, double(std::abs(a.xyz[i][k] - b.xyz[i][k])));
+            for (int k = 0; k < 3; ++k)
+                maxErr = std::max(maxErr, double(std::abs(a.xyz[i][k] - b.xyz[i][k])));
         }
         // ASCII PCD keeps about 8 significant digits; binary encodings are exact.
         EXPECT_LT(maxErr, std::string(enc) == "ascii" ? 1e-4 : 1e-12) << enc;
@@ -90,7 +90,8 @@ TEST(Cli, BuildMapAndGroundTruthOnRealSequence) {
     const auto seq = test::semanticKittiSeq00().string();
     const auto dir = test::scratchDir();
     const auto mapFile = (dir / "seq00.ldmap").string();
-    auto r = runCli({"build-map", seq, mapFile, "--frames", "0:5", "--ply", (dir / "m.ply").string()});
+    auto r =
+        runCli({"build-map", seq, mapFile, "--frames", "0:5", "--ply", (dir / "m.ply").string()});
     ASSERT_EQ(r.code, 0) << r.err;
     const auto m = map::StaticMap::load(mapFile);
     EXPECT_EQ(m.info().scanCount, 5u);

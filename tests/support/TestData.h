@@ -3,10 +3,9 @@
 // Where tests find data: the real scans in ../shared/data (CI has it beside the checkout),
 // the bundled samples in datasets/, and a scratch folder per test binary.
 
-#include <gtest/gtest.h>
-
 #include <cstdlib>
 #include <filesystem>
+#include <gtest/gtest.h>
 #include <string>
 
 namespace lidistill::test {
@@ -17,13 +16,19 @@ inline std::filesystem::path envPath(const char* name, const char* fallback) {
 }
 
 /// ../shared/data, as configured at build time (LIDISTILL_SHARED_DATA).
-inline std::filesystem::path sharedData() { return envPath("LIDISTILL_SHARED_DATA", "../shared/data"); }
+inline std::filesystem::path sharedData() {
+    return envPath("LIDISTILL_SHARED_DATA", "../shared/data");
+}
 /// The real SemanticKITTI sequence 00 (10 frames).
 inline std::filesystem::path semanticKittiSeq00() {
     return sharedData() / "semantickitti-mini" / "sequences" / "00";
 }
-inline std::filesystem::path sourceDir() { return envPath("LIDISTILL_SOURCE_DIR", "."); }
-inline std::filesystem::path binaryDir() { return envPath("LIDISTILL_BINARY_DIR", "."); }
+inline std::filesystem::path sourceDir() {
+    return envPath("LIDISTILL_SOURCE_DIR", ".");
+}
+inline std::filesystem::path binaryDir() {
+    return envPath("LIDISTILL_BINARY_DIR", ".");
+}
 
 /// A fresh, empty scratch folder for the current test, under the system temp folder.
 inline std::filesystem::path scratchDir() {
@@ -39,11 +44,11 @@ inline std::filesystem::path scratchDir() {
 }
 
 /// Skips the current test (with a reason) when the shared real data is missing.
-#define LIDISTILL_REQUIRE_SHARED_DATA()                                                  \
-    do {                                                                                \
-        if (!std::filesystem::exists(::lidistill::test::semanticKittiSeq00())) {        \
+#define LIDISTILL_REQUIRE_SHARED_DATA()                                                     \
+    do {                                                                                    \
+        if (!std::filesystem::exists(::lidistill::test::semanticKittiSeq00())) {            \
             GTEST_SKIP() << "shared data not found at " << ::lidistill::test::sharedData(); \
-        }                                                                               \
+        }                                                                                   \
     } while (0)
 
 }  // namespace lidistill::test

@@ -5,11 +5,10 @@
 #include "core/base/Progress.h"
 #include "core/base/Strings.h"
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <gtest/gtest.h>
 
 namespace fs = std::filesystem;
 using namespace lidistill;
