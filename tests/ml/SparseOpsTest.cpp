@@ -3,6 +3,7 @@
 // in float64, with negative coordinates and several batch elements.
 #include "core/base/Error.h"
 #include "core/ml/engine/SparseOps.h"
+#include "tests/ml/DenseReference.h"
 
 #include <gtest/gtest.h>
 
@@ -14,59 +15,9 @@
 namespace lidistill::ml::sparse {
 namespace {
 
+using namespace dense;
+
 constexpr double kTol = 1e-9;
-
-double relErr(const torch::Tensor& a, const torch::Tensor& b) {
-    const double scale = std::max(b.abs().max().item<double>(), 1e-300);
-    return (a - b).abs().max().item<double>() / scale;
-}
-
-// Unique random coordinates in [-extent, extent)^3, batches 0..B-1.
-torch::Tensor randomCoords(int batches, int extent, int count, unsigned seed) {
-    std::mt19937 rng(seed);
-    std::uniform_int_distribution<int> c(-extent, extent - 1), b(0, batches - 1);
-    std::set<std::tuple<int, int, int, int>> seen;
-    std::vector<int> flat;
-    while (static_cast<int>(seen.size()) < count) {
-        auto t = std::make_tuple(b(rng), c(rng), c(rng), c(rng));
-        if (seen.insert(t).second) {
-            flat.insert(flat.end(), {std::get<0>(t), std::get<1>(t), std::get<2>(t), std::get<3>(t)});
-        }
-    }
-    return torch::tensor(flat, torch::kInt).view({count, 4});
-}
-
-struct Grid {
-    std::int64_t origin;  // compact coordinate of dense index 0 (even)
-    std::int64_t size;    // per axis (even)
-    std::int64_t batches;
-};
-
-// Scatters [N, C] features into [B, C, S, S, S] (differentiable).
-torch::Tensor densify(const torch::Tensor& coords, const torch::Tensor& feats, const Grid& g) {
-    auto c = coords.to(torch::kLong);
-    auto dense = torch::zeros({g.batches, g.size, g.size, g.size, feats.size(1)}, feats.options());
-    dense = dense.index_put({c.select(1, 0), c.select(1, 1) - g.origin, c.select(1, 2) - g.origin,
-                             c.select(1, 3) - g.origin},
-                            feats);
-    return dense.permute({0, 4, 1, 2, 3});
-}
-
-torch::Tensor readDense(const torch::Tensor& dense, const torch::Tensor& coords, std::int64_t origin) {
-    auto c = coords.to(torch::kLong);
-    auto cl = dense.permute({0, 2, 3, 4, 1});
-    return cl.index({c.select(1, 0), c.select(1, 1) - origin, c.select(1, 2) - origin,
-                     c.select(1, 3) - origin});
-}
-
-// ME [K, Cin, Cout] (x fastest) -> torch conv3d [Cout, Cin, kx, ky, kz].
-torch::Tensor toConvWeight(const torch::Tensor& w, std::int64_t ks) {
-    return w.view({ks, ks, ks, w.size(1), w.size(2)}).permute({4, 3, 2, 1, 0});
-}
-// ME [K, Cin, Cout] -> torch conv_transpose3d [Cin, Cout, kx, ky, kz].
-torch::Tensor toConvTWeight(const torch::Tensor& w, std::int64_t ks) {
-    return w.view({ks, ks, ks, w.size(1), w.size(2)}).permute({3, 4, 2, 1, 0});
-}
 
 struct Case {
     CoordinateManagerPtr mgr;

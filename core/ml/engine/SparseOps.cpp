@@ -23,7 +23,7 @@ using torch::autograd::variable_list;
 // conflict-free in parallel and deterministic; libtorch's index_add_ elsewhere.
 void scatterAddRows(torch::Tensor& out, const torch::Tensor& rows, const torch::Tensor& src) {
     if (rows.size(0) == 0) return;
-    if (!out.is_cpu() || !out.is_contiguous() || !src.is_contiguous()) {
+    if (!out.is_cpu() || portablePath() || !out.is_contiguous() || !src.is_contiguous()) {
         out.index_add_(0, rows, src);
         return;
     }
@@ -122,6 +122,11 @@ torch::Tensor sparseConvolution(const torch::Tensor& feats, const torch::Tensor&
         throw InvalidArgument("sparse convolution: weight must be [" +
                               std::to_string(map.kernelVolume) + ", " +
                               std::to_string(feats.size(1)) + ", C_out]");
+    }
+    if (weight.device() != feats.device() || map.inIdx.device() != feats.device()) {
+        throw InvalidArgument("sparse convolution: features (" + feats.device().str() +
+                              "), weight (" + weight.device().str() + ") and coordinates (" +
+                              map.inIdx.device().str() + ") must be on one device");
     }
     const auto& in = transposed ? map.outIdx : map.inIdx;
     const auto& out = transposed ? map.inIdx : map.outIdx;

@@ -3,10 +3,28 @@
 //
 // Internal header of lidistill_ml: sparse operations with autograd. Weight layout is
 // MinkowskiEngine's: [K, C_in, C_out] (1x1 convolutions: [C_in, C_out]); no bias.
-// One code path for every device: maps are tensors on the features' device and the
-// arithmetic is libtorch ops (mm, index_select, index_add_); only the row scatter and the
-// nearest-voxel search have hand-written CPU loops (other devices use the libtorch
-// fallback, or a round trip through the CPU for the nearest-voxel search).
+//
+// What runs where on CUDA (no .cu sources yet: the CUDA path is libtorch ops on CUDA tensors).
+// A CoordinateManager lives on the device of the coordinates it was built from; keys, levels
+// and kernel maps stay there. Features, weights and coordinates must share one device
+// (sparseConvolution throws otherwise, never copies).
+//   * keys, levels, unique/inverse (pointsToVoxels), stride-2 maps: device tensor ops. Host
+//     syncs: the range/duplicate checks (.item) when a manager or level is built, and the
+//     8 per-offset counts of a stride-2 map (.cpu() once per map, cached).
+//   * submanifold maps: the CPU merges sorted key arrays (a CPU-only loop over data_ptr);
+//     CUDA runs one batched searchsorted over all K offsets, then nonzero + bincount
+//     (2 host syncs per map, cached per manager). Maps are identical (tested).
+//   * convolution forward/backward: per offset index_select + mm/addmm + a scatter; the CPU
+//     scatters with a parallel loop, CUDA with index_add_ (rows are unique within an offset,
+//     so the result is deterministic). Offsets live on the host: no syncs in this loop.
+//   * 1x1 conv, BN, ReLU, concat, voxelsToPoints, the MLPs: plain libtorch ops.
+//   * nearestEncoderRows: THE documented exception, a CPU grid search: coordinates go to the
+//     CPU and the row indices come back (about 3 MB each way at 180k rows, 8 calls per
+//     denoiser forward). A CUDA grid kernel is future work.
+//   * Not bitwise deterministic on CUDA: the per-voxel mean in pointsToVoxels and the
+//     backward of voxelsToPoints (index_add_ with repeated rows uses atomics).
+// setPortablePath(true) sends CPU tensors down the CUDA branch of every item above except
+// the nearest lookup, so CI checks that logic without a GPU (tests/ml/DeviceTest*.cpp).
 
 #include "core/ml/engine/SparseTensor.h"
 

@@ -5,10 +5,13 @@
 
 #include <ATen/Parallel.h>
 
+#include <atomic>
 #include <string>
 
 namespace lidistill::ml::sparse {
 namespace {
+
+std::atomic<bool> g_portablePath{false};
 
 // Field layout of a packed key, most significant first: batch 9 bits, x, y, z 18 bits each,
 // every coordinate offset by kBias so that it is non-negative. Lexicographic (b, x, y, z)
@@ -24,6 +27,9 @@ torch::Tensor sortedUnique(const torch::Tensor& keys) {
 }
 
 }  // namespace
+
+void setPortablePath(bool on) { g_portablePath.store(on); }
+bool portablePath() { return g_portablePath.load(); }
 
 torch::Tensor packKeys(const torch::Tensor& coords) {
     if (coords.dim() != 2 || coords.size(1) != 4) {
@@ -120,6 +126,7 @@ KernelMapPtr CoordinateManager::submanifoldMap(std::int64_t stride, std::int64_t
     if (dilation < 1 || dilation * (kernelSize / 2) > kMaxDilation) {
         throw InvalidArgument("dilation out of range for the packed keys");
     }
+    forceGeneric = forceGeneric || portablePath();
     std::lock_guard lock(m_mutex);
     const auto key = std::make_tuple(stride, kernelSize, dilation, forceGeneric ? 2 : 0);
     if (auto it = m_maps.find(key); it != m_maps.end()) {
@@ -140,8 +147,10 @@ KernelMapPtr CoordinateManager::buildSubmanifold(const Level& lv, std::int64_t k
         deltas[k] = keyDelta((ix - ks / 2) * dilation, (iy - ks / 2) * dilation,
                              (iz - ks / 2) * dilation);
     }
-    std::vector<torch::Tensor> ins(kVol), outs(kVol);
+    auto map = std::make_shared<KernelMap>();
+    map->offsets.assign(1, 0);
     if (lv.keys.is_cpu() && !forceGeneric) {
+        std::vector<torch::Tensor> ins(kVol), outs(kVol);
         // Keys are sorted and a shift adds a constant, so the shifted array is sorted too: one
         // linear merge per offset finds every match exactly, with no hashing.
         const auto keys = lv.keys.contiguous();
@@ -165,25 +174,30 @@ KernelMapPtr CoordinateManager::buildSubmanifold(const Level& lv, std::int64_t k
                 outs[k] = torch::tensor(out, torch::kLong);
             }
         });
-    } else {
-        // Device-agnostic path (CUDA): binary search of every shifted key.
         for (std::int64_t k = 0; k < kVol; ++k) {
-            auto shifted = lv.keys + deltas[k];
-            auto pos = torch::searchsorted(lv.keys, shifted).clamp_max(std::max<std::int64_t>(n - 1, 0));
-            auto hit = n > 0 ? (lv.keys.index_select(0, pos) == shifted)
-                             : torch::zeros({0}, lv.keys.options().dtype(torch::kBool));
-            auto outRows = torch::nonzero(hit).view(-1);
-            outs[k] = outRows;
-            ins[k] = pos.index_select(0, outRows);
+            map->offsets.push_back(map->offsets.back() + ins[k].size(0));
         }
+        map->inIdx = torch::cat(ins);
+        map->outIdx = torch::cat(outs);
+    } else {
+        // Device-agnostic path (CUDA): binary search of every shifted key, all offsets at once
+        // ([K, N] keys), so the only host syncs are nonzero's size and the per-offset counts.
+        // nonzero lists (k, row) in row-major order: grouped by offset, output rows ascending.
+        const auto keys = lv.keys.contiguous();
+        const auto shifted = keys.unsqueeze(0) + torch::tensor(deltas, keys.options()).unsqueeze(1);
+        const auto pos = torch::searchsorted(keys, shifted)
+                             .clamp_max(std::max<std::int64_t>(n - 1, 0))
+                             .view(-1);
+        const auto hit = n > 0 ? (keys.index_select(0, pos).view({kVol, n}) == shifted)
+                               : torch::zeros({kVol, 0}, keys.options().dtype(torch::kBool));
+        const auto pairs = torch::nonzero(hit);
+        const auto kCol = pairs.select(1, 0);
+        map->outIdx = pairs.select(1, 1).contiguous();
+        map->inIdx = pos.index_select(0, kCol * n + map->outIdx);
+        const auto counts = torch::bincount(kCol, {}, kVol).cumsum(0).cpu();
+        const std::int64_t* cp = counts.data_ptr<std::int64_t>();
+        map->offsets.insert(map->offsets.end(), cp, cp + kVol);
     }
-    auto map = std::make_shared<KernelMap>();
-    map->offsets.assign(1, 0);
-    for (std::int64_t k = 0; k < kVol; ++k) {
-        map->offsets.push_back(map->offsets.back() + ins[k].size(0));
-    }
-    map->inIdx = torch::cat(ins).to(lv.keys.device());
-    map->outIdx = torch::cat(outs).to(lv.keys.device());
     map->nIn = n;
     map->nOut = n;
     map->kernelVolume = kVol;
@@ -237,6 +251,9 @@ TensorField pointsToVoxels(const torch::Tensor& xyz, const torch::Tensor& batch,
     }
     if (batch.dim() != 1 || batch.size(0) != xyz.size(0) || pointFeats.size(0) != xyz.size(0)) {
         throw InvalidArgument("batch index and point features must have one row per point");
+    }
+    if (batch.device() != xyz.device() || pointFeats.device() != xyz.device()) {
+        throw InvalidArgument("points, batch index and point features must be on one device");
     }
     if (!(voxelSize > 0.0)) {
         throw InvalidArgument("voxel size must be positive");

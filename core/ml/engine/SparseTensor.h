@@ -33,6 +33,15 @@ inline constexpr std::int64_t kMaxBatch = 512;
 /// Largest dilation accepted by submanifold maps (bounded by the guard values above).
 inline constexpr std::int64_t kMaxDilation = 16;
 
+/// Test hook: when on, CPU tensors take the code path that every other device takes
+/// (searchsorted kernel maps, libtorch's index_add_ scatter) instead of the CPU-only merge maps
+/// and row-scatter loop, so that CI, which has no GPU, runs the device-agnostic logic. Both paths
+/// give identical maps and results (tested). Process-wide, off by default; maps that a manager
+/// already cached keep the path they were built with. Thread-safe (atomic flag).
+void setPortablePath(bool on);
+/// Whether setPortablePath(true) is in force.
+bool portablePath();
+
 /// Packs compact coordinates int32 [N, 4] (b, x, y, z) into exact, order-preserving int64 keys.
 /// @throws InvalidArgument if a coordinate or batch index is out of range.
 torch::Tensor packKeys(const torch::Tensor& coords);
@@ -84,8 +93,9 @@ public:
     std::vector<std::int64_t> batchOffsets(std::int64_t stride);
 
     /// 3^3 (or ks^3, ks odd) submanifold map at `stride` with `dilation`; output = input rows.
-    /// The CPU builds it by a merge of sorted key arrays, other devices by searchsorted; both
-    /// give identical maps (tested). `forceGeneric` selects the searchsorted path on CPU.
+    /// The CPU builds it by a merge of sorted key arrays, other devices by one batched
+    /// searchsorted over all offsets (two host syncs per map); both give identical maps
+    /// (tested). `forceGeneric` (or portablePath()) selects the searchsorted path on CPU.
     KernelMapPtr submanifoldMap(std::int64_t stride, std::int64_t kernelSize = 3,
                                 std::int64_t dilation = 1, bool forceGeneric = false);
     /// 2x2x2 stride-2 map from `stride` (in) to 2 * stride (out). Transposed convolutions use

@@ -182,7 +182,9 @@ torch::Tensor MinkUNetDiffImpl::forward(const TensorField& field, const SparseTe
     if (t.dim() != 1 || t.size(0) < field.voxels.manager->batchSize()) {
         throw InvalidArgument("denoiser: need one diffusion step per batch element");
     }
-    auto emb = timeEmbedding(t).to(field.voxels.feats.dtype());
+    // t may come from the host (one step per element): the embedding follows the features.
+    const auto& feats = field.voxels.feats;
+    auto emb = timeEmbedding(t.to(feats.device())).to(feats.dtype());
     std::array<SparseTensor, 5> x;
     x[0] = m_enc.stem(field.voxels);
     for (int i = 0; i < 4; ++i) {
