@@ -38,7 +38,7 @@ void arrangeScreenshot(lidistill::ui::MainWindow& window, const QString& file, i
                          const auto& seq = window.session()->sequence();
                          const bool gtExpected = seq && seq->hasPoses() && seq->hasLabels();
                          if (index != frame) {
-                             window.session()->requestFrame(frame);
+                             window.selectRow(frame);  // list and views stay in step
                              return;
                          }
                          if (withGroundTruth || !gtExpected) {
@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
             arrangeScreenshot(window, parser.value(screenshot), frame);
         } else if (frame > 0) {
             QObject::connect(window.session(), &lidistill::ui::SequenceSession::opened, &window,
-                             [&window, frame] { window.session()->requestFrame(frame); });
+                             [&window, frame] { window.selectRow(frame); });
         }
         window.show();
 

@@ -51,6 +51,8 @@ public Q_SLOTS:
     bool openSequence(const QString& dir);
     /// Opens a single scan file (File > Open file, a dropped file, the command line).
     bool openFile(const QString& file);
+    /// Selects frame `row` in the list, which loads and shows it (out-of-range rows are ignored).
+    void selectRow(int row);
     void nextFrame();
     void previousFrame();
     void setColorMode(lidistill::ui::ColorMode mode);
@@ -80,7 +82,6 @@ private:
     void buildActions();
     void showFrame(const FrameData& frame);
     void showError(const QString& message);
-    void selectRow(int row);
     void updateTitle();
     /// What the ground-truth view says when the open content cannot have ground truth.
     QString groundTruthUnavailableReason() const;
