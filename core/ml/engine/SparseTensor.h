@@ -14,6 +14,7 @@
 //     2x2x2 stride-2 kernel covers {0, s}^3 of the fine level.
 
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <cstdint>
 #include <map>
@@ -21,6 +22,18 @@
 #include <mutex>
 #include <tuple>
 #include <vector>
+
+// libtorch versions: the engine builds against Debian's libtorch 1.13 (dev box, CI) and a
+// current PyTorch's libtorch 2.x (GPU servers). It therefore sticks to API that is identical in
+// both (reviewed against 2.x headers): Tensor ops and at::_unique2 / searchsorted / bincount /
+// nonzero with positional defaults only (no side= / sorter= / optional-typed arguments spelled
+// out, so c10::optional vs std::optional never matters), torch::div with a rounding-mode string
+// literal, data_ptr<T>() with non-const T only (data_ptr<const T> is deprecated in 2.x),
+// torch::autograd::Function with forward(AutogradContext*, ...) / backward(ctx, variable_list)
+// and non-tensor state in ctx->saved_data, AT_DISPATCH_FLOATING_TYPES, TORCH_MODULE. No
+// TORCH_VERSION_MAJOR branches are needed so far; add them here if an API has to diverge.
+static_assert(TORCH_VERSION_MAJOR > 1 || (TORCH_VERSION_MAJOR == 1 && TORCH_VERSION_MINOR >= 13),
+              "lidistill_ml needs libtorch 1.13 or newer");
 
 namespace lidistill::ml::sparse {
 
