@@ -47,12 +47,20 @@ int runInit(const std::string& file, const Args& args, Context& ctx) {
 }
 
 int runForward(const std::string& file, const std::string& scan, const Args& args, Context& ctx) {
-    const auto model = ml::LidiffModel::load(file);
-    PointCloud partial = io::readCloud(scan);
-    if (args.has("partial")) partial = io::readCloud(*args.value("partial"));
+    // Options first: a typo should not cost a model load.
+    const long long step = args.integer("t", 500);
+    if (step < 0 || step > 999) {
+        throw UsageError("--t must be a diffusion step in 0..999, got " + std::to_string(step));
+    }
+    const int t = static_cast<int>(step);
     const long long maxPoints = args.integer("points", 0);
+    if (maxPoints < 0) throw UsageError("--points must be 0 (all) or positive");
+    const auto model = ml::LidiffModel::load(file);
+    const PointCloud scanCloud = io::readCloud(scan);
+    const PointCloud partial =
+        args.has("partial") ? io::readCloud(*args.value("partial")) : scanCloud;
     PointCloud noisy;
-    noisy.xyz = io::readCloud(scan).xyz;
+    noisy.xyz = scanCloud.xyz;
     std::mt19937 rng(static_cast<unsigned>(args.integer("seed", 0)));
     if (maxPoints > 0 && static_cast<long long>(noisy.size()) > maxPoints) {
         std::shuffle(noisy.xyz.begin(), noisy.xyz.end(), rng);
@@ -66,7 +74,6 @@ int runForward(const std::string& file, const std::string& scan, const Args& arg
             for (auto& v : p) v += n(rng);
         }
     }
-    const int t = static_cast<int>(args.integer("t", 500));
     const auto start = std::chrono::steady_clock::now();
     const auto eps = model.denoise(noisy, partial, t);
     const double secs =
