@@ -10,7 +10,8 @@
 //     which has no GPU, checks that logic against the CPU-only path.
 // Tolerances: float64 relative 1e-9 (max abs error / max abs reference). float32: the target's
 // error against the float64 CPU result may be at most 8x the CPU float32 result's own error
-// against it, plus 1e-6 (summation order differs between devices; TF32 is switched off).
+// against it, plus 1e-5 (summation order differs between devices; TF32 is switched off);
+// gradients per parameter, relative to max(|reference|, 1e-3 x the network's largest).
 
 #include "core/ml/engine/SparseOps.h"
 
