@@ -55,7 +55,8 @@ int runForward(const std::string& file, const std::string& scan, const Args& arg
     const int t = static_cast<int>(step);
     const long long maxPoints = args.integer("points", 0);
     if (maxPoints < 0) throw UsageError("--points must be 0 (all) or positive");
-    const auto model = ml::LidiffModel::load(file);
+    auto model = ml::LidiffModel::load(file);
+    if (auto device = args.value("device")) model.setDevice(*device);
     const PointCloud scanCloud = io::readCloud(scan);
     const PointCloud partial =
         args.has("partial") ? io::readCloud(*args.value("partial")) : scanCloud;
@@ -86,9 +87,9 @@ int runForward(const std::string& file, const std::string& scan, const Args& arg
         }
     }
     const double n = 3.0 * static_cast<double>(eps.size());
-    ctx.out << "denoiser forward: " << noisy.size() << " points, partial " << partial.size()
-            << " points, t = " << t << ", " << std::fixed << std::setprecision(3) << secs
-            << " s\n  eps mean " << std::setprecision(5) << sum / n << ", rms "
+    ctx.out << "denoiser forward on " << model.device() << ": " << noisy.size()
+            << " points, partial " << partial.size() << " points, t = " << t << ", "
+            << std::fixed << std::setprecision(3) << secs << " s\n  eps mean " << std::setprecision(5) << sum / n << ", rms "
             << std::sqrt(sq / n) << '\n';
     if (auto out = args.value("out")) {
         PointCloud result;
@@ -121,6 +122,7 @@ Command modelCommand() {
                  {"noise", "M", "forward: Gaussian noise std added to the points, metres", false,
                   "0"},
                  {"t", "STEP", "forward: diffusion step 0..999", false, "500"},
+                 {"device", "DEV", "forward: cpu, cuda or cuda:N", false, "cpu"},
                  {"out", "FILE", "forward: write the prediction as a cloud file", false, ""}};
     c.minPositional = 2;
     c.maxPositional = 3;

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace lidistill::ml {
@@ -89,9 +90,11 @@ struct LidiffModel::Impl {
         if (c.hasRefiner) refiner = nets::MinkUNet(c.width, c.inChannels, c.refinerOutChannels);
         for (auto& [name, m] : networks()) m->eval();
     }
+    torch::Device device{torch::kCPU};
+
     sparse::TensorField field(const PointCloud& cloud, const char* what) const {
-        auto xyz = xyzTensor(cloud, what);
-        auto batch = torch::zeros({xyz.size(0)}, torch::kLong);
+        auto xyz = xyzTensor(cloud, what).to(device);
+        auto batch = torch::zeros({xyz.size(0)}, torch::TensorOptions(torch::kLong).device(device));
         return sparse::pointsToVoxels(xyz, batch, xyz, config.voxelSize);
     }
 };
@@ -145,6 +148,32 @@ void LidiffModel::save(const std::filesystem::path& file) const {
     saveSafeTensors(file, content);
 }
 
+void LidiffModel::setDevice(const std::string& device) {
+    std::optional<torch::Device> d;
+    try {
+        d.emplace(device);
+    } catch (const c10::Error&) {
+        throw InvalidArgument("unknown device '" + device + "' (expected cpu, cuda or cuda:N)");
+    }
+    if (d->is_cuda()) {
+        const auto count = static_cast<int>(torch::cuda::device_count());
+        if (count == 0) {
+            throw ModelError("device '" + device +
+                             "': no CUDA device (or this libtorch was built without CUDA)");
+        }
+        if (d->has_index() && d->index() >= count) {
+            throw ModelError("device '" + device + "': only " + std::to_string(count) +
+                             " CUDA device(s)");
+        }
+    } else if (!d->is_cpu()) {
+        throw ModelError("device '" + device + "' is not supported (cpu or cuda)");
+    }
+    for (auto& [name, m] : m_impl->networks()) m->to(*d);
+    m_impl->device = *d;
+}
+
+std::string LidiffModel::device() const { return m_impl->device.str(); }
+
 const ModelConfig& LidiffModel::config() const { return m_impl->config; }
 
 std::vector<NetworkSummary> LidiffModel::summary() const {
@@ -169,7 +198,7 @@ std::vector<Vec3f> LidiffModel::denoise(const PointCloud& noisy, const PointClou
     const auto x = m_impl->field(noisy, "noisy");
     const auto part = m_impl->field(partial, "partial");
     auto cond = m_impl->encoder(part.voxels);
-    auto eps = m_impl->denoiser(x, cond, torch::full({1}, t, torch::kLong)).contiguous();
+    auto eps = m_impl->denoiser(x, cond, torch::full({1}, t, torch::kLong)).cpu().contiguous();
     std::vector<Vec3f> out(noisy.size());
     std::memcpy(out.data(), eps.data_ptr<float>(), out.size() * sizeof(Vec3f));
     return out;
@@ -178,7 +207,7 @@ std::vector<Vec3f> LidiffModel::denoise(const PointCloud& noisy, const PointClou
 std::vector<float> LidiffModel::refine(const PointCloud& cloud) const {
     if (!m_impl->refiner) throw ModelError("this model file has no refiner");
     torch::NoGradGuard guard;
-    auto y = m_impl->refiner(m_impl->field(cloud, "input")).contiguous();
+    auto y = m_impl->refiner(m_impl->field(cloud, "input")).cpu().contiguous();
     return std::vector<float>(y.data_ptr<float>(), y.data_ptr<float>() + y.numel());
 }
 

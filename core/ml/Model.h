@@ -37,7 +37,8 @@ struct NetworkSummary {
 };
 
 /// The LiDiff networks (condition encoder, denoiser, refiner) behind a torch-free interface.
-/// Runs on the CPU; inference only (eval mode: batch norm uses the running statistics).
+/// Runs on the CPU unless setDevice() picks another device; inference only (eval mode: batch
+/// norm uses the running statistics).
 /// Not thread-safe: use one instance per thread.
 class LidiffModel {
 public:
@@ -53,6 +54,14 @@ public:
     static LidiffModel load(const std::filesystem::path& file);
     /// Writes all networks and the config, atomically. @throws IoError.
     void save(const std::filesystem::path& file) const;
+
+    /// Moves the networks to `device` ("cpu", "cuda" or "cuda:N"); later calls compute there
+    /// (inputs and results stay host-side). save() writes the same file from any device.
+    /// @throws InvalidArgument for a malformed device name; ModelError if this build or
+    ///         machine has no such device.
+    void setDevice(const std::string& device);
+    /// The device the networks are on, as torch spells it ("cpu", "cuda:0").
+    std::string device() const;
 
     const ModelConfig& config() const;
     std::vector<NetworkSummary> summary() const;

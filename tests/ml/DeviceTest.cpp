@@ -3,6 +3,8 @@
 // nearest-encoder lookup and whole networks, forward and backward, target device vs CPU.
 #include "tests/ml/DeviceTest.h"
 
+#include "core/base/Error.h"
+#include "core/ml/Model.h"
 #include "core/ml/nn/Networks.h"
 #include "tests/ml/DenseReference.h"
 
@@ -377,6 +379,43 @@ TEST_P(OnDevice, NetworksForwardAndBackwardMatchTheCpu) {
             }
         }
     }
+}
+
+// The public LidiffModel on the target (setDevice): host clouds in, host results out. float32
+// only, so the bound is loose (1e-3 of the largest value): it checks the plumbing; the
+// precision is checked above.
+TEST_P(OnDevice, LidiffModelOnTheTargetMatchesTheCpu) {
+    ModelConfig config;
+    config.width = kWidth;
+    config.hasRefiner = true;
+    config.voxelSize = kVoxel;
+    const LidiffModel cpu(config, 4);
+    LidiffModel target(config, 4);
+    target.setDevice(dev().str());
+    EXPECT_EQ(target.device(), torch::Device(dev().str()).str());
+    const auto in = makeInputs(torch::kFloat);
+    PointCloud noisy, partial;
+    for (int i = 0; i < 250; ++i) {
+        noisy.xyz.push_back({in.xyz[i][0].item<float>(), in.xyz[i][1].item<float>(),
+                             in.xyz[i][2].item<float>()});
+    }
+    for (int i = 0; i < 90; ++i) {
+        partial.xyz.push_back({in.partial[i][0].item<float>(), in.partial[i][1].item<float>(),
+                               in.partial[i][2].item<float>()});
+    }
+    auto flat = [](const std::vector<Vec3f>& v) {
+        return torch::from_blob(const_cast<Vec3f*>(v.data()), {static_cast<std::int64_t>(v.size()), 3})
+            .clone();
+    };
+    const auto ref = cpu.denoise(noisy, partial, 321);
+    const auto got = onTarget([&] { return target.denoise(noisy, partial, 321); });
+    ASSERT_EQ(got.size(), ref.size());
+    EXPECT_LT(relErr(flat(got), flat(ref)), 1e-3);
+    const auto refRefined = cpu.refine(noisy);
+    const auto gotRefined = onTarget([&] { return target.refine(noisy); });
+    ASSERT_EQ(gotRefined.size(), refRefined.size());
+    EXPECT_LT(relErr(torch::tensor(gotRefined), torch::tensor(refRefined)), 1e-3);
+    EXPECT_THROW(target.setDevice("tpu:banana"), InvalidArgument);
 }
 
 }  // namespace lidistill::ml::sparse::device

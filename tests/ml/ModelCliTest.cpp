@@ -210,8 +210,13 @@ TEST(ModelCli, BadInputFailsWithAMessageNamingTheFile) {
     expectFailure(runCli({"model", "init", (dir / "w.safetensors").string(), "--width", "0"}), 1,
                   "width");
     EXPECT_FALSE(std::filesystem::exists(dir / "w.safetensors"));
+    expectFailure(runCli({"model", "forward", model, scan, "--device", "bogus"}), 1, "bogus");
+    const auto cuda = runCli({"model", "forward", model, scan, "--device", "cuda"});
+    if (cuda.code != 0) expectFailure(cuda, 1, "'cuda'");  // a machine without CUDA
     // And the good model still works on the same scan.
-    EXPECT_EQ(runCli({"model", "forward", model, scan, "--t", "0"}).code, 0);
+    const auto ok = runCli({"model", "forward", model, scan, "--t", "0", "--device", "cpu"});
+    EXPECT_EQ(ok.code, 0) << ok.err;
+    EXPECT_NE(ok.out.find("on cpu: 200 points"), std::string::npos) << ok.out;
 }
 
 }  // namespace
