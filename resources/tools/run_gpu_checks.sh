@@ -42,7 +42,7 @@ cmake --build "$build" --parallel --target \
 # which on a GPU box means the build picked up a CPU-only libtorch: treat that as a failure.
 log=$build/gpu-checks.log
 ctest --test-dir "$build" -L ml --output-on-failure | tee "$log"
-if grep -q "(Skipped)" "$log" && "$py" -c 'import sys, torch; sys.exit(not torch.cuda.is_available())'; then
+if grep -q "/cuda .*(Skipped)" "$log" && "$py" -c 'import sys, torch; sys.exit(not torch.cuda.is_available())'; then
     echo "error: CUDA tests were skipped although PyTorch sees a GPU (CPU-only libtorch linked?)" >&2
     exit 1
 fi
