@@ -33,7 +33,8 @@ inline torch::Tensor randomCoords(int batches, int extent, int count, unsigned s
     while (static_cast<int>(seen.size()) < count) {
         auto t = std::make_tuple(b(rng), c(rng), c(rng), c(rng));
         if (seen.insert(t).second) {
-            flat.insert(flat.end(), {std::get<0>(t), std::get<1>(t), std::get<2>(t), std::get<3>(t)});
+            flat.insert(flat.end(),
+                        {std::get<0>(t), std::get<1>(t), std::get<2>(t), std::get<3>(t)});
         }
     }
     return torch::tensor(flat, torch::kInt).view({count, 4});
@@ -49,7 +50,8 @@ struct Grid {
 };
 
 /// Scatters [N, C] features at compact `coords` into [B, C, S, S, S] (differentiable).
-inline torch::Tensor densify(const torch::Tensor& coords, const torch::Tensor& feats, const Grid& g) {
+inline torch::Tensor densify(const torch::Tensor& coords, const torch::Tensor& feats,
+                             const Grid& g) {
     auto c = coords.to(torch::kLong);
     auto d = torch::zeros({g.batches, g.size, g.size, g.size, feats.size(1)}, feats.options());
     d = d.index_put({c.select(1, 0), c.select(1, 1) - g.origin, c.select(1, 2) - g.origin,
@@ -68,7 +70,8 @@ inline torch::Tensor readDense(const torch::Tensor& dense, const torch::Tensor& 
 }
 
 /// Active-site mask [B, 1, S, S, S] of `coords`, in the dtype of `like`.
-inline torch::Tensor activeMask(const torch::Tensor& coords, const Grid& g, const torch::Tensor& like) {
+inline torch::Tensor activeMask(const torch::Tensor& coords, const Grid& g,
+                                const torch::Tensor& like) {
     return densify(coords, torch::ones({coords.size(0), 1}, like.options()), g);
 }
 

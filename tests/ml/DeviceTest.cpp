@@ -67,11 +67,16 @@ OpResult runOp(const std::string& kind, const CoordinateManagerPtr& mgr, std::in
     auto w = weight.clone().requires_grad_(true);
     const SparseTensor x{f, mgr, stride};
     SparseTensor y;
-    if (kind == "submanifold") y = submanifoldConv(x, w);
-    else if (kind == "dilated") y = submanifoldConv(x, w, 2);
-    else if (kind == "down") y = downsampleConv(x, w);
-    else if (kind == "up") y = upsampleConv(x, w);
-    else y = pointwiseConv(x, w);
+    if (kind == "submanifold")
+        y = submanifoldConv(x, w);
+    else if (kind == "dilated")
+        y = submanifoldConv(x, w, 2);
+    else if (kind == "down")
+        y = downsampleConv(x, w);
+    else if (kind == "up")
+        y = upsampleConv(x, w);
+    else
+        y = pointwiseConv(x, w);
     (y.feats * r).sum().backward();
     return {y.feats.detach(), f.grad(), w.grad()};
 }
@@ -126,8 +131,9 @@ std::map<std::string, double> gradientErrors(const torch::nn::Module& target,
             continue;
         }
         const double scale = std::max(gr.abs().max().item<double>(), 1e-3 * global);
-        out[p.key()] = (g.cpu().to(torch::kDouble) - gr.to(torch::kDouble)).abs().max().item<double>() /
-                       std::max(scale, 1e-300);
+        out[p.key()] =
+            (g.cpu().to(torch::kDouble) - gr.to(torch::kDouble)).abs().max().item<double>() /
+            std::max(scale, 1e-300);
     }
     return out;
 }
@@ -142,7 +148,8 @@ Inputs makeInputs(torch::Dtype dtype) {
     in.xyz = (torch::randn({400, 3}, torch::kDouble) * 2.0).to(dtype);
     in.batch = torch::cat({torch::zeros({250}, torch::kLong), torch::ones({150}, torch::kLong)});
     in.partial = (torch::randn({160, 3}, torch::kDouble) * 2.0).to(dtype);
-    in.partialBatch = torch::cat({torch::zeros({90}, torch::kLong), torch::ones({70}, torch::kLong)});
+    in.partialBatch =
+        torch::cat({torch::zeros({90}, torch::kLong), torch::ones({70}, torch::kLong)});
     in.t = torch::tensor({120L, 830L});
     return in;
 }
@@ -166,8 +173,9 @@ TEST_P(OnDevice, KernelMapsAndLevelsEqualTheCpuOnes) {
             const auto a = cpuMgr->submanifoldMap(s, ks, dil);
             const auto b = onTarget([&] { return devMgr->submanifoldMap(s, ks, dil); });
             expectOnDevice(b->inIdx, dev(), "submanifold map");
-            expectSameMap(*a, *b, "submanifold " + std::to_string(ks) + " dilation " +
-                                      std::to_string(dil) + " at " + at);
+            expectSameMap(*a, *b,
+                          "submanifold " + std::to_string(ks) + " dilation " + std::to_string(dil) +
+                              " at " + at);
         }
         if (s < 8) {
             const auto b = onTarget([&] { return devMgr->downsampleMap(s); });
@@ -310,7 +318,9 @@ TEST_P(OnDevice, NetworksForwardAndBackwardMatchTheCpu) {
         nets::MinkUNetDiff cpuNet(kWidth), devNet(kWidth);
         nets::MinkUNet cpuRefiner(kWidth, 3, 18), devRefiner(kWidth, 3, 18);
         std::vector<std::pair<torch::nn::Module*, torch::nn::Module*>> pairs{
-            {cpuEnc.get(), devEnc.get()}, {cpuNet.get(), devNet.get()}, {cpuRefiner.get(), devRefiner.get()}};
+            {cpuEnc.get(), devEnc.get()},
+            {cpuNet.get(), devNet.get()},
+            {cpuRefiner.get(), devRefiner.get()}};
         for (auto [c, d] : pairs) {
             c->to(torch::kDouble);
             randomiseBatchNorm(*c);
@@ -324,7 +334,8 @@ TEST_P(OnDevice, NetworksForwardAndBackwardMatchTheCpu) {
         const auto r = torch::randn({400, 3}, dtype), r18 = torch::randn({400, 18}, dtype);
         auto run = [&](nets::MinkGlobalEnc& enc, nets::MinkUNetDiff& net, nets::MinkUNet& refiner,
                        const torch::Tensor& xyz, const torch::Tensor& b, const torch::Tensor& part,
-                       const torch::Tensor& pb, const torch::Tensor& rr, const torch::Tensor& rr18) {
+                       const torch::Tensor& pb, const torch::Tensor& rr,
+                       const torch::Tensor& rr18) {
             auto f = xyz.clone().requires_grad_(true);
             auto field = pointsToVoxels(xyz, b, f, kVoxel);
             auto cond = enc(pointsToVoxels(part, pb, part, kVoxel).voxels);
@@ -357,8 +368,10 @@ TEST_P(OnDevice, NetworksForwardAndBackwardMatchTheCpu) {
         nets::MinkGlobalEnc e64(kWidth);
         nets::MinkUNetDiff n64(kWidth);
         nets::MinkUNet r64(kWidth, 3, 18);
-        for (auto [m64, c] : {std::pair<torch::nn::Module*, torch::nn::Module*>{e64.get(), cpuEnc.get()},
-                              {n64.get(), cpuNet.get()}, {r64.get(), cpuRefiner.get()}}) {
+        for (auto [m64, c] :
+             {std::pair<torch::nn::Module*, torch::nn::Module*>{e64.get(), cpuEnc.get()},
+              {n64.get(), cpuNet.get()},
+              {r64.get(), cpuRefiner.get()}}) {
             copyState(*c, *m64, torch::kCPU, torch::kDouble);
             m64->train(false);
         }
@@ -375,7 +388,8 @@ TEST_P(OnDevice, NetworksForwardAndBackwardMatchTheCpu) {
         for (auto [c, d, m64] : triples) {
             const auto cpuErrs = gradientErrors(*c, *m64), devErrs = gradientErrors(*d, *m64);
             for (const auto& [name, err] : devErrs) {
-                EXPECT_LE(err, kFloat32Ratio * cpuErrs.at(name) + kFloat32Floor) << what << " gradient of " << name;
+                EXPECT_LE(err, kFloat32Ratio * cpuErrs.at(name) + kFloat32Floor)
+                    << what << " gradient of " << name;
             }
         }
     }
@@ -396,15 +410,16 @@ TEST_P(OnDevice, LidiffModelOnTheTargetMatchesTheCpu) {
     const auto in = makeInputs(torch::kFloat);
     PointCloud noisy, partial;
     for (int i = 0; i < 250; ++i) {
-        noisy.xyz.push_back({in.xyz[i][0].item<float>(), in.xyz[i][1].item<float>(),
-                             in.xyz[i][2].item<float>()});
+        noisy.xyz.push_back(
+            {in.xyz[i][0].item<float>(), in.xyz[i][1].item<float>(), in.xyz[i][2].item<float>()});
     }
     for (int i = 0; i < 90; ++i) {
         partial.xyz.push_back({in.partial[i][0].item<float>(), in.partial[i][1].item<float>(),
                                in.partial[i][2].item<float>()});
     }
     auto flat = [](const std::vector<Vec3f>& v) {
-        return torch::from_blob(const_cast<Vec3f*>(v.data()), {static_cast<std::int64_t>(v.size()), 3})
+        return torch::from_blob(const_cast<Vec3f*>(v.data()),
+                                {static_cast<std::int64_t>(v.size()), 3})
             .clone();
     };
     const auto ref = cpu.denoise(noisy, partial, 321);

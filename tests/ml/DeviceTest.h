@@ -16,7 +16,6 @@
 #include "core/ml/engine/SparseOps.h"
 
 #include <gtest/gtest.h>
-
 #include <ostream>
 #include <string>
 
@@ -28,7 +27,9 @@ struct Target {
     bool portable;  ///< run the CPU through the device-agnostic path
 };
 
-inline void PrintTo(const Target& t, std::ostream* os) { *os << t.name; }
+inline void PrintTo(const Target& t, std::ostream* os) {
+    *os << t.name;
+}
 
 class OnDevice : public ::testing::TestWithParam<Target> {
 protected:
@@ -51,6 +52,8 @@ protected:
     }
 };
 
-inline std::string targetName(const ::testing::TestParamInfo<Target>& info) { return info.param.name; }
+inline std::string targetName(const ::testing::TestParamInfo<Target>& info) {
+    return info.param.name;
+}
 
 }  // namespace lidistill::ml::sparse::device

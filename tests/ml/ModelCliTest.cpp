@@ -8,11 +8,10 @@
 #include "core/ml/Model.h"
 #include "tests/support/TestData.h"
 
-#include <gtest/gtest.h>
-
 #include <array>
 #include <cmath>
 #include <fstream>
+#include <gtest/gtest.h>
 #include <regex>
 #include <sstream>
 
@@ -41,11 +40,15 @@ Plan plan(double width) {
     for (std::size_t i = 0; i < 9; ++i) cs[i] = static_cast<std::int64_t>(width * base[i]);
     return cs;
 }
-std::int64_t bn(std::int64_t c) { return 2 * c; }  // weight + bias (running stats are buffers)
+std::int64_t bn(std::int64_t c) {
+    return 2 * c;
+}  // weight + bias (running stats are buffers)
 std::int64_t residual(std::int64_t a, std::int64_t b) {
     return 27 * a * b + bn(b) + 27 * b * b + bn(b) + (a != b ? a * b + bn(b) : 0);
 }
-std::int64_t mlp(std::int64_t a, std::int64_t h, std::int64_t b) { return a * h + h + h * b + b; }
+std::int64_t mlp(std::int64_t a, std::int64_t h, std::int64_t b) {
+    return a * h + h + h * b + b;
+}
 std::int64_t encoder(const Plan& cs, std::int64_t in) {
     std::int64_t n = 27 * in * cs[0] + bn(cs[0]) + 27 * cs[0] * cs[0] + bn(cs[0]);
     for (int i = 0; i < 4; ++i) {
@@ -64,7 +67,8 @@ std::int64_t decoder(const Plan& cs) {
 }
 std::int64_t denoiser(const Plan& cs, std::int64_t in) {
     std::int64_t n = encoder(cs, in) + decoder(cs) + mlp(cs[8], 20, 3);
-    const std::array<std::int64_t, 8> hidden{cs[4], cs[4], cs[4], cs[4], cs[4], cs[5], cs[6], cs[7]};
+    const std::array<std::int64_t, 8> hidden{cs[4], cs[4], cs[4], cs[4],
+                                             cs[4], cs[5], cs[6], cs[7]};
     const std::array<std::int64_t, 8> gain{cs[0], cs[1], cs[2], cs[3], cs[4], cs[5], cs[6], cs[7]};
     for (int l = 0; l < 8; ++l) {
         n += mlp(cs[4], cs[4], cs[4]) + mlp(2 * cs[4], hidden[l], gain[l]) +
@@ -85,7 +89,8 @@ TEST(ModelCli, ClosedFormCountsEqualLiDiffsPublishedOnes) {
 TEST(ModelCli, InitThenInfoPrintsTheParameterCounts) {
     const auto dir = test::scratchDir();
     const auto file = (dir / "lite.safetensors").string();
-    const auto init = runCli({"model", "init", file, "--width", "0.25", "--refiner", "--seed", "3"});
+    const auto init =
+        runCli({"model", "init", file, "--width", "0.25", "--refiner", "--seed", "3"});
     ASSERT_EQ(init.code, 0) << init.err;
     EXPECT_NE(init.out.find(file), std::string::npos) << init.out;
     ASSERT_TRUE(std::filesystem::exists(file));
@@ -99,7 +104,8 @@ TEST(ModelCli, InitThenInfoPrintsTheParameterCounts) {
         {"refiner", {"MinkUNet", refiner(cs, 3, 18)}}};
     std::int64_t total = 0;
     for (const auto& [name, archCount] : expected) {
-        const std::regex line("\\n\\s*" + name + "\\s+" + archCount.first + "\\s+(\\d+) parameters");
+        const std::regex line("\\n\\s*" + name + "\\s+" + archCount.first +
+                              "\\s+(\\d+) parameters");
         std::smatch m;
         ASSERT_TRUE(std::regex_search(info.out, m, line)) << name << " missing in:\n" << info.out;
         EXPECT_EQ(std::stoll(m[1]), archCount.second) << name;
@@ -180,13 +186,14 @@ TEST(ModelCli, BadInputFailsWithAMessageNamingTheFile) {
 
     auto expectFailure = [](const CliResult& r, int code, const std::string& mention) {
         EXPECT_EQ(r.code, code) << r.out << r.err;
-        EXPECT_NE(r.err.find(mention), std::string::npos) << "error does not mention '" << mention
-                                                          << "':\n" << r.err;
+        EXPECT_NE(r.err.find(mention), std::string::npos)
+            << "error does not mention '" << mention << "':\n"
+            << r.err;
     };
     // Corrupt: random bytes; truncated: a real model cut short; a model file with no config.
     const auto corrupt = (dir / "corrupt.safetensors").string();
-    std::ofstream(corrupt, std::ios::binary) << std::string("\x10\x00\x00\x00\x00\x00\x00\x00{\"a\":", 13)
-                                             << std::string(40, '\x7f');
+    std::ofstream(corrupt, std::ios::binary)
+        << std::string("\x10\x00\x00\x00\x00\x00\x00\x00{\"a\":", 13) << std::string(40, '\x7f');
     std::ifstream in(model, std::ios::binary);
     const std::string bytes((std::istreambuf_iterator<char>(in)), {});
     const auto truncated = (dir / "truncated.safetensors").string();
@@ -199,8 +206,9 @@ TEST(ModelCli, BadInputFailsWithAMessageNamingTheFile) {
     expectFailure(runCli({"model", "info", missing}), 1, "missing.safetensors");
     expectFailure(runCli({"model", "forward", missing, scan}), 1, "missing.safetensors");
     expectFailure(runCli({"model", "forward", model, (dir / "nope.bin").string()}), 1, "nope.bin");
-    expectFailure(runCli({"model", "forward", model, scan, "--partial", (dir / "gone.bin").string()}),
-                  1, "gone.bin");
+    expectFailure(
+        runCli({"model", "forward", model, scan, "--partial", (dir / "gone.bin").string()}), 1,
+        "gone.bin");
     // Bad options are usage errors (exit 2), reported before any file is read.
     expectFailure(runCli({"model", "forward", model, scan, "--t", "abc"}), 2, "--t");
     expectFailure(runCli({"model", "forward", model, scan, "--t", "1000"}), 2, "--t");

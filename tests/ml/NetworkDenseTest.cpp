@@ -7,9 +7,8 @@
 #include "core/ml/nn/Networks.h"
 #include "tests/ml/DenseReference.h"
 
-#include <gtest/gtest.h>
-
 #include <array>
+#include <gtest/gtest.h>
 #include <map>
 
 namespace lidistill::ml::nets {
@@ -59,7 +58,8 @@ public:
         for (int i = 0; i < 4; ++i) {
             const std::string s = "up" + std::to_string(i + 1) + ".";
             const int level = 3 - i;
-            auto u = torch::conv_transpose3d(y, toConvTWeight(m_t.at(s + "0.net.0.kernel"), 2), {}, 2);
+            auto u =
+                torch::conv_transpose3d(y, toConvTWeight(m_t.at(s + "0.net.0.kernel"), 2), {}, 2);
             u = torch::relu(bn(u * m_masks[level], s + "0.net.1.bn.", level));
             y = torch::cat({u, x[level]}, 1);  // [decoded, skip]
             y = residual(residual(y, s + "1.0.", level), s + "1.1.", level);
@@ -124,9 +124,12 @@ TEST(NetworkDense, MinkUNetEqualsAMaskedDenseUNetWithTheSameWeights) {
         // that the signal does not fade through the 30 layers.
         torch::NoGradGuard guard;
         for (auto& p : net->named_parameters(true)) {
-            if (p.key().find(".bn.weight") != std::string::npos) p.value().uniform_(0.5, 1.5);
-            else if (p.key().find(".bn.bias") != std::string::npos) p.value().normal_(0, 0.2);
-            else if (p.key().find("kernel") != std::string::npos) p.value().mul_(2.0);
+            if (p.key().find(".bn.weight") != std::string::npos)
+                p.value().uniform_(0.5, 1.5);
+            else if (p.key().find(".bn.bias") != std::string::npos)
+                p.value().normal_(0, 0.2);
+            else if (p.key().find("kernel") != std::string::npos)
+                p.value().mul_(2.0);
         }
         for (auto& b : net->named_buffers(true)) {
             if (b.key().find("running_mean") != std::string::npos) b.value().normal_(0, 0.2);
@@ -137,7 +140,8 @@ TEST(NetworkDense, MinkUNetEqualsAMaskedDenseUNetWithTheSameWeights) {
     // coordinates, several points per voxel in places, two batch elements.
     auto xyz = (torch::rand({300, 3}, torch::kDouble) * 2.0 - 1.0) * 11.4;
     xyz.select(1, 2).mul_(7.4 / 11.4).sub_(8.0);
-    const auto batch = torch::cat({torch::zeros({170}, torch::kLong), torch::ones({130}, torch::kLong)});
+    const auto batch =
+        torch::cat({torch::zeros({170}, torch::kLong), torch::ones({130}, torch::kLong)});
     const auto r = torch::randn({300, 18}, torch::kDouble);
 
     for (const bool training : {true, false}) {
