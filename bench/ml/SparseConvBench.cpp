@@ -34,7 +34,8 @@ double bestSeconds(int reps, F&& f) {
         const auto t0 = std::chrono::steady_clock::now();
         f();
         sync();
-        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        best = std::min(
+            best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }
     return best;
 }
@@ -50,7 +51,8 @@ int main(int argc, char** argv) {
     const bool skipFull = argc > 3 && std::string(argv[3]) == "1";
     if (argc > 4 && std::string(argv[4]) != "cpu") {
         if (std::string(argv[4]) != "cuda" || !torch::cuda::is_available()) {
-            std::fprintf(stderr, "device '%s' is not available (cpu, or cuda with a CUDA libtorch)\n",
+            std::fprintf(stderr,
+                         "device '%s' is not available (cpu, or cuda with a CUDA libtorch)\n",
                          argv[4]);
             return 2;
         }
@@ -76,8 +78,8 @@ int main(int argc, char** argv) {
         const double r = std::sqrt(double(p[0]) * p[0] + double(p[1]) * p[1]);
         if (r > 3.5 && r < 50.0 && p[2] > -4.f) flat.insert(flat.end(), p.begin(), p.end());
     }
-    auto xyz = torch::from_blob(flat.data(), {static_cast<std::int64_t>(flat.size() / 3), 3})
-                   .to(g_device);
+    auto xyz =
+        torch::from_blob(flat.data(), {static_cast<std::int64_t>(flat.size() / 3), 3}).to(g_device);
     auto field = sparse::pointsToVoxels(xyz, torch::zeros({xyz.size(0)}, dev.dtype(torch::kLong)),
                                         xyz, 0.05);
     auto mgr = field.voxels.manager;
@@ -96,17 +98,21 @@ int main(int argc, char** argv) {
                 "C_in->out", "map ms", "conv ms", "GFLOP/s", "of GEMM");
     for (const auto& l : layers) {
         const double m0 = bestSeconds(1, [&] {
-            if (std::string(l.kind) == "sub3") mgr->submanifoldMap(l.stride);
-            else mgr->downsampleMap(l.kind == std::string("up2") ? l.stride / 2 : l.stride);
+            if (std::string(l.kind) == "sub3")
+                mgr->submanifoldMap(l.stride);
+            else
+                mgr->downsampleMap(l.kind == std::string("up2") ? l.stride / 2 : l.stride);
         });
-        sparse::KernelMapPtr map = std::string(l.kind) == "sub3"
-                                       ? mgr->submanifoldMap(l.stride)
-                                       : mgr->downsampleMap(l.kind == std::string("up2") ? l.stride / 2 : l.stride);
+        sparse::KernelMapPtr map =
+            std::string(l.kind) == "sub3"
+                ? mgr->submanifoldMap(l.stride)
+                : mgr->downsampleMap(l.kind == std::string("up2") ? l.stride / 2 : l.stride);
         const bool up = std::string(l.kind) == "up2";
         const std::int64_t rows = up ? map->nOut : map->nIn;
         auto x = torch::randn({rows, l.cin}, dev);
         auto w = torch::randn({map->kernelVolume, l.cin, l.cout}, dev) * 0.05;
-        const double s = bestSeconds(3, [&] { auto y = sparse::sparseConvolution(x, w, *map, up); });
+        const double s =
+            bestSeconds(3, [&] { auto y = sparse::sparseConvolution(x, w, *map, up); });
         const double gflop = 2.0 * map->pairs() * l.cin * l.cout / 1e9;
         std::printf("%-6s %6lld %9lld %9lld %4lld->%-5lld %9.1f %9.1f %8.1f %7.0f%%\n", l.kind,
                     static_cast<long long>(l.stride), static_cast<long long>(rows),
@@ -140,9 +146,10 @@ int main(int argc, char** argv) {
         };
         if (g_device.is_cuda()) forward();  // warm-up
         const double s = bestSeconds(g_device.is_cuda() ? 3 : 1, forward);
-        std::printf("\nfull denoiser forward (encoder + MinkUNetDiff), width %.2f, 180000 points "
-                    "(%lld voxels, noise %.2f m): %.1f ms\n",
-                    width, static_cast<long long>(voxels), noise, s * 1e3);
+        std::printf(
+            "\nfull denoiser forward (encoder + MinkUNetDiff), width %.2f, 180000 points "
+            "(%lld voxels, noise %.2f m): %.1f ms\n",
+            width, static_cast<long long>(voxels), noise, s * 1e3);
     }
     return 0;
 }

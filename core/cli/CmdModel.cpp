@@ -21,9 +21,8 @@ int runInfo(const std::string& file, Context& ctx) {
     const auto model = ml::LidiffModel::load(file);
     const auto& c = model.config();
     ctx.out << file << "\n  width " << c.width << ", in_channels " << c.inChannels
-            << ", voxel_size " << c.voxelSize << " m, refiner_out_channels "
-            << c.refinerOutChannels << "\n  source: " << (c.source.empty() ? "-" : c.source)
-            << '\n';
+            << ", voxel_size " << c.voxelSize << " m, refiner_out_channels " << c.refinerOutChannels
+            << "\n  source: " << (c.source.empty() ? "-" : c.source) << '\n';
     std::int64_t total = 0;
     for (const auto& n : model.summary()) {
         ctx.out << "  " << std::left << std::setw(9) << n.name << std::setw(14) << n.architecture
@@ -88,9 +87,9 @@ int runForward(const std::string& file, const std::string& scan, const Args& arg
     }
     const double n = 3.0 * static_cast<double>(eps.size());
     ctx.out << "denoiser forward on " << model.device() << ": " << noisy.size()
-            << " points, partial " << partial.size() << " points, t = " << t << ", "
-            << std::fixed << std::setprecision(3) << secs << " s\n  eps mean " << std::setprecision(5) << sum / n << ", rms "
-            << std::sqrt(sq / n) << '\n';
+            << " points, partial " << partial.size() << " points, t = " << t << ", " << std::fixed
+            << std::setprecision(3) << secs << " s\n  eps mean " << std::setprecision(5) << sum / n
+            << ", rms " << std::sqrt(sq / n) << '\n';
     if (auto out = args.value("out")) {
         PointCloud result;
         result.xyz = eps;
@@ -114,16 +113,16 @@ Command modelCommand() {
         "                   --partial is given); prints timing and output statistics\n\n"
         "Published LiDiff / ScoreLiDAR / Distillation-DPO checkpoints are converted with\n"
         "resources/tools/convert_lightning_checkpoint.py.";
-    c.options = {{"width", "W", "channel multiplier for init", false, "1.0"},
-                 {"seed", "N", "random seed", false, "0"},
-                 {"refiner", "", "init: also create the refinement network", true, ""},
-                 {"partial", "SCAN", "forward: the condition scan", false, ""},
-                 {"points", "N", "forward: use at most N points of SCAN (0: all)", false, "0"},
-                 {"noise", "M", "forward: Gaussian noise std added to the points, metres", false,
-                  "0"},
-                 {"t", "STEP", "forward: diffusion step 0..999", false, "500"},
-                 {"device", "DEV", "forward: cpu, cuda or cuda:N", false, "cpu"},
-                 {"out", "FILE", "forward: write the prediction as a cloud file", false, ""}};
+    c.options = {
+        {"width", "W", "channel multiplier for init", false, "1.0"},
+        {"seed", "N", "random seed", false, "0"},
+        {"refiner", "", "init: also create the refinement network", true, ""},
+        {"partial", "SCAN", "forward: the condition scan", false, ""},
+        {"points", "N", "forward: use at most N points of SCAN (0: all)", false, "0"},
+        {"noise", "M", "forward: Gaussian noise std added to the points, metres", false, "0"},
+        {"t", "STEP", "forward: diffusion step 0..999", false, "500"},
+        {"device", "DEV", "forward: cpu, cuda or cuda:N", false, "cpu"},
+        {"out", "FILE", "forward: write the prediction as a cloud file", false, ""}};
     c.minPositional = 2;
     c.maxPositional = 3;
     c.run = [](const Args& args, Context& ctx) -> int {

@@ -5,11 +5,10 @@
 #include "core/ml/io/SafeTensors.h"
 #include "core/ml/nn/Networks.h"
 
-#include <nlohmann/json.hpp>
-
 #include <cmath>
 #include <cstdlib>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
 
@@ -22,7 +21,8 @@ void useAllCoresOnce() {
     static std::once_flag once;
     std::call_once(once, [] {
         if (std::getenv("OMP_NUM_THREADS") == nullptr) {
-            at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+            at::set_num_threads(
+                static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
         }
     });
 }
@@ -38,11 +38,15 @@ torch::Tensor xyzTensor(const PointCloud& cloud, const char* what) {
 }  // namespace
 
 std::string ModelConfig::toJson() const {
-    nlohmann::ordered_json j{{"format", "lidistill-lidiff"}, {"version", 1},
-                             {"width", width},         {"in_channels", inChannels},
+    nlohmann::ordered_json j{{"format", "lidistill-lidiff"},
+                             {"version", 1},
+                             {"width", width},
+                             {"in_channels", inChannels},
                              {"refiner_out_channels", refinerOutChannels},
-                             {"voxel_size", voxelSize}, {"has_encoder", hasEncoder},
-                             {"has_denoiser", hasDenoiser}, {"has_refiner", hasRefiner},
+                             {"voxel_size", voxelSize},
+                             {"has_encoder", hasEncoder},
+                             {"has_denoiser", hasDenoiser},
+                             {"has_refiner", hasRefiner},
                              {"source", source}};
     return j.dump();
 }
@@ -144,7 +148,8 @@ LidiffModel LidiffModel::load(const std::filesystem::path& file) {
 void LidiffModel::save(const std::filesystem::path& file) const {
     SafeTensors content;
     content.metadata[kConfigKey] = m_impl->config.toJson();
-    for (auto& [name, module] : m_impl->networks()) collectState(*module, name + ".", content.tensors);
+    for (auto& [name, module] : m_impl->networks())
+        collectState(*module, name + ".", content.tensors);
     saveSafeTensors(file, content);
 }
 
@@ -172,9 +177,13 @@ void LidiffModel::setDevice(const std::string& device) {
     m_impl->device = *d;
 }
 
-std::string LidiffModel::device() const { return m_impl->device.str(); }
+std::string LidiffModel::device() const {
+    return m_impl->device.str();
+}
 
-const ModelConfig& LidiffModel::config() const { return m_impl->config; }
+const ModelConfig& LidiffModel::config() const {
+    return m_impl->config;
+}
 
 std::vector<NetworkSummary> LidiffModel::summary() const {
     std::vector<NetworkSummary> out;

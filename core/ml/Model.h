@@ -14,14 +14,14 @@ namespace lidistill::ml {
 /// What a LiDiff-family model file holds and how its networks are shaped. Stored as JSON in
 /// the safetensors metadata under "lidistill.config".
 struct ModelConfig {
-    double width = 1.0;            ///< channel multiplier (LiDiff's `cr`); 1.0 = published nets
-    int inChannels = 3;            ///< voxel features (mean xyz)
-    int refinerOutChannels = 18;   ///< LiDiff's refiner predicts 6 offsets x 3
-    double voxelSize = 0.05;       ///< metres
-    bool hasEncoder = true;        ///< MinkGlobalEnc, tensors "encoder.*"
-    bool hasDenoiser = true;       ///< MinkUNetDiff, tensors "denoiser.*"
-    bool hasRefiner = false;       ///< MinkUNet, tensors "refiner.*"
-    std::string source;            ///< free text, e.g. the checkpoint it was converted from
+    double width = 1.0;           ///< channel multiplier (LiDiff's `cr`); 1.0 = published nets
+    int inChannels = 3;           ///< voxel features (mean xyz)
+    int refinerOutChannels = 18;  ///< LiDiff's refiner predicts 6 offsets x 3
+    double voxelSize = 0.05;      ///< metres
+    bool hasEncoder = true;       ///< MinkGlobalEnc, tensors "encoder.*"
+    bool hasDenoiser = true;      ///< MinkUNetDiff, tensors "denoiser.*"
+    bool hasRefiner = false;      ///< MinkUNet, tensors "refiner.*"
+    std::string source;           ///< free text, e.g. the checkpoint it was converted from
 
     std::string toJson() const;
     /// @throws InvalidArgument on malformed JSON or out-of-range values.

@@ -5,13 +5,11 @@
 #include "core/ml/nn/Networks.h"
 #include "tests/support/TestData.h"
 
-#include <nlohmann/json.hpp>
-
-#include <gtest/gtest.h>
-
 #include <array>
 #include <cstdio>
 #include <fstream>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <random>
 
 namespace lidistill::ml {
@@ -22,7 +20,8 @@ std::string python() {
     std::string exe = p && *p ? p : LIDISTILL_ML_TEST_PYTHON;
     if (exe.empty()) return exe;
     // Skip (not fail) where that python lacks torch or numpy.
-    return std::system((exe + " -c 'import torch, numpy' > /dev/null 2>&1").c_str()) == 0 ? exe : "";
+    return std::system((exe + " -c 'import torch, numpy' > /dev/null 2>&1").c_str()) == 0 ? exe
+                                                                                          : "";
 }
 
 std::filesystem::path sourceDir() {
@@ -64,7 +63,8 @@ TEST(SafeTensors, ModelRoundTripGivesIdenticalTensorsAndOutputs) {
     EXPECT_EQ(b.config().width, 0.25);
     EXPECT_TRUE(b.config().hasRefiner);
     ASSERT_EQ(a.summary().size(), 3u);
-    for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(a.summary()[i].parameters, b.summary()[i].parameters);
+    for (std::size_t i = 0; i < 3; ++i)
+        EXPECT_EQ(a.summary()[i].parameters, b.summary()[i].parameters);
     const auto noisy = randomCloud(500, 1, 2.f), partial = randomCloud(200, 2, 2.f);
     const auto ea = a.denoise(noisy, partial, 300), eb = b.denoise(noisy, partial, 300);
     ASSERT_EQ(ea.size(), 500u);
@@ -102,7 +102,8 @@ TEST(SafeTensors, CorruptOrTruncatedFilesNameTheFile) {
             loadSafeTensors(f);
             ADD_FAILURE() << f << " loaded";
         } catch (const IoError& e) {
-            EXPECT_NE(std::string(e.what()).find(f.filename().string()), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find(f.filename().string()), std::string::npos)
+                << e.what();
         }
     }
     // A valid file that is not a model: clear error, no crash.
@@ -114,8 +115,9 @@ TEST(SafeTensors, IndependentPythonReaderAgrees) {
     const auto dir = test::scratchDir();
     LidiffModel m(smallConfig(), 9);
     m.save(dir / "m.safetensors");
-    const auto out = runCommand(python() + " " + (sourceDir() / "tests/ml/ml_test_helper.py").string() +
-                                " read " + (dir / "m.safetensors").string());
+    const auto out =
+        runCommand(python() + " " + (sourceDir() / "tests/ml/ml_test_helper.py").string() +
+                   " read " + (dir / "m.safetensors").string());
     const auto j = nlohmann::json::parse(out);
     const auto content = loadSafeTensors(dir / "m.safetensors");
     ASSERT_EQ(j["tensors"].size(), content.tensors.size());
@@ -123,9 +125,11 @@ TEST(SafeTensors, IndependentPythonReaderAgrees) {
         ASSERT_TRUE(j["tensors"].contains(name)) << name;
         EXPECT_EQ(j["tensors"][name]["shape"].get<std::vector<std::int64_t>>(), t.sizes().vec());
         const double sum = t.to(torch::kDouble).sum().item<double>();
-        EXPECT_NEAR(j["tensors"][name]["sum"].get<double>(), sum, 1e-9 * (1 + std::abs(sum))) << name;
+        EXPECT_NEAR(j["tensors"][name]["sum"].get<double>(), sum, 1e-9 * (1 + std::abs(sum)))
+            << name;
     }
-    EXPECT_EQ(ModelConfig::fromJson(j["metadata"]["lidistill.config"].get<std::string>()).width, 0.25);
+    EXPECT_EQ(ModelConfig::fromJson(j["metadata"]["lidistill.config"].get<std::string>()).width,
+              0.25);
 }
 
 class Converter : public ::testing::TestWithParam<std::string> {};
@@ -143,7 +147,8 @@ TEST_P(Converter, LightningCheckpointLoadsAndMatchesAnIndependentStem) {
 
     auto model = LidiffModel::load(dir / "conv.safetensors");
     EXPECT_EQ(model.config().width, 0.25);
-    EXPECT_TRUE(model.config().hasEncoder && model.config().hasDenoiser && model.config().hasRefiner);
+    EXPECT_TRUE(model.config().hasEncoder && model.config().hasDenoiser &&
+                model.config().hasRefiner);
     const auto conv = loadSafeTensors(dir / "conv.safetensors");
     const auto ref = loadSafeTensors(dir / "ref.safetensors");
     auto get = [](const SafeTensors& s, const std::string& n) {

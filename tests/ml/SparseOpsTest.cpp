@@ -5,9 +5,8 @@
 #include "core/ml/engine/SparseOps.h"
 #include "tests/ml/DenseReference.h"
 
-#include <gtest/gtest.h>
-
 #include <cmath>
+#include <gtest/gtest.h>
 #include <random>
 #include <set>
 #include <tuple>
@@ -36,25 +35,26 @@ Case makeCase(int batches, int extent, int count, std::int64_t channels, unsigne
 
 TEST(SparseEngine, KeysAreExactAndFloorDivideNegatives) {
     const int lim = static_cast<int>(kCoordLimit);
-    auto c = torch::tensor({0, -1, -2, -3, 1, 5, -7, 0, 3, -lim, lim, 1}, torch::kInt)
-                 .view({3, 4});
+    auto c = torch::tensor({0, -1, -2, -3, 1, 5, -7, 0, 3, -lim, lim, 1}, torch::kInt).view({3, 4});
     EXPECT_TRUE(torch::equal(unpackKeys(packKeys(c)), c));
     auto [mgr, order] = CoordinateManager::fromCoords(c);
     auto c2 = mgr->coords(2);
     // floor(-1/2) = -1, floor(-3/2) = -2, floor(5/2) = 2, floor(-7/2) = -4.
     std::set<std::vector<int>> got;
     for (int i = 0; i < c2.size(0); ++i) {
-        got.insert({c2[i][0].item<int>(), c2[i][1].item<int>(), c2[i][2].item<int>(), c2[i][3].item<int>()});
+        got.insert({c2[i][0].item<int>(), c2[i][1].item<int>(), c2[i][2].item<int>(),
+                    c2[i][3].item<int>()});
     }
     EXPECT_TRUE(got.count({0, -1, -1, -2}));
     EXPECT_TRUE(got.count({1, 2, -4, 0}));
-    EXPECT_THROW(CoordinateManager::fromCoords(torch::tensor({0, lim + 1, 0, 0}, torch::kInt).view({1, 4})),
-                 InvalidArgument);
-    EXPECT_THROW(CoordinateManager::fromCoords(torch::tensor({0, 1, 2, 3, 0, 1, 2, 3}, torch::kInt).view({2, 4})),
+    EXPECT_THROW(
+        CoordinateManager::fromCoords(torch::tensor({0, lim + 1, 0, 0}, torch::kInt).view({1, 4})),
+        InvalidArgument);
+    EXPECT_THROW(CoordinateManager::fromCoords(
+                     torch::tensor({0, 1, 2, 3, 0, 1, 2, 3}, torch::kInt).view({2, 4})),
                  InvalidArgument);
     // Neighbours across a field boundary must not alias: z = max and (y + 1, z = min) differ.
-    auto edge = torch::tensor({0, 0, 0, lim, 0, 0, 1, -lim},
-                              torch::kInt).view({2, 4});
+    auto edge = torch::tensor({0, 0, 0, lim, 0, 0, 1, -lim}, torch::kInt).view({2, 4});
     auto [m2, o2] = CoordinateManager::fromCoords(edge);
     EXPECT_EQ(m2->submanifoldMap(1)->pairs(), 2);  // only the two identity pairs
 }
@@ -99,8 +99,9 @@ TEST(SparseEngine, SubmanifoldConvAtCoarseStrideMatchesDense) {
     auto weight = torch::randn({27, 3, 2}, torch::kDouble);
     auto out = submanifoldConv(SparseTensor{feats, cs.mgr, stride}, weight).feats;
     Grid g{-8, 16, 2};
-    auto ref = readDense(torch::conv3d(densify(coords, feats, g), toConvWeight(weight, 3), {}, 1, 1),
-                         coords, g.origin);
+    auto ref =
+        readDense(torch::conv3d(densify(coords, feats, g), toConvWeight(weight, 3), {}, 1, 1),
+                  coords, g.origin);
     EXPECT_LT(relErr(out, ref), kTol);
 }
 
@@ -142,9 +143,9 @@ TEST(SparseEngine, PointwiseConvBatchNormActivationsAndConcat) {
     auto x = SparseTensor{cs.feats, cs.mgr, 1};
     auto w = torch::randn({3, 5}, torch::kDouble);
     auto y = pointwiseConv(x, w);
-    auto ref = readDense(torch::conv3d(densify(x.coords(), x.feats, cs.grid),
-                                       w.t().reshape({5, 3, 1, 1, 1})),
-                         x.coords(), cs.grid.origin);
+    auto ref = readDense(
+        torch::conv3d(densify(x.coords(), x.feats, cs.grid), w.t().reshape({5, 3, 1, 1, 1})),
+        x.coords(), cs.grid.origin);
     EXPECT_LT(relErr(y.feats, ref), kTol);
 
     torch::nn::BatchNorm1d bn(torch::nn::BatchNormOptions(5));
@@ -156,7 +157,8 @@ TEST(SparseEngine, PointwiseConvBatchNormActivationsAndConcat) {
     auto c = concat(relu(y), leakyRelu(y, 0.1));
     EXPECT_EQ(c.channels(), 10);
     EXPECT_TRUE(torch::equal(c.feats.slice(1, 0, 5), y.feats.clamp_min(0)));
-    EXPECT_TRUE(torch::allclose(c.feats.slice(1, 5, 10), torch::where(y.feats > 0, y.feats, 0.1 * y.feats)));
+    EXPECT_TRUE(torch::allclose(c.feats.slice(1, 5, 10),
+                                torch::where(y.feats > 0, y.feats, 0.1 * y.feats)));
     auto other = makeCase(2, 4, 120, 3, 5);
     EXPECT_THROW(concat(x, SparseTensor{other.feats, other.mgr, 1}), InvalidArgument);
 }
@@ -246,8 +248,8 @@ TEST(SparseEngine, RepeatedRunsAreBitwiseIdentical) {
 }
 
 TEST(SparseEngine, PointsToVoxelsRoundsHalfToEvenAndAverages) {
-    auto xyz = torch::tensor({0.5f, 0.f, 0.f, 1.5f, 0.f, 0.f, 2.5f, 0.f, 0.f, -0.5f, 0.f, 0.f,
-                              2.4f, 0.f, 0.f, 0.4f, 0.f, 0.f},
+    auto xyz = torch::tensor({0.5f, 0.f, 0.f, 1.5f, 0.f, 0.f, 2.5f, 0.f, 0.f, -0.5f, 0.f, 0.f, 2.4f,
+                              0.f, 0.f, 0.4f, 0.f, 0.f},
                              torch::kFloat)
                    .view({6, 3});
     auto batch = torch::tensor({0, 0, 0, 0, 0, 1}, torch::kLong);
@@ -293,12 +295,14 @@ TEST(SparseEngine, NearestEncoderRowsIsExact) {
         ASSERT_EQ(got[i].item<std::int64_t>(), best) << "query row " << i;
     }
     // One far-away encoder voxel (LiDiff's unconditional pass): brute-force fallback.
-    auto [one, o1] = CoordinateManager::fromCoords(torch::tensor({0, 16000, -16000, 48}, torch::kInt).view({1, 4}));
+    auto [one, o1] = CoordinateManager::fromCoords(
+        torch::tensor({0, 16000, -16000, 48}, torch::kInt).view({1, 4}));
     auto [q0, o2] = CoordinateManager::fromCoords(randomCoords(1, 40, 50, 12));
     auto r = nearestEncoderRows(SparseTensor{torch::zeros({50, 1}), q0, 1},
                                 SparseTensor{torch::zeros({1, 1}), one, 16});
     EXPECT_TRUE(torch::equal(r, torch::zeros({50}, torch::kLong)));
-    EXPECT_THROW(nearestEncoderRows(query, SparseTensor{torch::zeros({1, 1}), one, 16}), InvalidArgument);
+    EXPECT_THROW(nearestEncoderRows(query, SparseTensor{torch::zeros({1, 1}), one, 16}),
+                 InvalidArgument);
 }
 
 }  // namespace

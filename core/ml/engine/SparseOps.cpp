@@ -102,7 +102,12 @@ struct ConvFunction : public torch::autograd::Function<ConvFunction> {
             if (needX) scatterAddRows(dx, in, dyk.mm(w.t()).contiguous());
             if (needW) dw[ki].copy_(gatherRows(x, in).t().mm(dyk));
         }
-        return {dx, dw, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(),
+        return {dx,
+                dw,
+                torch::Tensor(),
+                torch::Tensor(),
+                torch::Tensor(),
+                torch::Tensor(),
                 torch::Tensor()};
     }
 };
@@ -118,7 +123,8 @@ torch::Tensor sparseConvolution(const torch::Tensor& feats, const torch::Tensor&
                               std::to_string(feats.dim() == 2 ? feats.size(0) : -1) +
                               " rows, the kernel map expects " + std::to_string(nIn));
     }
-    if (weight.dim() != 3 || weight.size(0) != map.kernelVolume || weight.size(1) != feats.size(1)) {
+    if (weight.dim() != 3 || weight.size(0) != map.kernelVolume ||
+        weight.size(1) != feats.size(1)) {
         throw InvalidArgument("sparse convolution: weight must be [" +
                               std::to_string(map.kernelVolume) + ", " +
                               std::to_string(feats.size(1)) + ", C_out]");
@@ -161,7 +167,9 @@ SparseTensor pointwiseConv(const SparseTensor& x, const torch::Tensor& weight) {
     return x.withFeats(x.feats.mm(weight));
 }
 
-SparseTensor relu(const SparseTensor& x) { return x.withFeats(torch::relu(x.feats)); }
+SparseTensor relu(const SparseTensor& x) {
+    return x.withFeats(torch::relu(x.feats));
+}
 
 SparseTensor leakyRelu(const SparseTensor& x, double slope) {
     return x.withFeats(torch::leaky_relu(x.feats, slope));
@@ -215,7 +223,8 @@ torch::Tensor nearestEncoderRows(const SparseTensor& query, const SparseTensor& 
     std::atomic<std::int64_t> missingBatch{-1};
     at::parallel_for(0, nq, 256, [&](std::int64_t begin, std::int64_t end) {
         for (std::int64_t i = begin; i < end; ++i) {
-            const std::int64_t b = qp[4 * i], x = qp[4 * i + 1], y = qp[4 * i + 2], z = qp[4 * i + 3];
+            const std::int64_t b = qp[4 * i], x = qp[4 * i + 1], y = qp[4 * i + 2],
+                               z = qp[4 * i + 3];
             auto itB = rowsOfBatch.find(b);
             if (itB == rowsOfBatch.end()) {
                 missingBatch = b;
@@ -233,17 +242,19 @@ torch::Tensor nearestEncoderRows(const SparseTensor& query, const SparseTensor& 
                     best = j;
                 }
             };
-            const std::int64_t cx = floorDiv(x, cell), cy = floorDiv(y, cell), cz = floorDiv(z, cell);
+            const std::int64_t cx = floorDiv(x, cell), cy = floorDiv(y, cell),
+                               cz = floorDiv(z, cell);
             const auto budget = static_cast<std::int64_t>(itB->second.size());
             std::int64_t visited = 0;
             bool certified = false;
             for (std::int64_t r = 0;; ++r) {
-                // Every unvisited cell is at Chebyshev ring > r, hence strictly farther than r * cell
-                // (integer coordinates), so equality certifies too and ties stay lowest-index.
+                // Every unvisited cell is at Chebyshev ring > r, hence strictly farther than r *
+                // cell (integer coordinates), so equality certifies too and ties stay lowest-index.
                 for (std::int64_t ix = -r; ix <= r; ++ix) {
                     for (std::int64_t iy = -r; iy <= r; ++iy) {
                         const bool edge = std::abs(ix) == r || std::abs(iy) == r;
-                        for (std::int64_t iz = -r; iz <= r; iz += (edge ? 1 : std::max<std::int64_t>(2 * r, 1))) {
+                        for (std::int64_t iz = -r; iz <= r;
+                             iz += (edge ? 1 : std::max<std::int64_t>(2 * r, 1))) {
                             ++visited;
                             auto it = cells.find(cellKey(b, cx + ix, cy + iy, cz + iz));
                             if (it == cells.end()) continue;

@@ -28,8 +28,12 @@ torch::Tensor sortedUnique(const torch::Tensor& keys) {
 
 }  // namespace
 
-void setPortablePath(bool on) { g_portablePath.store(on); }
-bool portablePath() { return g_portablePath.load(); }
+void setPortablePath(bool on) {
+    g_portablePath.store(on);
+}
+bool portablePath() {
+    return g_portablePath.load();
+}
 
 torch::Tensor packKeys(const torch::Tensor& coords) {
     if (coords.dim() != 2 || coords.size(1) != 4) {
@@ -57,8 +61,10 @@ torch::Tensor packKeys(const torch::Tensor& coords) {
 
 torch::Tensor unpackKeys(const torch::Tensor& keys) {
     auto b = torch::div(keys, std::int64_t{1} << kShiftB, "floor");
-    auto x = torch::remainder(torch::div(keys, std::int64_t{1} << kShiftX, "floor"), kMask + 1) - kBias;
-    auto y = torch::remainder(torch::div(keys, std::int64_t{1} << kBits, "floor"), kMask + 1) - kBias;
+    auto x =
+        torch::remainder(torch::div(keys, std::int64_t{1} << kShiftX, "floor"), kMask + 1) - kBias;
+    auto y =
+        torch::remainder(torch::div(keys, std::int64_t{1} << kBits, "floor"), kMask + 1) - kBias;
     auto z = torch::remainder(keys, kMask + 1) - kBias;
     return torch::stack({b, x, y, z}, 1).to(torch::kInt);
 }
@@ -71,15 +77,13 @@ std::pair<std::shared_ptr<CoordinateManager>, torch::Tensor> CoordinateManager::
     const torch::Tensor& coords) {
     auto keys = packKeys(coords);
     auto [sorted, order] = torch::sort(keys);
-    if (sorted.size(0) > 1 &&
-        (sorted.slice(0, 1) == sorted.slice(0, 0, -1)).any().item<bool>()) {
+    if (sorted.size(0) > 1 && (sorted.slice(0, 1) == sorted.slice(0, 0, -1)).any().item<bool>()) {
         throw InvalidArgument("duplicate voxel coordinates (quantise with pointsToVoxels first)");
     }
     auto mgr = std::make_shared<CoordinateManager>();
     mgr->m_device = coords.device();
     mgr->m_levels[1] = Level{sorted, coords.index_select(0, order).to(torch::kInt).contiguous()};
-    mgr->m_batchSize =
-        sorted.size(0) == 0 ? 0 : coords.select(1, 0).max().item<std::int64_t>() + 1;
+    mgr->m_batchSize = sorted.size(0) == 0 ? 0 : coords.select(1, 0).max().item<std::int64_t>() + 1;
     return {mgr, order};
 }
 
@@ -88,7 +92,8 @@ const CoordinateManager::Level& CoordinateManager::level(std::int64_t stride) {
         return it->second;
     }
     if (stride < 2 || (stride & (stride - 1)) != 0) {
-        throw InvalidArgument("tensor stride must be a power of two, got " + std::to_string(stride));
+        throw InvalidArgument("tensor stride must be a power of two, got " +
+                              std::to_string(stride));
     }
     const Level& fine = level(stride / 2);
     auto c = fine.coords.to(torch::kLong);
@@ -144,8 +149,8 @@ KernelMapPtr CoordinateManager::buildSubmanifold(const Level& lv, std::int64_t k
     std::vector<std::int64_t> deltas(kVol);
     for (std::int64_t k = 0; k < kVol; ++k) {
         const std::int64_t ix = k % ks, iy = (k / ks) % ks, iz = k / (ks * ks);
-        deltas[k] = keyDelta((ix - ks / 2) * dilation, (iy - ks / 2) * dilation,
-                             (iz - ks / 2) * dilation);
+        deltas[k] =
+            keyDelta((ix - ks / 2) * dilation, (iy - ks / 2) * dilation, (iz - ks / 2) * dilation);
     }
     auto map = std::make_shared<KernelMap>();
     map->offsets.assign(1, 0);
@@ -185,9 +190,8 @@ KernelMapPtr CoordinateManager::buildSubmanifold(const Level& lv, std::int64_t k
         // nonzero lists (k, row) in row-major order: grouped by offset, output rows ascending.
         const auto keys = lv.keys.contiguous();
         const auto shifted = keys.unsqueeze(0) + torch::tensor(deltas, keys.options()).unsqueeze(1);
-        const auto pos = torch::searchsorted(keys, shifted)
-                             .clamp_max(std::max<std::int64_t>(n - 1, 0))
-                             .view(-1);
+        const auto pos =
+            torch::searchsorted(keys, shifted).clamp_max(std::max<std::int64_t>(n - 1, 0)).view(-1);
         const auto hit = n > 0 ? (keys.index_select(0, pos).view({kVol, n}) == shifted)
                                : torch::zeros({kVol, 0}, keys.options().dtype(torch::kBool));
         const auto pairs = torch::nonzero(hit);

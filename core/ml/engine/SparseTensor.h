@@ -148,7 +148,9 @@ struct SparseTensor {
     /// MinkowskiEngine units (compact * stride, batch unchanged), int32 [N, 4].
     torch::Tensor meCoords() const;
     /// Same coordinates, new features (must have rows() rows).
-    SparseTensor withFeats(torch::Tensor f) const { return SparseTensor{std::move(f), manager, stride}; }
+    SparseTensor withFeats(torch::Tensor f) const {
+        return SparseTensor{std::move(f), manager, stride};
+    }
 };
 
 /// Points quantised to voxels (ME TensorField + sparse()): the voxel tensor and the inverse

@@ -4,11 +4,10 @@
 #include "core/base/AtomicFile.h"
 #include "core/base/Error.h"
 
-#include <nlohmann/json.hpp>
-
 #include <bit>
 #include <cstring>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <unordered_map>
 
@@ -23,9 +22,9 @@ struct DType {
     torch::ScalarType type;
 };
 constexpr DType kDTypes[] = {
-    {"F64", torch::kDouble}, {"F32", torch::kFloat}, {"F16", torch::kHalf},
-    {"BF16", torch::kBFloat16}, {"I64", torch::kLong}, {"I32", torch::kInt},
-    {"I16", torch::kShort},  {"I8", torch::kChar},   {"U8", torch::kByte},
+    {"F64", torch::kDouble},    {"F32", torch::kFloat}, {"F16", torch::kHalf},
+    {"BF16", torch::kBFloat16}, {"I64", torch::kLong},  {"I32", torch::kInt},
+    {"I16", torch::kShort},     {"I8", torch::kChar},   {"U8", torch::kByte},
     {"BOOL", torch::kBool},
 };
 
@@ -120,7 +119,8 @@ SafeTensors loadSafeTensors(const std::filesystem::path& file) {
         if (name == "__metadata__") {
             if (!entry.is_object()) throw IoError(file, "__metadata__ is not a JSON object");
             for (const auto& [k, v] : entry.items()) {
-                if (!v.is_string()) throw IoError(file, "metadata value '" + k + "' is not a string");
+                if (!v.is_string())
+                    throw IoError(file, "metadata value '" + k + "' is not a string");
                 out.metadata[k] = v.get<std::string>();
             }
             continue;
@@ -157,7 +157,8 @@ SafeTensors loadSafeTensors(const std::filesystem::path& file) {
         const auto elem = static_cast<std::uint64_t>(c10::elementSize(type->type));
         if (begin > end || end > dataSize) {
             throw fail("data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
-                       "] outside the " + std::to_string(dataSize) + " data bytes (truncated file?)");
+                       "] outside the " + std::to_string(dataSize) +
+                       " data bytes (truncated file?)");
         }
         if (numel > (std::uint64_t{1} << 40) || end - begin != numel * elem) {
             throw fail("byte size does not match dtype and shape");
@@ -174,7 +175,8 @@ SafeTensors loadSafeTensors(const std::filesystem::path& file) {
 
 void collectState(const torch::nn::Module& module, const std::string& prefix,
                   std::vector<std::pair<std::string, torch::Tensor>>& out) {
-    for (const auto& p : module.named_parameters(true)) out.emplace_back(prefix + p.key(), p.value());
+    for (const auto& p : module.named_parameters(true))
+        out.emplace_back(prefix + p.key(), p.value());
     for (const auto& b : module.named_buffers(true)) out.emplace_back(prefix + b.key(), b.value());
 }
 

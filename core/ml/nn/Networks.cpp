@@ -44,7 +44,9 @@ MeBatchNormImpl::MeBatchNormImpl(std::int64_t channels) {
                                    torch::nn::BatchNormOptions(channels).eps(1e-5).momentum(0.1)));
 }
 
-SparseTensor MeBatchNormImpl::forward(const SparseTensor& x) { return x.withFeats(bn(x.feats)); }
+SparseTensor MeBatchNormImpl::forward(const SparseTensor& x) {
+    return x.withFeats(bn(x.feats));
+}
 
 BasicBlockImpl::BasicBlockImpl(std::int64_t inC, std::int64_t outC, bool transposed) {
     auto net = register_module("net", Indexed());
@@ -141,7 +143,8 @@ MinkUNetDiffImpl::MinkUNetDiffImpl(double width, std::int64_t inChannels) {
     // Registration order follows LiDiff's __init__ (state-dict order), modules per level.
     static const char* kLevels[8] = {"stage1", "stage2", "stage3", "stage4",
                                      "up1",    "up2",    "up3",    "up4"};
-    const std::array<std::int64_t, 8> hidden{cs[4], cs[4], cs[4], cs[4], cs[4], cs[5], cs[6], cs[7]};
+    const std::array<std::int64_t, 8> hidden{cs[4], cs[4], cs[4], cs[4],
+                                             cs[4], cs[5], cs[6], cs[7]};
     const std::array<std::int64_t, 8> gainC{cs[0], cs[1], cs[2], cs[3], cs[4], cs[5], cs[6], cs[7]};
     for (int l = 0; l < 8; ++l) {
         const std::string lv = kLevels[l];
@@ -157,7 +160,8 @@ torch::Tensor MinkUNetDiffImpl::timeEmbedding(const torch::Tensor& t) const {
     const std::int64_t half = m_embedDim / 2;
     auto i = torch::arange(half, torch::kDouble);
     auto freq = torch::exp(i * (-std::log(10000.0) / static_cast<double>(half - 1)));
-    auto arg = t.to(torch::kFloat).unsqueeze(1) * freq.to(torch::kFloat).to(t.device()).unsqueeze(0);
+    auto arg =
+        t.to(torch::kFloat).unsqueeze(1) * freq.to(torch::kFloat).to(t.device()).unsqueeze(0);
     auto emb = torch::cat({torch::sin(arg), torch::cos(arg)}, 1);
     if (m_embedDim % 2 == 1) emb = torch::constant_pad_nd(emb, {0, 1}, 0);
     return emb;
