@@ -38,6 +38,17 @@ function(lidistill_add_test)
         # Spinning OpenMP workers starve the other test processes on 2 cores (19 s vs 0.4 s).
         "OMP_WAIT_POLICY=PASSIVE"
         ${T_ENV})
+    if(LIDISTILL_SANITIZER)
+        # UBSan only prints and goes on by default, which would let a test pass; LSan skips
+        # the system-library leaks listed in the suppression file.
+        list(APPEND _env "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1"
+            "LSAN_OPTIONS=suppressions=${PROJECT_SOURCE_DIR}/resources/sanitizers/lsan.supp")
+        if(T_XVFB)
+            # Mesa's GLX and DRI modules are dlclose'd before LSan runs at exit, so their
+            # leaks have no module name to suppress by: no leak check under Xvfb.
+            list(APPEND _env "ASAN_OPTIONS=detect_leaks=0")
+        endif()
+    endif()
     if(T_QTEST)
         set_target_properties(${T_NAME} PROPERTIES AUTOMOC ON)
         target_compile_definitions(${T_NAME} PRIVATE QT_NO_KEYWORDS)
