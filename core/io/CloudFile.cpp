@@ -129,8 +129,11 @@ const pcl::PCLPointField* findField(const pcl::PCLPointCloud2& blob,
 PointCloud fromBlob(const fs::path& file, const pcl::PCLPointCloud2& blob) {
     const std::size_t n = static_cast<std::size_t>(blob.width) * blob.height;
     // Exact: PCL's PLY reader can change width and height after sizing its buffer (camera
-    // viewport properties), and a mismatch means points would be lost or invented.
-    if (blob.data.size() != n * blob.point_step) {
+    // viewport properties), and a mismatch means points would be lost or invented. Compared
+    // by division, because n * point_step wraps for viewports of 2^30 x 2^29.
+    const std::size_t step = blob.point_step;
+    if (step == 0 ? !blob.data.empty()
+                  : blob.data.size() % step != 0 || blob.data.size() / step != n) {
         throw IoError(file, "PCL returned " + std::to_string(blob.data.size()) +
                                 " bytes of point data for " + std::to_string(n) + " points");
     }

@@ -353,6 +353,26 @@ TEST(CloudFileBadInput, PlyHeaderFaults) {
                   "list property 'extra' in the vertex element");
 }
 
+/// PCL takes width and height from a camera element's viewport after sizing its buffer; with
+/// 2^30 x 2^29 "points" of 32 bytes, points x record size wraps to the 0 bytes PCL returned,
+/// so only a wrap-free size check stops a 2^59-point allocation.
+TEST(CloudFileBadInput, PlyCameraViewportSizeWrap) {
+    const fs::path dir = scratchDir();
+    std::string props;
+    for (const char* name : {"x", "y", "z", "a", "b", "c", "d", "e"}) {
+        props += std::string("property float ") + name + "\n";
+    }
+    const std::string header = "ply\nformat binary_little_endian 1.0\nelement vertex 0\n" + props +
+                               "element camera 1\nproperty int viewportx\n"
+                               "property int viewporty\nend_header\n";
+    writeBytes(dir / "wrap.ply", header + asBytes(std::vector<std::int32_t>{1 << 30, 1 << 29}));
+    expectIoError([&] { io::readPly(dir / "wrap.ply"); }, dir / "wrap.ply",
+                  "PCL returned 0 bytes of point data for 576460752303423488 points");
+    // The same file with an honest viewport (0 x 0 for no vertices) reads as an empty cloud.
+    writeBytes(dir / "ok.ply", header + asBytes(std::vector<std::int32_t>{0, 0}));
+    EXPECT_TRUE(io::readPly(dir / "ok.ply").empty());
+}
+
 TEST(CloudFileBadInput, GarbageAndEmptyFiles) {
     const fs::path dir = scratchDir();
     std::string garbage(4096, '\0');
