@@ -20,7 +20,7 @@ struct SynthOptions {
     std::string sensor = "hdl64";  ///< LidarConfig::byName
     std::size_t frames = 10;
     std::string sequence = "00";  ///< folder name under sequences/
-    double egoSpeed = 0;          ///< m/s; <= 0 picks the preset's speed
+    double egoSpeed = 0;          ///< m/s, at most 100; <= 0 picks the preset's speed
 };
 
 /// What was written.

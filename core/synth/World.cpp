@@ -447,6 +447,11 @@ World World::generate(const WorldConfig& config) {
     if (!(config.duration > 0) || config.duration > 3600) {
         throw InvalidArgument("world: duration must be in (0, 3600] seconds");
     }
+    // The road is sized from speed x duration; an infinite or huge speed made its chunk count
+    // a float-to-integer overflow (undefined behaviour) and a NaN one fell back silently.
+    if (!(config.egoSpeed <= 100.0)) {
+        throw InvalidArgument("world: ego speed must be at most 100 m/s (0 picks the preset's)");
+    }
     World w;
     w.m_config = config;
     const Params p = paramsFor(config.preset);

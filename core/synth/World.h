@@ -33,7 +33,7 @@ struct WorldConfig {
     /// does not otherwise depend on it: a longer duration adds road ahead and leaves
     /// everything within reach of the earlier drive as it was.
     double duration = 10.0;
-    /// Ego speed in m/s; <= 0 picks the preset's typical speed (about 7-11 m/s).
+    /// Ego speed in m/s, at most 100; <= 0 picks the preset's typical speed (about 7-11 m/s).
     double egoSpeed = 0.0;
 };
 
@@ -55,7 +55,8 @@ struct Mover {
 /// Immutable after generate(); thread-safe to query.
 class World {
 public:
-    /// Builds a world. @throws InvalidArgument for a non-positive duration.
+    /// Builds a world. @throws InvalidArgument for a duration outside (0, 3600] s or an ego
+    /// speed that is NaN or above 100 m/s.
     static World generate(const WorldConfig& config);
 
     const WorldConfig& config() const noexcept { return m_config; }

@@ -51,6 +51,18 @@ TEST(World, SameSeedSameWorldDifferentSeedDifferentWorld) {
     EXPECT_THROW(World::generate(WorldConfig{1, Preset::Urban, 0.0, 0.0}), InvalidArgument);
 }
 
+// The road length comes from speed x duration: a NaN, infinite or absurd speed is refused
+// instead of overflowing the chunk count; the bounds themselves still build.
+TEST(World, RejectsEgoSpeedsWithoutAFiniteRoad) {
+    for (double v : {std::nan(""), HUGE_VAL, 1e300, 100.5}) {
+        EXPECT_THROW(World::generate(WorldConfig{1, Preset::Rural, 0.2, v}), InvalidArgument) << v;
+    }
+    EXPECT_DOUBLE_EQ(World::generate(WorldConfig{1, Preset::Rural, 0.2, 100.0}).egoSpeed(), 100.0);
+    const World preset = World::generate(WorldConfig{1, Preset::Rural, 0.2, -HUGE_VAL});
+    EXPECT_GT(preset.egoSpeed(), 5.0);
+    EXPECT_LT(preset.egoSpeed(), 15.0);
+}
+
 TEST(World, EveryPresetHasTheStreetClasses) {
     for (Preset p : {Preset::Urban, Preset::Suburban, Preset::Rural}) {
         const World w = smallWorld(11, p);
