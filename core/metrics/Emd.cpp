@@ -87,7 +87,10 @@ SparseKernel nearPairs(const VoxelHistogram& a, const VoxelHistogram& b, const E
     // exponential itself underflows past ~745.
     const double cut = o.kernelFloor > 0 ? -std::log(o.kernelFloor) + 60 * std::log(2.0) : 746.0;
     const double radius = o.epsilon * cut;
-    const auto r = static_cast<int>(std::floor(radius / o.voxelSize)) + 1;
+    // Range-checked as a double: a tiny voxel or a huge epsilon gives more voxels than an int
+    // holds. A negative reach (a floor above 2^60) means no pair beats the floor: no search.
+    const double reach = std::floor(radius / o.voxelSize) + 1;
+    const int r = reach < 0 ? -1 : reach <= 16 ? static_cast<int>(reach) : 17;
     if (r > 16) {
         throw InvalidArgument("EMD: epsilon is too large for the sparse kernel (reach " +
                               std::to_string(radius) + " m); DPO uses 0.001.");
@@ -128,7 +131,8 @@ SparseKernel nearPairs(const VoxelHistogram& a, const VoxelHistogram& b, const E
 std::optional<double> sinkhornEmd(std::span<const Vec3f> pred, std::span<const Vec3f> gt,
                                   const EmdOptions& o, ProgressSink* progress) {
     if (!(o.voxelSize > 0) || !(o.epsilon > 0) || !(o.kernelFloor >= 0) || o.maxIterations < 1 ||
-        !(o.tolerance >= 0)) {
+        !(o.tolerance >= 0) || !std::isfinite(o.voxelSize) || !std::isfinite(o.epsilon) ||
+        !std::isfinite(o.kernelFloor)) {
         throw InvalidArgument("EMD: invalid options (voxel size, epsilon, floor, iterations).");
     }
     checkpoint(progress, 0.0, "EMD: voxelise");

@@ -257,6 +257,17 @@ TEST(Emd, HandCases) {
     EmdOptions wide;
     wide.epsilon = 1.0;  // the neighbour reach would be ~60 m
     EXPECT_THROW(sinkhornEmd(a, b, wide), InvalidArgument);
+    // A reach of more voxels than an int holds must be refused before it is converted.
+    for (double eps : {1e300, HUGE_VAL}) {
+        wide.epsilon = eps;
+        EXPECT_THROW(sinkhornEmd(a, b, wide), InvalidArgument) << eps;
+    }
+    EmdOptions fine;
+    fine.voxelSize = 1e-13;  // 0.06 m reach / 1e-13 m voxels
+    EXPECT_THROW(sinkhornEmd(a, b, fine), InvalidArgument);
+    EmdOptions noFloor;
+    noFloor.kernelFloor = HUGE_VAL;  // -log(inf): a reach of -inf voxels
+    EXPECT_THROW(sinkhornEmd(a, b, noFloor), InvalidArgument);
 }
 
 TEST(EvaluateScan, FillsEveryFieldAndHonoursOptions) {
