@@ -39,8 +39,9 @@ void writeViaTemp(const fs::path& target, const std::function<void(const fs::pat
     }
     fs::rename(tmp, target, ec);
     if (ec) {
+        const std::string why = ec.message();  // before remove() overwrites ec
         fs::remove(tmp, ec);
-        throw IoError(target, "cannot move the written temporary file into place: " + ec.message());
+        throw IoError(target, "cannot move the written temporary file into place: " + why);
     }
 }
 

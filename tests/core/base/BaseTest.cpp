@@ -78,6 +78,24 @@ TEST(AtomicFile, FailedWriteLeavesOldFileAndNoTemporary) {
     fs::remove_all(dir);
 }
 
+// A target that is a folder cannot be replaced: the error says why (rename's reason, not the
+// outcome of removing the temporary) and no temporary is left behind.
+TEST(AtomicFile, TargetThatIsAFolderGivesRenameReason) {
+    const fs::path dir = fs::temp_directory_path() / "lidistill_atomic_folder_test";
+    fs::remove_all(dir);
+    fs::create_directories(dir / "taken" / "inside");
+    try {
+        writeStreamAtomically(dir / "taken", [](std::ostream& o) { o << "data"; });
+        ADD_FAILURE() << "no exception";
+    } catch (const IoError& e) {
+        EXPECT_EQ(e.file(), dir / "taken");
+        const std::string expected = std::make_error_code(std::errc::is_a_directory).message();
+        EXPECT_NE(e.problem().find(expected), std::string::npos) << e.problem();
+    }
+    EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator{}), 1);
+    fs::remove_all(dir);
+}
+
 namespace {
 struct StopAfter : ProgressSink {
     int calls = 0;
