@@ -9,8 +9,10 @@
 #include "core/io/CloudFile.h"
 #include "core/map/SequenceMap.h"
 
+#include <charconv>
 #include <filesystem>
 #include <ostream>
+#include <string_view>
 
 namespace lidistill::cli {
 namespace fs = std::filesystem;
@@ -37,16 +39,21 @@ std::vector<OptionSpec> buildOptionSpecs() {
             {"allow-unlabeled", "", "keep every point of scans without labels", true, ""}};
 }
 
+/// The whole of `word` as a frame index; std::stoul would take "1e3" as 1 and "-1" as 2^64-1.
+bool parseIndex(std::string_view word, std::size_t& value) {
+    const auto [ptr, ec] = std::from_chars(word.data(), word.data() + word.size(), value);
+    return ec == std::errc() && ptr == word.data() + word.size();
+}
+
 /// Frames "A:B" (half-open, like Python) or all frames.
 std::vector<std::size_t> frameRange(const Args& args, std::size_t n) {
     std::size_t a = 0, b = n;
     if (auto r = args.value("frames")) {
         const auto colon = r->find(':');
         if (colon == std::string::npos) throw UsageError("--frames expects A:B, e.g. 0:9");
-        try {
-            if (colon > 0) a = std::stoul(r->substr(0, colon));
-            if (colon + 1 < r->size()) b = std::stoul(r->substr(colon + 1));
-        } catch (const std::exception&) {
+        const std::string_view text(*r);
+        if ((colon > 0 && !parseIndex(text.substr(0, colon), a)) ||
+            (colon + 1 < r->size() && !parseIndex(text.substr(colon + 1), b))) {
             throw UsageError("--frames expects A:B with whole numbers, got '" + *r + "'");
         }
         if (a >= b || b > n) {
@@ -82,13 +89,11 @@ int runBuildMap(const Args& args, Context& ctx) {
 
 int runGt(const Args& args, Context& ctx) {
     const Sequence seq = Sequence::open(args.positional().at(0));
-    long long frame = 0;
-    try {
-        frame = std::stoll(args.positional().at(1));
-    } catch (const std::exception&) {
+    std::size_t frame = 0;
+    if (!parseIndex(args.positional().at(1), frame)) {
         throw UsageError("FRAME must be a frame index, got '" + args.positional().at(1) + "'");
     }
-    if (frame < 0 || static_cast<std::size_t>(frame) >= seq.size()) {
+    if (frame >= seq.size()) {
         throw UsageError("FRAME must be in [0, " + std::to_string(seq.size() - 1) + "]");
     }
     const fs::path out = args.value("out", seq.frameName(frame) + "_gt.ply");
@@ -108,7 +113,7 @@ int runGt(const Args& args, Context& ctx) {
     gto.zMax = args.number("z-max", gto.zMax);
     gto.useViewpointMask = !args.flag("no-viewpoint-mask");
     gto.validate();
-    const PointCloud gt = map::groundTruthForFrame(seq, m, static_cast<std::size_t>(frame), gto);
+    const PointCloud gt = map::groundTruthForFrame(seq, m, frame, gto);
     io::writeCloud(out, gt);
     ctx.out << "ground truth of frame " << seq.frameName(frame) << ": " << gt.size()
             << " points -> " << out.string() << '\n';

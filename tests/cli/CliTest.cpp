@@ -85,6 +85,25 @@ TEST(Cli, ConvertRoundTripKeepsPointsIntensityAndLabels) {
     EXPECT_EQ(runCli({"convert", bin, (dir / "x.pcd").string(), "--encoding", "zip"}).code, 2);
 }
 
+// Frame numbers are whole numbers or a usage error: "1e3" is not frame 1, "-1" not 2^64-1.
+TEST(Cli, FrameNumbersMustBeWholeNumbers) {
+    LIDISTILL_REQUIRE_SHARED_DATA();
+    const auto seq = test::semanticKittiSeq00().string();
+    const auto out = (test::scratchDir() / "x.ldmap").string();
+    for (const char* frame : {"1e3", "0x1", "4.5", "-1", "", "9 "}) {
+        const auto r = runCli({"gt", seq, frame});
+        EXPECT_EQ(r.code, 2) << "'" << frame << "': " << r.err;
+        EXPECT_NE(r.err.find("FRAME must be a frame index"), std::string::npos) << r.err;
+    }
+    EXPECT_EQ(runCli({"gt", seq, "10"}).code, 2);  // one past the last frame
+    for (const char* range : {"0:5x", "1e3:5", "-1:5", "0:-1", "a:b"}) {
+        const auto r = runCli({"build-map", seq, out, "--frames", range});
+        EXPECT_EQ(r.code, 2) << range << ": " << r.err;
+        EXPECT_NE(r.err.find("whole numbers"), std::string::npos) << range << ": " << r.err;
+    }
+    EXPECT_FALSE(fs::exists(out));
+}
+
 TEST(Cli, BuildMapAndGroundTruthOnRealSequence) {
     LIDISTILL_REQUIRE_SHARED_DATA();
     const auto seq = test::semanticKittiSeq00().string();
