@@ -4,8 +4,8 @@
 
 #include "ui/render/VtkViewport.h"
 
-#include <QGuiApplication>
 #include <QDir>
+#include <QGuiApplication>
 #include <QImage>
 #include <QOffscreenSurface>
 #include <QOpenGLContext>
@@ -39,10 +39,10 @@ inline QString glUnavailableReason() {
     return {};
 }
 
-#define LIDISTILL_REQUIRE_GL()                                          \
-    do {                                                                \
-        const QString why = ::lidistill::test::glUnavailableReason();   \
-        if (!why.isEmpty()) QSKIP(qPrintable(why));                     \
+#define LIDISTILL_REQUIRE_GL()                                        \
+    do {                                                              \
+        const QString why = ::lidistill::test::glUnavailableReason(); \
+        if (!why.isEmpty()) QSKIP(qPrintable(why));                   \
     } while (0)
 
 inline std::filesystem::path sharedData() {

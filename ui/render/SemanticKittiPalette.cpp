@@ -79,6 +79,8 @@ std::string_view semanticKittiName(std::uint16_t semanticClass) noexcept {
     return e ? e->name : std::string_view{};
 }
 
-std::span<const std::uint16_t> semanticKittiClasses() noexcept { return kIds; }
+std::span<const std::uint16_t> semanticKittiClasses() noexcept {
+    return kIds;
+}
 
 }  // namespace lidistill::ui

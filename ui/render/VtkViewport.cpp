@@ -33,7 +33,9 @@ QSurfaceFormat VtkViewport::surfaceFormat() {
     return fmt;
 }
 
-void VtkViewport::setDefaultSurfaceFormat() { QSurfaceFormat::setDefaultFormat(surfaceFormat()); }
+void VtkViewport::setDefaultSurfaceFormat() {
+    QSurfaceFormat::setDefaultFormat(surfaceFormat());
+}
 
 VtkViewport::VtkViewport(QWidget* parent)
     : QOpenGLWidget(parent),
@@ -80,8 +82,12 @@ VtkViewport::~VtkViewport() {
     m_renderWindow->RemoveObservers(vtkCommand::WindowFrameEvent);
 }
 
-vtkGenericOpenGLRenderWindow* VtkViewport::renderWindow() const { return m_renderWindow; }
-vtkRenderer* VtkViewport::renderer() const { return m_renderer; }
+vtkGenericOpenGLRenderWindow* VtkViewport::renderWindow() const {
+    return m_renderWindow;
+}
+vtkRenderer* VtkViewport::renderer() const {
+    return m_renderer;
+}
 
 void VtkViewport::linkCamera(VtkViewport* other) {
     if (!other || other == this) {
@@ -122,11 +128,14 @@ void VtkViewport::cleanupGL() {
 }
 
 void VtkViewport::initializeGL() {
-    connect(context(), &QOpenGLContext::aboutToBeDestroyed, this, [this] {
-        makeCurrent();
-        cleanupGL();
-        doneCurrent();
-    }, Qt::DirectConnection);
+    connect(
+        context(), &QOpenGLContext::aboutToBeDestroyed, this,
+        [this] {
+            makeCurrent();
+            cleanupGL();
+            doneCurrent();
+        },
+        Qt::DirectConnection);
 
     m_renderWindow->SetOwnContext(0);
     vtkOpenGLState* state = m_renderWindow->GetState();
@@ -208,28 +217,35 @@ void VtkViewport::onInteractorRender(vtkObject*, unsigned long, void*) {
 
 void VtkViewport::setEventPosition(const QPointF& pos, Qt::KeyboardModifiers modifiers) {
     const double dpr = devicePixelRatioF();
-    m_interactor->SetEventInformationFlipY(static_cast<int>(pos.x() * dpr),
-                                           static_cast<int>(pos.y() * dpr),
-                                           (modifiers & Qt::ControlModifier) ? 1 : 0,
-                                           (modifiers & Qt::ShiftModifier) ? 1 : 0);
+    m_interactor->SetEventInformationFlipY(
+        static_cast<int>(pos.x() * dpr), static_cast<int>(pos.y() * dpr),
+        (modifiers & Qt::ControlModifier) ? 1 : 0, (modifiers & Qt::ShiftModifier) ? 1 : 0);
     m_interactor->SetAltKey((modifiers & Qt::AltModifier) ? 1 : 0);
 }
 
 namespace {
 unsigned long pressEventFor(Qt::MouseButton b) {
     switch (b) {
-        case Qt::LeftButton: return vtkCommand::LeftButtonPressEvent;
-        case Qt::MiddleButton: return vtkCommand::MiddleButtonPressEvent;
-        case Qt::RightButton: return vtkCommand::RightButtonPressEvent;
-        default: return vtkCommand::NoEvent;
+        case Qt::LeftButton:
+            return vtkCommand::LeftButtonPressEvent;
+        case Qt::MiddleButton:
+            return vtkCommand::MiddleButtonPressEvent;
+        case Qt::RightButton:
+            return vtkCommand::RightButtonPressEvent;
+        default:
+            return vtkCommand::NoEvent;
     }
 }
 unsigned long releaseEventFor(Qt::MouseButton b) {
     switch (b) {
-        case Qt::LeftButton: return vtkCommand::LeftButtonReleaseEvent;
-        case Qt::MiddleButton: return vtkCommand::MiddleButtonReleaseEvent;
-        case Qt::RightButton: return vtkCommand::RightButtonReleaseEvent;
-        default: return vtkCommand::NoEvent;
+        case Qt::LeftButton:
+            return vtkCommand::LeftButtonReleaseEvent;
+        case Qt::MiddleButton:
+            return vtkCommand::MiddleButtonReleaseEvent;
+        case Qt::RightButton:
+            return vtkCommand::RightButtonReleaseEvent;
+        default:
+            return vtkCommand::NoEvent;
     }
 }
 }  // namespace
@@ -279,9 +295,9 @@ void VtkViewport::wheelEvent(QWheelEvent* event) {
         return QOpenGLWidget::wheelEvent(event);
     }
     setEventPosition(event->position(), event->modifiers());
-    m_interactor->InvokeEvent(delta > 0 ? vtkCommand::MouseWheelForwardEvent
-                                        : vtkCommand::MouseWheelBackwardEvent,
-                              nullptr);
+    m_interactor->InvokeEvent(
+        delta > 0 ? vtkCommand::MouseWheelForwardEvent : vtkCommand::MouseWheelBackwardEvent,
+        nullptr);
     event->accept();
 }
 
