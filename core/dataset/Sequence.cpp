@@ -7,6 +7,8 @@
 #include "core/io/CloudFile.h"
 #include "core/io/PoseIo.h"
 
+#include <Eigen/LU>
+
 #include <algorithm>
 #include <string>
 #include <system_error>
@@ -65,6 +67,24 @@ void checkCount(const fs::path& file, std::size_t have, std::size_t scans, const
     }
 }
 
+/// Poses and Tr must be rigid motions within a plausible extent: anything else (a scaled or
+/// singular rotation, a 1e300 m translation) would later surface as an obscure "no integer
+/// cell" error far from the file at fault.
+void checkRigid(const fs::path& file, const std::string& where, const Eigen::Matrix4d& m) {
+    constexpr double kMaxTranslation = 1e6;  // metres; a drive longer than 1000 km is an error
+    const Eigen::Matrix3d r = m.block<3, 3>(0, 0);
+    const double orthoError =
+        (r.transpose() * r - Eigen::Matrix3d::Identity()).cwiseAbs().maxCoeff();
+    if (!(orthoError < 1e-2) || !(r.determinant() > 0)) {
+        throw IoError(file, where +
+                                ": the 3x3 part is not a rotation (a rigid pose needs "
+                                "orthonormal axes and determinant +1)");
+    }
+    if (!(m.block<3, 1>(0, 3).cwiseAbs().maxCoeff() < kMaxTranslation)) {
+        throw IoError(file, where + ": translation beyond 1000 km");
+    }
+}
+
 }  // namespace
 
 Sequence Sequence::open(const fs::path& dir) {
@@ -116,6 +136,9 @@ Sequence Sequence::open(const fs::path& dir) {
     if (fs::exists(posesFile, ec)) {
         std::vector<Eigen::Matrix4d> cameraPoses = io::readPoses(posesFile);
         checkCount(posesFile, cameraPoses.size(), n, "poses");
+        for (std::size_t i = 0; i < cameraPoses.size(); ++i) {
+            checkRigid(posesFile, "line " + std::to_string(i + 1), cameraPoses[i]);
+        }
         if (fs::exists(calibFile, ec)) {
             const io::Calibration calib = io::readCalib(calibFile);
             const auto tr = calib.tr();
@@ -124,6 +147,7 @@ Sequence Sequence::open(const fs::path& dir) {
                               "has no 'Tr:' entry (velodyne to camera), which the "
                               "poses need");
             }
+            checkRigid(calibFile, "Tr", *tr);
             seq.m_poses = io::cameraToLidarPoses(cameraPoses, *tr);
             seq.m_hasCalib = true;
         } else {

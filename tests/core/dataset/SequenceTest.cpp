@@ -195,5 +195,26 @@ TEST(SequenceBadInput, CountsAndMalformedFiles) {
     }
 }
 
+TEST(SequenceBadInput, NonRigidPosesAndTrNameTheirFile) {
+    const fs::path base = scratchDir();
+    {
+        const fs::path dir = makeKittiSequence(base / "a", {"0", "1"}, false, true, false, false);
+        writeBytes(dir / "poses.txt", poseLine(0) + "1 0 0 1e300 0 1 0 0 0 0 1 0\n");
+        expectIoError([&] { Sequence::open(dir); }, dir / "poses.txt",
+                      "line 2: translation beyond 1000 km");
+    }
+    {
+        const fs::path dir = makeKittiSequence(base / "b", {"0", "1"}, false, true, false, false);
+        writeBytes(dir / "poses.txt", poseLine(0) + "2 0 0 0 0 2 0 0 0 0 2 0\n");
+        expectIoError([&] { Sequence::open(dir); }, dir / "poses.txt",
+                      "line 2: the 3x3 part is not a rotation");
+    }
+    {
+        const fs::path dir = makeKittiSequence(base / "c", {"0", "1"}, false, true, true, false);
+        writeBytes(dir / "calib.txt", "Tr: 0 0 0 0 0 0 0 0 0 0 0 0\n");
+        expectIoError([&] { Sequence::open(dir); }, dir / "calib.txt", "Tr: the 3x3 part");
+    }
+}
+
 }  // namespace
 }  // namespace lidistill::test
