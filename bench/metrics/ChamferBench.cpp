@@ -6,6 +6,7 @@
 // Usage: bench_metrics [--data SHARED_DATA] [--script open3d_chamfer.py] [--reps N]
 //                      [--python PYTHON]
 
+#include "core/io/ScanIo.h"
 #include "core/metrics/ChamferDistance.h"
 #include "core/metrics/CompletionMetrics.h"
 #include "core/metrics/Emd.h"
@@ -29,26 +30,13 @@ namespace fs = std::filesystem;
 namespace {
 
 std::vector<Vec3f> readBin(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-        throw std::runtime_error("cannot open " + file.string());
-    }
-    std::vector<float> raw(fs::file_size(file) / sizeof(float));
-    in.read(reinterpret_cast<char*>(raw.data()),
-            static_cast<std::streamsize>(raw.size() * sizeof(float)));
-    std::vector<Vec3f> pts(raw.size() / 4);
-    for (std::size_t i = 0; i < pts.size(); ++i) {
-        pts[i] = {raw[4 * i], raw[4 * i + 1], raw[4 * i + 2]};
-    }
-    return pts;
+    return io::readKittiBin(file).xyz;
 }
 
 void writeBin(const fs::path& file, const std::vector<Vec3f>& pts) {
-    std::ofstream out(file, std::ios::binary);
-    for (const auto& p : pts) {
-        const float rec[4] = {p[0], p[1], p[2], 0.f};
-        out.write(reinterpret_cast<const char*>(rec), sizeof rec);
-    }
+    PointCloud cloud;
+    cloud.xyz = pts;
+    io::writeKittiBin(file, cloud);
 }
 
 // Tiles `src` with 5 cm jitter until `n` points: a completed scene is denser than the scan.

@@ -3,6 +3,7 @@
 // Helpers for the metric tests: KITTI .bin reading/writing and running the Python reference.
 
 #include "core/base/PointCloud.h"
+#include "core/io/ScanIo.h"
 #include "tests/support/TestData.h"
 
 #include <algorithm>
@@ -22,29 +23,16 @@
 namespace lidistill::test {
 
 /// float32 x,y,z,remission records; positions only.
+/// Positions of a KITTI .bin, through the project's reader (the Python references read the
+/// same files with numpy).
 inline std::vector<Vec3f> readBinXyz(const std::filesystem::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-        ADD_FAILURE() << "cannot open " << file;
-        return {};
-    }
-    std::vector<float> raw(std::filesystem::file_size(file) / sizeof(float));
-    in.read(reinterpret_cast<char*>(raw.data()),
-            static_cast<std::streamsize>(raw.size() * sizeof(float)));
-    std::vector<Vec3f> pts(raw.size() / 4);
-    for (std::size_t i = 0; i < pts.size(); ++i) {
-        pts[i] = {raw[4 * i], raw[4 * i + 1], raw[4 * i + 2]};
-    }
-    return pts;
+    return io::readKittiBin(file).xyz;
 }
 
 inline void writeBinXyz(const std::filesystem::path& file, const std::vector<Vec3f>& pts) {
-    std::ofstream out(file, std::ios::binary);
-    for (const auto& p : pts) {
-        const float rec[4] = {p[0], p[1], p[2], 0.f};
-        out.write(reinterpret_cast<const char*>(rec), sizeof rec);
-    }
-    ASSERT_TRUE(out.good()) << "cannot write " << file;
+    PointCloud cloud;
+    cloud.xyz = pts;
+    io::writeKittiBin(file, cloud);  // intensity written as 0, as the old test writer did
 }
 
 inline std::vector<double> readF64(const std::filesystem::path& file) {
