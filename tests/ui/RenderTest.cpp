@@ -33,6 +33,19 @@ namespace {
 
 constexpr int kSide = 300;
 
+/// Shows `view` at `size` and waits until it is on screen; false if it never was.
+bool showView(PointCloudView& view, QSize size = QSize(kSide, kSide)) {
+    view.resize(size);
+    view.show();
+    return QTest::qWaitForWindowExposed(&view);
+}
+
+/// Hides the legend and the axis triad, so pixel counts see only the cloud.
+void hideOverlays(PointCloudView& view) {
+    view.setLegendVisible(false);
+    view.setAxisTriadVisible(false);
+}
+
 /// A dense square patch of points on z = `z(x)`, x and y in [-1, 1], all of one class.
 PointCloud patch(std::uint16_t cls, float (*z)(float) = nullptr) {
     PointCloud c;
@@ -99,11 +112,8 @@ private Q_SLOTS:
 
     void singleClassPatchHasPaletteColourAndKnownArea() {
         PointCloudView view;
-        view.resize(kSide, kSide);
-        view.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&view));
-        view.setLegendVisible(false);
-        view.setAxisTriadVisible(false);  // measured areas exclude the triad
+        QVERIFY(showView(view));
+        hideOverlays(view);  // measured areas exclude the legend and the triad
         view.setColorMode(ColorMode::SemanticClass);
         view.setCloud(toPolyData(patch(10)));
         topDownCamera(view);
@@ -125,11 +135,8 @@ private Q_SLOTS:
 
     void heightModeMapsThroughTurbo() {
         PointCloudView view;
-        view.resize(kSide, kSide);
-        view.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&view));
-        view.setLegendVisible(false);
-        view.setAxisTriadVisible(false);  // measured areas exclude the triad
+        QVERIFY(showView(view));
+        hideOverlays(view);  // measured areas exclude the legend and the triad
         // Left half at z = 0, right half at z = 1: the robust range is exactly [0, 1].
         view.setCloud(toPolyData(patch(40, [](float x) { return x < 0.f ? 0.f : 1.f; })));
         QCOMPARE(view.cloud().heightRange[0], 0.0);
@@ -170,11 +177,8 @@ private Q_SLOTS:
         QVERIFY(std::abs(poly.rangeRange[1] - 20.05) < 0.05);
 
         PointCloudView view;
-        view.resize(kSide, kSide);
-        view.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&view));
-        view.setLegendVisible(false);
-        view.setAxisTriadVisible(false);  // measured areas exclude the triad
+        QVERIFY(showView(view));
+        hideOverlays(view);  // measured areas exclude the legend and the triad
         view.setCloud(poly);
         topDownCamera(view);
         view.setColorMode(ColorMode::Range);
@@ -211,9 +215,7 @@ private Q_SLOTS:
         QCOMPARE(instanceColor(40), kNoInstanceColor);
         QCOMPARE(instanceColor(10u | (7u << 16)), a);  // stable
         PointCloudView view;
-        view.resize(kSide, kSide);
-        view.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        QVERIFY(showView(view));
         view.setCloud(poly);
         topDownCamera(view);
         view.setColorMode(ColorMode::Instance);
@@ -230,11 +232,8 @@ private Q_SLOTS:
 
     void pointSizeChangesCoverage() {
         PointCloudView view;
-        view.resize(kSide, kSide);
-        view.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&view));
-        view.setLegendVisible(false);
-        view.setAxisTriadVisible(false);  // measured areas exclude the triad
+        QVERIFY(showView(view));
+        hideOverlays(view);  // measured areas exclude the legend and the triad
         // A sparse grid: 21 x 21 points, 0.1 m apart (7.5 px at this camera).
         PointCloud sparse;
         for (int i = -10; i <= 10; ++i) {
@@ -266,9 +265,7 @@ private Q_SLOTS:
         const PointCloud scan =
             io::readKittiScan(seq / "velodyne" / "000000.bin", seq / "labels" / "000000.label");
         PointCloudView view;
-        view.resize(600, 400);
-        view.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        QVERIFY(showView(view, QSize(600, 400)));
         view.setColorMode(ColorMode::SemanticClass);
         view.setCloud(toPolyData(scan));
         QVERIFY(view.cloud().hasLabels);
@@ -330,11 +327,8 @@ private Q_SLOTS:
         }
         c.xyz.push_back({-12.f, -12.f, 0.f});
         PointCloudView view;
-        view.resize(kSide, kSide);
-        view.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&view));
-        view.setLegendVisible(false);
-        view.setAxisTriadVisible(false);  // measured areas exclude the triad
+        QVERIFY(showView(view));
+        hideOverlays(view);  // measured areas exclude the legend and the triad
         view.setCloud(toPolyData(c));
         vtkCamera* cam = view.renderer()->GetActiveCamera();
         const CameraState before = captureCamera(cam);
@@ -374,9 +368,7 @@ private Q_SLOTS:
 
     void presetsLookAlongTheAxes() {
         PointCloudView view;
-        view.resize(kSide, kSide);
-        view.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        QVERIFY(showView(view));
         view.setCloud(toPolyData(patch(40)));
         vtkCamera* cam = view.renderer()->GetActiveCamera();
         const auto check = [&](ViewPreset p, std::array<double, 3> dir, std::array<double, 3> up) {
@@ -409,11 +401,8 @@ private Q_SLOTS:
             }
         }
         PointCloudView view;
-        view.resize(kSide, kSide);
-        view.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&view));
-        view.setLegendVisible(false);
-        view.setAxisTriadVisible(false);  // measured areas exclude the triad
+        QVERIFY(showView(view));
+        hideOverlays(view);  // measured areas exclude the legend and the triad
         view.setCloud(toPolyData(c));
         topDownCamera(view);  // 75 px per metre, x to the right
         vtkCamera* cam = view.renderer()->GetActiveCamera();
@@ -446,9 +435,7 @@ private Q_SLOTS:
 
     void axisTriadTurnsWithTheCamera() {
         PointCloudView view;
-        view.resize(kSide, kSide);
-        view.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        QVERIFY(showView(view));
         view.setLegendVisible(false);
         view.setCloud(toPolyData(patch(10)));
         topDownCamera(view);  // x to the right, y up, z towards the viewer
@@ -500,9 +487,7 @@ private Q_SLOTS:
 
     void lightBackgroundKeepsEverythingReadable() {
         PointCloudView view;
-        view.resize(kSide, kSide);
-        view.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        QVERIFY(showView(view));
         view.setTitle("Scan");
         view.setAxisTriadVisible(false);
         view.setColorMode(ColorMode::SemanticClass);
