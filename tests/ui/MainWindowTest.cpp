@@ -46,6 +46,14 @@ void writeScans(const fs::path& dir) {
     }
 }
 
+/// Shows the window and makes it active (shortcuts only fire in the active window).
+bool showActive(MainWindow& w) {
+    w.show();
+    if (!QTest::qWaitForWindowExposed(&w)) return false;
+    w.activateWindow();
+    return QTest::qWaitForWindowActive(&w);
+}
+
 int currentRow(MainWindow& w) {
     return w.frameList()->currentIndex().row();
 }
@@ -67,10 +75,7 @@ private Q_SLOTS:
         MainWindow w;
         w.setErrorDialogsEnabled(false);
         w.resize(900, 500);
-        w.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&w));
-        w.activateWindow();  // shortcuts only fire in the active window
-        QVERIFY(QTest::qWaitForWindowActive(&w));
+        QVERIFY(showActive(w));
         QSignalSpy shown(&w, &MainWindow::frameShown);
         QVERIFY(w.openSequence(tmp.path()));
         QTRY_COMPARE(shown.count(), 1);
@@ -105,10 +110,7 @@ private Q_SLOTS:
         QTemporaryDir tmp;
         writeScans(tmp.path().toStdString());
         MainWindow w;
-        w.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&w));
-        w.activateWindow();  // shortcuts only fire in the active window
-        QVERIFY(QTest::qWaitForWindowActive(&w));
+        QVERIFY(showActive(w));
         w.setColorMode(ColorMode::Intensity);
         QCOMPARE(w.scanView()->colorMode(), ColorMode::Intensity);
         QCOMPARE(w.groundTruthView()->colorMode(), ColorMode::Intensity);
@@ -127,10 +129,7 @@ private Q_SLOTS:
         writeScans(tmp.path().toStdString());
         MainWindow w;
         w.setErrorDialogsEnabled(false);
-        w.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&w));
-        w.activateWindow();
-        QVERIFY(QTest::qWaitForWindowActive(&w));
+        QVERIFY(showActive(w));
         QSignalSpy shown(&w, &MainWindow::frameShown);
         QVERIFY(w.openSequence(tmp.path()));
         QTRY_COMPARE(shown.count(), 1);
@@ -170,10 +169,7 @@ private Q_SLOTS:
         w.setErrorDialogsEnabled(false);
         w.setScreenshotFolder(shots.path() + "/sub");  // created on demand
         w.resize(900, 500);
-        w.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&w));
-        w.activateWindow();
-        QVERIFY(QTest::qWaitForWindowActive(&w));
+        QVERIFY(showActive(w));
         QSignalSpy shown(&w, &MainWindow::frameShown);
         QVERIFY(w.openSequence(tmp.path()));
         QTRY_COMPARE(shown.count(), 1);
@@ -212,10 +208,7 @@ private Q_SLOTS:
         writeScans(tmp.path().toStdString());
         MainWindow w;
         w.setErrorDialogsEnabled(false);
-        w.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&w));
-        w.activateWindow();
-        QVERIFY(QTest::qWaitForWindowActive(&w));
+        QVERIFY(showActive(w));
         QSignalSpy errors(&w, &MainWindow::errorShown);
         vtkCamera* cam = w.scanView()->renderer()->GetActiveCamera();
         cam->SetPosition(3, -4, 5);
@@ -278,10 +271,7 @@ private Q_SLOTS:
 
     void helpListsEveryShortcutFromTheActions() {
         MainWindow w;
-        w.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&w));
-        w.activateWindow();
-        QVERIFY(QTest::qWaitForWindowActive(&w));
+        QVERIFY(showActive(w));
         QVERIFY(!w.helpDialog());
         QTest::keyClick(&w, Qt::Key_H);
         QVERIFY(w.helpDialog() && w.helpDialog()->isVisible());
@@ -320,10 +310,7 @@ private Q_SLOTS:
         writeScans(tmp.path().toStdString());
         MainWindow w;
         w.setErrorDialogsEnabled(false);
-        w.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&w));
-        w.activateWindow();  // shortcuts only fire in the active window
-        QVERIFY(QTest::qWaitForWindowActive(&w));
+        QVERIFY(showActive(w));
         QSignalSpy errors(&w, &MainWindow::errorShown);
         QSignalSpy shown(&w, &MainWindow::frameShown);
         QVERIFY(w.openSequence(tmp.path()));
@@ -355,10 +342,7 @@ private Q_SLOTS:
         writeScans(tmp.path().toStdString());
         MainWindow w;
         w.setErrorDialogsEnabled(false);
-        w.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&w));
-        w.activateWindow();  // shortcuts only fire in the active window
-        QVERIFY(QTest::qWaitForWindowActive(&w));
+        QVERIFY(showActive(w));
         QSignalSpy shown(&w, &MainWindow::frameShown);
         QMimeData mime;
         mime.setUrls({QUrl::fromLocalFile(tmp.path())});
@@ -451,10 +435,7 @@ private Q_SLOTS:
         MainWindow w;
         w.setErrorDialogsEnabled(false);
         w.resize(1000, 500);
-        w.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&w));
-        w.activateWindow();  // shortcuts only fire in the active window
-        QVERIFY(QTest::qWaitForWindowActive(&w));
+        QVERIFY(showActive(w));
         QSignalSpy shown(&w, &MainWindow::frameShown);
         QVERIFY(w.openSequence(QString::fromStdString(seq.string())));
         QTRY_VERIFY_WITH_TIMEOUT(!shown.isEmpty() && shown.last().at(1).toBool(), 120000);
