@@ -16,6 +16,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <optional>
 
 #ifndef LIDISTILL_DEFAULT_SEQUENCE
 #define LIDISTILL_DEFAULT_SEQUENCE ""
@@ -79,8 +80,58 @@ int main(int argc, char** argv) {
     const QCommandLineOption colorOpt(
         "color", "Colour mode: height, range, intensity, class or instance.", "mode", "class");
     const QCommandLineOption sizeOpt("size", "Window size WxH.", "size");
-    parser.addOptions({screenshot, frameOpt, colorOpt, sizeOpt});
+    const QCommandLineOption colormapOpt("colormap",
+                                         "Colormap of height, range and intensity: " +
+                                             lidistill::ui::colormapNames().join(", ") + ".",
+                                         "name", "turbo");
+    const QCommandLineOption rangeOpt(
+        "range",
+        "Fixed colour range MIN:MAX of the --color mode (height, range or intensity), kept "
+        "for every frame; write --range=-2:3 for a negative MIN. Default: 2-98 % of each scan.",
+        "min:max");
+    const QCommandLineOption axesOpt(
+        "nuscenes-axes",
+        "How nuScenes sweeps are shown: kitti (x forward, y left; default) or stored "
+        "(x right, y forward).",
+        "axes", "kitti");
+    parser.addOptions({screenshot, frameOpt, colorOpt, sizeOpt, colormapOpt, rangeOpt, axesOpt});
     parser.process(app);
+
+    // Usage errors are reported before any window appears.
+    const auto usageError = [](const QString& message) {
+        std::fprintf(stderr, "lidistill-studio: %s\n", qPrintable(message));
+        return 2;
+    };
+    const auto colormap = lidistill::ui::colormapFromName(parser.value(colormapOpt));
+    if (!colormap) {
+        return usageError(
+            QStringLiteral("unknown colormap '%1' (use one of %2)")
+                .arg(parser.value(colormapOpt), lidistill::ui::colormapNames().join(", ")));
+    }
+    const QString mode = parser.value(colorOpt).toLower();
+    const lidistill::ui::ColorMode colorMode =
+        mode == "height"      ? lidistill::ui::ColorMode::Height
+        : mode == "range"     ? lidistill::ui::ColorMode::Range
+        : mode == "intensity" ? lidistill::ui::ColorMode::Intensity
+        : mode == "instance"  ? lidistill::ui::ColorMode::Instance
+                              : lidistill::ui::ColorMode::SemanticClass;
+    std::optional<lidistill::ui::ColorRange> range;
+    if (parser.isSet(rangeOpt)) {
+        if (!lidistill::ui::isScalarMode(colorMode)) {
+            return usageError(QStringLiteral(
+                "--range needs --color height, range or intensity (class colours have no range)"));
+        }
+        try {
+            range = lidistill::ui::parseColorRange(parser.value(rangeOpt));
+        } catch (const std::exception& e) {
+            return usageError(QString::fromUtf8(e.what()));
+        }
+    }
+    const QString axes = parser.value(axesOpt).toLower();
+    if (axes != "kitti" && axes != "stored") {
+        return usageError(
+            QStringLiteral("--nuscenes-axes must be kitti or stored, not '%1'").arg(axes));
+    }
 
     try {
         lidistill::ui::MainWindow window;
@@ -88,12 +139,11 @@ int main(int argc, char** argv) {
             const QStringList wh = parser.value(sizeOpt).split('x');
             if (wh.size() == 2) window.resize(wh[0].toInt(), wh[1].toInt());
         }
-        const QString mode = parser.value(colorOpt).toLower();
-        window.setColorMode(mode == "height"      ? lidistill::ui::ColorMode::Height
-                            : mode == "range"     ? lidistill::ui::ColorMode::Range
-                            : mode == "intensity" ? lidistill::ui::ColorMode::Intensity
-                            : mode == "instance"  ? lidistill::ui::ColorMode::Instance
-                                                  : lidistill::ui::ColorMode::SemanticClass);
+        window.setColorMode(colorMode);
+        window.setColormap(*colormap);
+        if (range) window.setFixedRange(colorMode, range);
+        window.setNuscenesAxes(axes == "stored" ? lidistill::io::NuscenesAxes::AsStored
+                                                : lidistill::io::NuscenesAxes::KittiFrame);
         const int frame = parser.value(frameOpt).toInt();
         if (parser.isSet(screenshot)) {
             window.setErrorDialogsEnabled(false);

@@ -4,6 +4,7 @@
 #include "core/io/CloudFile.h"
 #include "core/io/ScanIo.h"
 #include "tests/ui/GlTestSupport.h"
+#include "ui/app/ColorScaleControls.h"
 #include "ui/app/MainWindow.h"
 #include "ui/app/SequenceSession.h"
 #include "ui/app/ShortcutHelp.h"
@@ -13,6 +14,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QClipboard>
+#include <QComboBox>
 #include <QDir>
 #include <QListView>
 #include <QMessageBox>
@@ -56,6 +58,19 @@ bool showActive(MainWindow& w) {
 
 int currentRow(MainWindow& w) {
     return w.frameList()->currentIndex().row();
+}
+
+/// Where world point `p` is drawn in `view`, in widget coordinates.
+QPoint project(PointCloudView* view, const Vec3f& p) {
+    vtkRenderer* r = view->renderer();
+    r->SetWorldPoint(p[0], p[1], p[2], 1.0);
+    r->WorldToDisplay();
+    double d[3];
+    r->GetDisplayPoint(d);
+    const double dpr = view->devicePixelRatioF();
+    const double height = view->height() * dpr;
+    return QPoint(static_cast<int>(std::lround(d[0] / dpr)),
+                  static_cast<int>(std::lround((height - 1 - d[1]) / dpr)));
 }
 
 }  // namespace
@@ -122,6 +137,85 @@ private Q_SLOTS:
         QCOMPARE(w.groundTruthView()->pointSize(), 3.0);
         QCOMPARE(w.scanView()->renderer()->GetActiveCamera(),
                  w.groundTruthView()->renderer()->GetActiveCamera());
+    }
+
+    void colourScaleKeysDriveBothViewsAndFixedRangesSurviveFrames() {
+        QTemporaryDir tmp;
+        writeScans(tmp.path().toStdString());
+        MainWindow w;
+        w.setErrorDialogsEnabled(false);
+        w.resize(900, 500);
+        QVERIFY(showActive(w));
+        QSignalSpy shown(&w, &MainWindow::frameShown);
+        QVERIFY(w.openSequence(tmp.path()));
+        QTRY_COMPARE(shown.count(), 1);
+        QCOMPARE(w.scanView()->colormap(), Colormap::Turbo);
+        QTest::keyClick(&w, Qt::Key_M);  // next colormap, in both views and the toolbar box
+        QCOMPARE(w.scanView()->colormap(), Colormap::Viridis);
+        QCOMPARE(w.groundTruthView()->colormap(), Colormap::Viridis);
+        QCOMPARE(w.colorScale()->colormapBox()->currentText(), QStringLiteral("viridis"));
+        w.colorScale()->colormapBox()->setCurrentIndex(3);
+        QCOMPARE(w.groundTruthView()->colormap(), Colormap::Jet);
+        QTest::keyClick(&w, Qt::Key_M);  // wraps round
+        QCOMPARE(w.scanView()->colormap(), Colormap::Turbo);
+
+        // L in a class mode fixes nothing and says why.
+        QTest::keyClick(&w, Qt::Key_L);
+        QVERIFY(!w.scanView()->fixedRange(ColorMode::Range));
+        QVERIFY(w.statusBar()->currentMessage().contains("height, range and intensity"));
+        QVERIFY(!w.colorScale()->fixRangeAction()->isChecked());
+
+        // Range mode: scan k reaches 5 (k + 1) m, so automatic ranges differ per frame.
+        w.setColorMode(ColorMode::Range);
+        const auto frame0 = w.scanView()->activeRange();
+        QVERIFY(frame0);
+        QTest::keyClick(&w, Qt::Key_L);  // fix it to what is on screen
+        QVERIFY(w.colorScale()->fixRangeAction()->isChecked());
+        QCOMPARE(w.scanView()->fixedRange(ColorMode::Range), frame0);
+        QCOMPARE(w.groundTruthView()->fixedRange(ColorMode::Range), frame0);
+        QVERIFY(w.statusBar()->currentMessage().contains("fixed"));
+        QTest::keyClick(&w, Qt::Key_N);
+        QTRY_COMPARE(shown.last().at(0).toInt(), 1);
+        QCOMPARE(w.scanView()->cloud().pointCount, std::size_t{20});
+        QCOMPARE(w.scanView()->activeRange(), frame0);  // kept for the next scan
+        QVERIFY(w.scanView()->cloud().rangeRange[1] > (*frame0)[1] + 2.0);
+        // Other modes keep their own (automatic) range; the tick follows the mode.
+        w.setColorMode(ColorMode::Height);
+        QVERIFY(!w.colorScale()->fixRangeAction()->isChecked());
+        w.setColorMode(ColorMode::Range);
+        QVERIFY(w.colorScale()->fixRangeAction()->isChecked());
+        QTest::keyClick(&w, Qt::Key_L);  // and back to automatic
+        QVERIFY(!w.scanView()->fixedRange(ColorMode::Range));
+        QCOMPARE(w.scanView()->activeRange(), w.scanView()->cloud().rangeRange);
+        // The public setter (what --range uses) reaches both views.
+        w.setFixedRange(ColorMode::Intensity, ColorRange{0.0, 2.0});
+        QCOMPARE(w.groundTruthView()->fixedRange(ColorMode::Intensity), (ColorRange{0.0, 2.0}));
+    }
+
+    void clickOnAPointShowsItsValuesInTheStatusBar() {
+        QTemporaryDir tmp;
+        writeScans(tmp.path().toStdString());
+        MainWindow w;
+        w.setErrorDialogsEnabled(false);
+        w.resize(900, 500);
+        QVERIFY(showActive(w));
+        QSignalSpy shown(&w, &MainWindow::frameShown);
+        QVERIFY(w.openSequence(tmp.path()));
+        QTRY_COMPARE(shown.count(), 1);
+        QVERIFY(w.pointReadout().isEmpty());
+        // Scan 0 has points (0.5 i, 1, -1), intensity 0.5: click point 6 at (3, 1, -1).
+        const QPoint at = project(w.scanView(), {3.f, 1.f, -1.f});
+        QVERIFY(w.scanView()->rect().contains(at));
+        QTest::mouseClick(w.scanView(), Qt::LeftButton, {}, at);
+        const QString text = w.pointReadout();
+        QVERIFY2(text.startsWith("Scan point 6: x 3.00  y 1.00  z -1.00 m"), qPrintable(text));
+        QVERIFY2(text.contains(QStringLiteral("range %1 m").arg(std::sqrt(11.0), 0, 'f', 2)),
+                 qPrintable(text));
+        QVERIFY2(text.contains("intensity 0.5"), qPrintable(text));
+        // A new frame makes the readout stale: it is cleared.
+        QTest::keyClick(&w, Qt::Key_N);
+        QTRY_COMPARE(shown.last().at(0).toInt(), 1);
+        QVERIFY(w.pointReadout().isEmpty());
     }
 
     void cameraKeysDriveTheSharedCamera() {
@@ -294,12 +388,14 @@ private Q_SLOTS:
         }
         QCOMPARE(table->rowCount(), withShortcut + static_cast<int>(mouseEntries().size()));
         // The bindings users look for, spelled out.
-        for (const char* k : {"T", "P", "R", "1", "3", "7", "Ctrl+C", "Ctrl+V", "N / Right",
-                              "B / Left", "F1 / H", "+ / =", "-", "C", "Shift+C"}) {
+        for (const char* k :
+             {"T", "P", "R", "1", "3", "7", "Ctrl+C", "Ctrl+V", "N / Right", "B / Left", "F1 / H",
+              "+ / =", "-", "C", "Shift+C", "M", "L", "Ctrl+L"}) {
             QVERIFY2(shown.contains(QString::fromLatin1(k)), k);
         }
         QCOMPARE(shown.value("T"), QStringLiteral("Bird's-eye view (orthographic, toggle)"));
         QVERIFY(shown.contains("Double-click on a point"));
+        QVERIFY(shown.value("Click on a point").contains("status bar"));
         w.helpDialog()->close();
         QTest::keyClick(&w, Qt::Key_F1);
         QVERIFY(w.helpDialog()->isVisible());
@@ -427,6 +523,65 @@ private Q_SLOTS:
         QCOMPARE(errors.count(), 1);
         QVERIFY(errors.at(0).at(0).toString().contains("README.md"));
         QCOMPARE(w.session()->frames()->rowCount(), 1);
+    }
+
+    void nuscenesSweepsAreShownInKittiAxesUnlessAskedOtherwise() {
+        const fs::path dir = test::sharedData() / "nuscenes-sweep";
+        if (!fs::exists(dir)) QSKIP("shared data not found");
+        fs::path sweep;
+        for (const auto& e : fs::directory_iterator(dir)) sweep = e.path();
+        // References straight from core: the file's own axes, and core's KITTI rotation.
+        const PointCloud stored = io::readNuscenesBin(sweep, io::NuscenesAxes::AsStored);
+        const PointCloud kitti = io::readNuscenesBin(sweep, io::NuscenesAxes::KittiFrame);
+        const auto shows = [](MainWindow& w, const PointCloud& ref) {
+            const CloudPolyData& cloud = w.scanView()->cloud();
+            if (cloud.pointCount != ref.size()) return false;
+            for (const std::size_t i : {std::size_t{0}, ref.size() / 3, ref.size() - 1}) {
+                double p[3];
+                cloud.polyData->GetPoint(static_cast<vtkIdType>(i), p);
+                for (int a = 0; a < 3; ++a) {
+                    if (p[a] != static_cast<double>(ref.xyz[i][a])) return false;
+                }
+            }
+            return true;
+        };
+        MainWindow w;
+        w.setErrorDialogsEnabled(false);
+        w.resize(900, 500);
+        QVERIFY(showActive(w));
+        QSignalSpy shown(&w, &MainWindow::frameShown);
+        QCOMPARE(w.session()->nuscenesAxes(), io::NuscenesAxes::KittiFrame);  // the default
+        QVERIFY(w.openFile(QString::fromStdString(sweep.string())));
+        QTRY_COMPARE_WITH_TIMEOUT(shown.count(), 1, 20000);
+        QVERIFY(shows(w, kitti));
+        // Forward (stored +y) is now +x: the sweep's y extent became its x extent.
+        double b[6];
+        w.scanView()->cloud().polyData->GetBounds(b);
+        double sb[4] = {1e9, -1e9, 1e9, -1e9};
+        for (const Vec3f& p : stored.xyz) {
+            sb[0] = std::min(sb[0], double(p[0])), sb[1] = std::max(sb[1], double(p[0]));
+            sb[2] = std::min(sb[2], double(p[1])), sb[3] = std::max(sb[3], double(p[1]));
+        }
+        QCOMPARE(b[0], sb[2]);   // x min = stored y min
+        QCOMPARE(b[3], -sb[0]);  // y max = - stored x min
+        // Switching back reloads the frame in its stored axes; and again.
+        w.setNuscenesAxes(io::NuscenesAxes::AsStored);
+        QCOMPARE(w.session()->nuscenesAxes(), io::NuscenesAxes::AsStored);
+        QTRY_COMPARE_WITH_TIMEOUT(shown.count(), 2, 20000);
+        QVERIFY(shows(w, stored));
+        QAction* toggle = nullptr;
+        for (QAction* a : w.findChildren<QAction*>()) {
+            if (a->text().contains("KITTI axes")) toggle = a;
+        }
+        QVERIFY(toggle && !toggle->isChecked());
+        toggle->trigger();
+        QTRY_COMPARE_WITH_TIMEOUT(shown.count(), 3, 20000);
+        QVERIFY(shows(w, kitti));
+        // KITTI scans are never turned.
+        const fs::path kittiScan = test::sharedData() / "kitti-object" / "000008.bin";
+        QVERIFY(w.openFile(QString::fromStdString(kittiScan.string())));
+        QTRY_COMPARE_WITH_TIMEOUT(shown.count(), 4, 20000);
+        QVERIFY(shows(w, io::readKittiBin(kittiScan)));
     }
 
     void realSequenceShowsScanAndGroundTruth() {

@@ -2,6 +2,7 @@
 #include "ui/app/MainWindow.h"
 
 #include "core/io/CloudFile.h"
+#include "ui/app/ColorScaleControls.h"
 #include "ui/app/SequenceSession.h"
 #include "ui/app/ShortcutHelp.h"
 #include "ui/app/ViewCapture.h"
@@ -66,7 +67,9 @@ MainWindow::MainWindow(QWidget* parent)
       m_frameList(new QListView),
       m_views(nullptr),
       m_colorBox(new QComboBox),
+      m_colorScale(new ColorScaleControls({m_scanView, m_gtView}, this)),
       m_frameLabel(new QLabel),
+      m_pickLabel(new QLabel),
       m_mapLabel(new QLabel),
       m_mapProgress(new QProgressBar) {
     setAcceptDrops(true);
@@ -115,6 +118,15 @@ MainWindow::MainWindow(QWidget* parent)
     m_mapProgress->setMaximumWidth(180);
     m_mapProgress->setVisible(false);
     statusBar()->addWidget(m_frameLabel, 1);
+    m_pickLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);  // values can be copied
+    statusBar()->addPermanentWidget(m_pickLabel);
+    connect(m_colorScale, &ColorScaleControls::status, this,
+            [this](const QString& message) { statusBar()->showMessage(message, 8000); });
+    for (PointCloudView* v : {m_scanView, m_gtView}) {
+        connect(v, &PointCloudView::pointPicked, this,
+                [this, v](const PickedPoint& p) { showPick(v, p); });
+        connect(v, &PointCloudView::pickMissed, m_pickLabel, &QLabel::clear);
+    }
     statusBar()->addPermanentWidget(m_mapLabel);
     statusBar()->addPermanentWidget(m_mapProgress);
 
@@ -268,6 +280,17 @@ void MainWindow::buildActions() {
         m_scanView->setLegendVisible(on);
         m_gtView->setLegendVisible(on);
     });
+    m_colorScale->populateMenu(view->addMenu(tr("Colour &scale (height, range, intensity)")));
+    view->addSeparator();
+    m_nuscenesKitti = view->addAction(tr("nuScenes sweeps in &KITTI axes (x forward)"));
+    m_nuscenesKitti->setCheckable(true);
+    m_nuscenesKitti->setChecked(m_session->nuscenesAxes() == io::NuscenesAxes::KittiFrame);
+    m_nuscenesKitti->setToolTip(
+        tr("Turn nuScenes sweeps (stored x right, y forward) by -90 degrees about z, so that "
+           "the front and top views look the same way as for KITTI scans"));
+    connect(m_nuscenesKitti, &QAction::toggled, this, [this](bool on) {
+        m_session->setNuscenesAxes(on ? io::NuscenesAxes::KittiFrame : io::NuscenesAxes::AsStored);
+    });
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     QAction* keys = help->addAction(tr("&Keyboard and mouse"), this, &MainWindow::showHelp);
@@ -282,6 +305,8 @@ void MainWindow::buildActions() {
     bar->addSeparator();
     bar->addWidget(new QLabel(tr(" Colour: ")));
     bar->addWidget(m_colorBox);
+    bar->addWidget(new QLabel(tr(" Map: ")));
+    bar->addWidget(m_colorScale->colormapBox());
     bar->addAction(reset);
 }
 
@@ -320,6 +345,28 @@ void MainWindow::setColorMode(ColorMode mode) {
     }
     m_scanView->setColorMode(mode);
     m_gtView->setColorMode(mode);
+    m_colorScale->syncToMode();
+}
+
+void MainWindow::setColormap(Colormap map) {
+    m_colorScale->setColormap(map);
+}
+
+void MainWindow::setFixedRange(ColorMode mode, std::optional<ColorRange> range) {
+    m_colorScale->setFixedRange(mode, range);
+}
+
+void MainWindow::setNuscenesAxes(io::NuscenesAxes axes) {
+    m_nuscenesKitti->setChecked(axes == io::NuscenesAxes::KittiFrame);  // toggled does the rest
+}
+
+QString MainWindow::pointReadout() const {
+    return m_pickLabel->text();
+}
+
+void MainWindow::showPick(const PointCloudView* view, const PickedPoint& point) {
+    const QString where = view == m_scanView ? tr("Scan") : tr("Ground truth");
+    m_pickLabel->setText(tr("%1 %2").arg(where, describePoint(point)));
 }
 
 void MainWindow::showFrame(const FrameData& frame) {
@@ -329,6 +376,7 @@ void MainWindow::showFrame(const FrameData& frame) {
         return;
     }
     const std::size_t scanPoints = frame.scan.pointCount;
+    m_pickLabel->clear();  // it named a point of the previous cloud
     m_scanView->setCloud(frame.scan);
     QString gtText;
     if (frame.groundTruth) {

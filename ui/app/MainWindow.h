@@ -1,11 +1,13 @@
 #pragma once
 // SPDX-License-Identifier: MIT
 
+#include "core/io/ScanIo.h"
 #include "ui/render/PointCloudView.h"
 
 #include <QMainWindow>
 #include <QString>
 
+class QAction;
 class QComboBox;
 class QLabel;
 class QListView;
@@ -13,6 +15,7 @@ class QProgressBar;
 
 namespace lidistill::ui {
 
+class ColorScaleControls;
 class SequenceSession;
 class ShortcutHelpDialog;
 struct FrameData;
@@ -22,9 +25,12 @@ struct FrameData;
 /// loading lives in SequenceSession.
 ///
 /// Keys: N / Right next frame, B / Left previous, R reset view, + / - point size,
-/// C next colour mode, Ctrl+O open, F1 / H help (the help lists every action's shortcut,
-/// read from the actions themselves). A folder or scan file dropped on the window is opened.
-/// Errors go to the status bar and a non-modal message box. GUI thread only.
+/// C next colour mode, M next colormap, L fix / free the colour range, Ctrl+O open, F1 / H
+/// help (the help lists every action's shortcut, read from the actions themselves). A click
+/// on a point shows its values in the status bar (pointReadout()). A folder or scan file
+/// dropped on the window is opened. nuScenes sweeps are shown in KITTI axes unless the View
+/// menu says otherwise. Errors go to the status bar and a non-modal message box.
+/// GUI thread only.
 class MainWindow : public QMainWindow {
     Q_OBJECT
 
@@ -45,6 +51,10 @@ public:
     void setErrorDialogsEnabled(bool enabled) { m_errorDialogs = enabled; }
     /// The key and mouse reference, once showHelp() has created it (else null).
     ShortcutHelpDialog* helpDialog() const noexcept { return m_help; }
+    /// Colormap and colour-range controls of both views.
+    ColorScaleControls* colorScale() const noexcept { return m_colorScale; }
+    /// What the last click on a point said ("Scan: point 12: x ..."), empty when none.
+    QString pointReadout() const;
 
 public Q_SLOTS:
     /// Opens a sequence folder (as File > Open, a drop, or the command line do).
@@ -56,6 +66,14 @@ public Q_SLOTS:
     void nextFrame();
     void previousFrame();
     void setColorMode(lidistill::ui::ColorMode mode);
+    /// Colormap of the scalar modes in both views (as the toolbar box and M do).
+    void setColormap(lidistill::ui::Colormap map);
+    /// Fixes (or, with nothing, frees) the colour range of scalar `mode` in both views.
+    /// @throws InvalidArgument as PointCloudView::setFixedRange().
+    void setFixedRange(lidistill::ui::ColorMode mode,
+                       std::optional<lidistill::ui::ColorRange> range);
+    /// How nuScenes sweeps are shown (View menu; default io::NuscenesAxes::KittiFrame).
+    void setNuscenesAxes(lidistill::io::NuscenesAxes axes);
     /// Saves a PNG of the views (and the camera JSON beside it) to `file`, or to a new name
     /// in the screenshot folder when `file` is empty; reports in the status bar.
     /// @return the file written, or an empty string on failure (shown as an error).
@@ -83,6 +101,7 @@ private:
     void showFrame(const FrameData& frame);
     void showError(const QString& message);
     void updateTitle();
+    void showPick(const PointCloudView* view, const PickedPoint& point);
     /// What the ground-truth view says when the open content cannot have ground truth.
     QString groundTruthUnavailableReason() const;
 
@@ -94,7 +113,10 @@ private:
     QString m_screenshotFolder;
     ShortcutHelpDialog* m_help = nullptr;
     QComboBox* m_colorBox;
+    ColorScaleControls* m_colorScale;
+    QAction* m_nuscenesKitti = nullptr;
     QLabel* m_frameLabel;
+    QLabel* m_pickLabel;
     QLabel* m_mapLabel;
     QProgressBar* m_mapProgress;
     bool m_errorDialogs = true;

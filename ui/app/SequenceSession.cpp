@@ -16,6 +16,17 @@
 
 namespace lidistill::ui {
 
+namespace {
+/// Turns a nuScenes sweep read as stored into KITTI axes, exactly as
+/// io::readNuscenesBin(file, NuscenesAxes::KittiFrame) does: -90 degrees about z. Done after
+/// the read so that every reader (a folder's Sequence::loadScan, readCloud) is covered.
+void toKittiAxes(PointCloud& cloud) {
+    for (Vec3f& p : cloud.xyz) {
+        p = {p[1], -p[0], p[2]};
+    }
+}
+}  // namespace
+
 SequenceSession::SequenceSession(QObject* parent)
     : QObject(parent), m_frames(new FrameListModel(this)) {
     connect(&m_frameWatcher, &QFutureWatcher<FrameData>::finished, this,
@@ -122,6 +133,21 @@ void SequenceSession::requestFrame(int index) {
     // Otherwise onFrameFinished() starts the latest request.
 }
 
+void SequenceSession::setNuscenesAxes(io::NuscenesAxes axes) {
+    if (axes == m_nuscenesAxes) {
+        return;
+    }
+    m_nuscenesAxes = axes;
+    if (m_requested < 0) {
+        return;
+    }
+    if (m_frameWatcher.isRunning()) {
+        m_loading = -1;  // its result has the old axes: onFrameFinished() loads it again
+    } else {
+        startFrameLoad(m_requested);
+    }
+}
+
 void SequenceSession::startFrameLoad(int index) {
     m_loading = index;
     m_loadedWithMap = m_map != nullptr;
@@ -129,35 +155,41 @@ void SequenceSession::startFrameLoad(int index) {
     auto staticMap = m_map;
     const std::filesystem::path single = m_singleFile;
     const int generation = m_generation;
-    m_frameWatcher.setFuture(QtConcurrent::run([seq, staticMap, single, index, generation] {
-        FrameData out;
-        out.index = index;
-        out.generation = generation;
-        const auto i = static_cast<std::size_t>(index);
-        PointCloud scan;
-        try {
-            if (seq) {
-                out.name = QString::fromStdString(seq->frameName(i));
-                scan = seq->loadScan(i);
-            } else {
-                out.name = QString::fromStdString(single.filename().string());
-                scan = io::readCloud(single);
-            }
-            out.scan = toPolyData(scan);
-        } catch (const std::exception& e) {
-            out.error = QString::fromUtf8(e.what());
-            return out;
-        }
-        if (staticMap && seq) {
+    const bool kittiAxes = m_nuscenesAxes == io::NuscenesAxes::KittiFrame;
+    m_frameWatcher.setFuture(
+        QtConcurrent::run([seq, staticMap, single, index, generation, kittiAxes] {
+            FrameData out;
+            out.index = index;
+            out.generation = generation;
+            const auto i = static_cast<std::size_t>(index);
+            PointCloud scan;
             try {
-                out.groundTruth =
-                    toPolyData(map::groundTruthForScan(*staticMap, seq->pose(i), scan));
+                const std::filesystem::path& file = seq ? seq->scanFile(i) : single;
+                if (seq) {
+                    out.name = QString::fromStdString(seq->frameName(i));
+                    scan = seq->loadScan(i);
+                } else {
+                    out.name = QString::fromStdString(single.filename().string());
+                    scan = io::readCloud(single);
+                }
+                if (kittiAxes && io::formatFromPath(file) == io::CloudFormat::NuscenesBin) {
+                    toKittiAxes(scan);
+                }
+                out.scan = toPolyData(scan);
             } catch (const std::exception& e) {
-                out.groundTruthError = QString::fromUtf8(e.what());
+                out.error = QString::fromUtf8(e.what());
+                return out;
             }
-        }
-        return out;
-    }));
+            if (staticMap && seq) {
+                try {
+                    out.groundTruth =
+                        toPolyData(map::groundTruthForScan(*staticMap, seq->pose(i), scan));
+                } catch (const std::exception& e) {
+                    out.groundTruthError = QString::fromUtf8(e.what());
+                }
+            }
+            return out;
+        }));
 }
 
 void SequenceSession::onFrameFinished() {

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 
 #include "core/dataset/Sequence.h"
+#include "core/io/ScanIo.h"
 #include "core/map/StaticMap.h"
 #include "ui/render/CloudToVtk.h"
 
@@ -62,6 +63,10 @@ public:
     bool hasMap() const noexcept { return m_map != nullptr; }
     bool isBuildingMap() const { return m_mapWatcher.isRunning(); }
     int currentFrame() const noexcept { return m_requested; }
+    /// How nuScenes sweeps (.pcd.bin, stored x right, y forward) are shown. Default
+    /// io::NuscenesAxes::KittiFrame: x forward, y left, like KITTI scans, so that the front
+    /// and bird's-eye views agree across datasets. Other formats are never turned.
+    io::NuscenesAxes nuscenesAxes() const noexcept { return m_nuscenesAxes; }
 
     /// Where the static map of the sequence in `dir` is cached: under the user cache folder
     /// (QStandardPaths::CacheLocation), keyed by a hash of the absolute path, never inside
@@ -74,13 +79,15 @@ public Q_SLOTS:
     /// build starts. @return whether it opened.
     bool open(const QString& dir);
     /// Opens one scan file (.bin, .pcd.bin, .pcd, .ply) on its own: a one-frame list, read
-    /// with io::readCloud (nuScenes sweeps keep their stored axes, as in a folder), and no
-    /// ground truth. On failure (unsupported type, missing file) the current content stays
+    /// with io::readCloud (nuScenes sweeps turned as nuscenesAxes() says, as in a folder),
+    /// and no ground truth. On failure (unsupported type, missing file) the current content stays
     /// and `failed` is emitted; a file that exists but cannot be read arrives as
     /// FrameData::error like any scan. @return whether it opened.
     bool openFile(const QString& file);
     /// Loads frame `index` in the background (clamped requests are ignored).
     void requestFrame(int index);
+    /// Changes how nuScenes sweeps are shown; reloads the current frame when it changed.
+    void setNuscenesAxes(lidistill::io::NuscenesAxes axes);
     /// Stops the map build (it ends with MapResult::cancelled).
     void cancelMapBuild();
 
@@ -108,6 +115,7 @@ private:
     int m_requested = -1;  // the frame the user wants
     int m_loading = -1;    // the frame the running job loads
     bool m_loadedWithMap = false;
+    io::NuscenesAxes m_nuscenesAxes = io::NuscenesAxes::KittiFrame;
 };
 
 }  // namespace lidistill::ui

@@ -52,6 +52,8 @@ QList<ShortcutEntry> mouseEntries() {
         {mouse, QObject::tr("Middle drag / Shift+Left drag"), QObject::tr("Pan")},
         {mouse, QObject::tr("Wheel / Right drag"), QObject::tr("Zoom")},
         {mouse, QObject::tr("Ctrl+Left drag"), QObject::tr("Roll")},
+        {mouse, QObject::tr("Click on a point"),
+         QObject::tr("Show its x, y, z, range, intensity and class in the status bar")},
         {mouse, QObject::tr("Double-click on a point"),
          QObject::tr("Make it the centre of rotation")},
         {mouse, QObject::tr("Drop a folder or scan file"), QObject::tr("Open it")},

@@ -22,7 +22,7 @@ struct ShortcutEntry {
 QList<ShortcutEntry> shortcutEntries(const QMenuBar* menuBar);
 
 /// What the mouse does in the views (VtkViewport's trackball style plus PointCloudView's
-/// double-click pick), and drag and drop onto the window.
+/// click readout and double-click pick), and drag and drop onto the window.
 QList<ShortcutEntry> mouseEntries();
 
 /// A non-modal reference of every key and mouse binding: a three-column table (where,

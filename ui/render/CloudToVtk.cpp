@@ -10,6 +10,7 @@
 #include <vtkPointData.h>
 #include <vtkPoints.h>
 #include <vtkPolyData.h>
+#include <vtkTypeUInt32Array.h>
 #include <vtkUnsignedCharArray.h>
 
 #include <algorithm>
@@ -147,6 +148,12 @@ CloudPolyData toPolyData(const PointCloud& cloud) {
         }
         poly->GetPointData()->AddArray(instRgb);
         out.instanceCount = instances.size();
+
+        vtkNew<vtkTypeUInt32Array> raw;
+        raw->SetName(kLabelArray);
+        raw->SetNumberOfValues(nId);
+        std::copy(cloud.label.begin(), cloud.label.end(), raw->GetPointer(0));
+        poly->GetPointData()->AddArray(raw);
     }
 
     out.polyData = poly;

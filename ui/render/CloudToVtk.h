@@ -20,6 +20,8 @@ inline constexpr const char* kIntensityArray = "intensity";   ///< float, as rea
 inline constexpr const char* kLabelColorArray = "label_rgb";  ///< uchar x3, palette colours
 inline constexpr const char* kRangeArray = "range";           ///< float, metres from the origin
 inline constexpr const char* kInstanceColorArray = "instance_rgb";  ///< uchar x3, per instance
+/// uint32, the raw SemanticKITTI label (class | instance << 16): what a point pick reports.
+inline constexpr const char* kLabelArray = "label";
 
 /// A cloud ready for a VTK mapper plus the statistics its colour bars need.
 struct CloudPolyData {
@@ -42,9 +44,10 @@ struct CloudPolyData {
 
 /// Converts a cloud into a fresh vtkPolyData with kHeightArray, kRangeArray, kIntensityArray
 /// (when the cloud has intensity), kLabelColorArray (official SemanticKITTI colours) and
-/// kInstanceColorArray (instanceColor(), points without an instance grey), both when it has
-/// labels. The result shares nothing with any live pipeline, so this may run on a worker
-/// thread; hand the result to the GUI thread and swap it into a mapper there.
+/// kInstanceColorArray (instanceColor(), points without an instance grey) and kLabelArray
+/// (the raw labels), all three when it has labels. The result shares nothing with any live
+/// pipeline, so this may run on a worker thread; hand the result to the GUI thread and swap it into
+/// a mapper there.
 /// @throws InvalidArgument if the cloud's fields are inconsistent (PointCloud::validate()).
 /// Thread-safe (touches no shared state).
 CloudPolyData toPolyData(const PointCloud& cloud);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "ui/render/PointCloudView.h"
 
+#include "core/base/Error.h"
 #include "ui/render/AxisTriad.h"
 #include "ui/render/ClassLegend.h"
 #include "ui/render/ColorMaps.h"
@@ -29,11 +30,43 @@
 
 namespace lidistill::ui {
 
+namespace {
+/// Index of a scalar mode in PointCloudView::m_fixedRanges.
+std::size_t scalarIndex(ColorMode mode) {
+    switch (mode) {
+        case ColorMode::Height:
+            return 0;
+        case ColorMode::Range:
+            return 1;
+        case ColorMode::Intensity:
+            return 2;
+        default:
+            throw InvalidArgument("only height, range and intensity have a colour range");
+    }
+}
+/// How far (in pixels) the mouse may move between press and release for a click.
+constexpr double kClickSlop = 3.0;
+}  // namespace
+
+QString scalarModeName(ColorMode mode) {
+    switch (mode) {
+        case ColorMode::Height:
+            return QStringLiteral("height [m]");
+        case ColorMode::Range:
+            return QStringLiteral("range [m]");
+        case ColorMode::Intensity:
+            return QStringLiteral("intensity");
+        default:
+            return {};
+    }
+}
+
 PointCloudView::PointCloudView(QWidget* parent)
     : VtkViewport(parent),
       m_mapper(vtkSmartPointer<vtkPolyDataMapper>::New()),
       m_actor(vtkSmartPointer<vtkActor>::New()),
       m_legend(vtkSmartPointer<vtkScalarBarActor>::New()),
+      m_rangeNote(vtkSmartPointer<vtkTextActor>::New()),
       m_title(vtkSmartPointer<vtkTextActor>::New()),
       m_message(vtkSmartPointer<vtkTextActor>::New()) {
     m_actor->SetMapper(m_mapper);
@@ -65,8 +98,16 @@ PointCloudView::PointCloudView(QWidget* parent)
     m_legend->DrawBackgroundOn();
     m_legend->GetBackgroundProperty()->SetColor(0.08, 0.08, 0.1);
     m_legend->GetBackgroundProperty()->SetOpacity(0.7);
-    m_legend->VisibilityOff();
     renderer()->AddViewProp(m_legend);
+    // Where the bar's range comes from, under it: a fixed range compares frames, an
+    // automatic one does not. (A second title line would overlap the bar's top label.)
+    m_rangeNote->GetTextProperty()->SetFontSize(11);
+    m_rangeNote->GetTextProperty()->SetColor(0.8, 0.8, 0.8);
+    m_rangeNote->GetTextProperty()->SetJustificationToRight();
+    m_rangeNote->GetPositionCoordinate()->SetCoordinateSystemToNormalizedViewport();
+    m_rangeNote->SetPosition(0.985, 0.025);
+    renderer()->AddViewProp(m_rangeNote);
+    setColorBarVisible(false);
 
     m_classLegend = std::make_unique<ClassLegend>(renderer());
 
@@ -110,7 +151,7 @@ void PointCloudView::clearCloud(const QString& message) {
     m_cloud = CloudPolyData{};
     m_mapper->SetInputData(nullptr);
     m_actor->VisibilityOff();
-    m_legend->VisibilityOff();
+    setColorBarVisible(false);
     m_classLegend->setVisible(false);
     setMessage(message);
 }
@@ -119,6 +160,52 @@ void PointCloudView::setColorMode(ColorMode mode) {
     m_colorMode = mode;
     applyColoring();
     update();
+}
+
+void PointCloudView::setColormap(Colormap map) {
+    m_colormap = map;
+    applyColoring();
+    update();
+}
+
+void PointCloudView::setFixedRange(ColorMode mode, std::optional<ColorRange> range) {
+    const std::size_t i = scalarIndex(mode);
+    if (range &&
+        !(std::isfinite((*range)[0]) && std::isfinite((*range)[1]) && (*range)[0] < (*range)[1])) {
+        throw InvalidArgument("a colour range needs finite values with min < max, not " +
+                              std::to_string((*range)[0]) + ":" + std::to_string((*range)[1]));
+    }
+    m_fixedRanges[i] = range;
+    applyColoring();
+    update();
+}
+
+vtkScalarBarActor* PointCloudView::colorBar() const noexcept {
+    return m_legend;
+}
+
+std::optional<ColorRange> PointCloudView::fixedRange(ColorMode mode) const {
+    return isScalarMode(mode) ? m_fixedRanges[scalarIndex(mode)] : std::nullopt;
+}
+
+std::optional<ColorRange> PointCloudView::activeRange() const {
+    if (!isScalarMode(m_colorMode) || !m_cloud.polyData) {
+        return std::nullopt;
+    }
+    if (m_colorMode == ColorMode::Intensity && !m_cloud.hasIntensity) {
+        return std::nullopt;
+    }
+    if (const auto& fixed = m_fixedRanges[scalarIndex(m_colorMode)]) {
+        return fixed;
+    }
+    switch (m_colorMode) {
+        case ColorMode::Range:
+            return m_cloud.rangeRange;
+        case ColorMode::Intensity:
+            return m_cloud.intensityRange;
+        default:
+            return m_cloud.heightRange;
+    }
 }
 
 void PointCloudView::setPointSize(double pixels) {
@@ -171,6 +258,8 @@ void PointCloudView::setLightBackground(bool light) {
                                 m_legend->GetAnnotationTextProperty()}) {
         tp->SetColor(light ? 0.1 : 0.9, light ? 0.1 : 0.9, light ? 0.1 : 0.9);
     }
+    const double note = light ? 0.25 : 0.8;
+    m_rangeNote->GetTextProperty()->SetColor(note, note, note);
     const double panel = light ? 1.0 : 0.08;
     m_legend->GetBackgroundProperty()->SetColor(panel, panel, light ? 1.0 : 0.1);
     m_classLegend->setLightTheme(light);
@@ -189,7 +278,7 @@ void PointCloudView::setLegendVisible(bool visible) {
 
 void PointCloudView::applyColoring() {
     if (!m_cloud.polyData) {
-        m_legend->VisibilityOff();
+        setColorBarVisible(false);
         m_classLegend->setVisible(false);
         return;
     }
@@ -200,7 +289,7 @@ void PointCloudView::applyColoring() {
         ((wantsLabels || wantsInstances) && !m_cloud.hasLabels)) {
         // The cloud lacks the field: draw it plain rather than with a misleading colour bar.
         m_mapper->ScalarVisibilityOff();
-        m_legend->VisibilityOff();
+        setColorBarVisible(false);
         m_classLegend->setVisible(false);
         return;
     }
@@ -217,7 +306,7 @@ void PointCloudView::applyColoring() {
                                  semanticKittiColor(cls));
         }
         m_classLegend->setEntries(std::move(entries));
-        m_legend->VisibilityOff();
+        setColorBarVisible(false);
         m_classLegend->setVisible(m_legendVisible);
         return;
     }
@@ -225,34 +314,34 @@ void PointCloudView::applyColoring() {
         // Instance colours are arbitrary: a legend of ids would say nothing.
         m_mapper->SelectColorArray(kInstanceColorArray);
         m_mapper->SetColorModeToDirectScalars();
-        m_legend->VisibilityOff();
+        setColorBarVisible(false);
         m_classLegend->setVisible(false);
         return;
     }
 
     m_classLegend->setVisible(false);
-    const char* array = kHeightArray;
-    const char* title = "height [m]";
-    const std::array<double, 2>* range = &m_cloud.heightRange;
-    if (wantsIntensity) {
-        array = kIntensityArray;
-        title = "intensity";
-        range = &m_cloud.intensityRange;
-    } else if (m_colorMode == ColorMode::Range) {
-        array = kRangeArray;
-        title = "range [m]";
-        range = &m_cloud.rangeRange;
-    }
-    auto lut = makeTurboLookupTable((*range)[0], (*range)[1]);
+    const char* array = wantsIntensity                    ? kIntensityArray
+                        : m_colorMode == ColorMode::Range ? kRangeArray
+                                                          : kHeightArray;
+    QString title = scalarModeName(m_colorMode);
+    const ColorRange range = *activeRange();
+    m_rangeNote->SetInput(m_fixedRanges[scalarIndex(m_colorMode)] ? "fixed range"
+                                                                  : "range: 2-98 % of this cloud");
+    auto lut = makeLookupTable(m_colormap, range[0], range[1]);
     m_mapper->SelectColorArray(array);
     m_mapper->SetColorModeToMapScalars();
     m_mapper->SetLookupTable(lut);
     m_mapper->UseLookupTableScalarRangeOff();
-    m_mapper->SetScalarRange((*range)[0], (*range)[1]);
+    m_mapper->SetScalarRange(range[0], range[1]);
     m_legend->SetLookupTable(lut);
-    m_legend->SetTitle(title);
+    m_legend->SetTitle(title.toUtf8().constData());
     m_legend->DrawAnnotationsOff();
-    m_legend->SetVisibility(m_legendVisible);
+    setColorBarVisible(m_legendVisible);
+}
+
+void PointCloudView::setColorBarVisible(bool visible) {
+    m_legend->SetVisibility(visible);
+    m_rangeNote->SetVisibility(visible);
 }
 
 void PointCloudView::resetCamera() {
@@ -357,9 +446,9 @@ void PointCloudView::toggleBirdsEye() {
     setViewPreset(ViewPreset::Top);
 }
 
-std::optional<std::array<double, 3>> PointCloudView::setRotationCentreAt(QPointF pos) {
+vtkIdType PointCloudView::pickIndex(QPointF pos) const {
     if (!m_cloud.polyData || m_cloud.pointCount == 0 || !m_actor->GetVisibility()) {
-        return std::nullopt;
+        return -1;
     }
     const double dpr = devicePixelRatioF();
     const int* size = renderWindow()->GetSize();
@@ -372,11 +461,27 @@ std::optional<std::array<double, 3>> PointCloudView::setRotationCentreAt(QPointF
     picker->SetTolerance(0.008);  // of the window diagonal: ~5 px in a 450 px view
     picker->PickFromListOn();
     picker->AddPickList(m_actor);
-    if (picker->Pick(x, y, 0.0, renderer()) == 0 || picker->GetPointId() < 0) {
+    if (picker->Pick(x, y, 0.0, renderer()) == 0) {
+        return -1;
+    }
+    return picker->GetPointId();
+}
+
+std::optional<PickedPoint> PointCloudView::pickAt(QPointF pos) const {
+    const vtkIdType id = pickIndex(pos);
+    if (id < 0) {
+        return std::nullopt;
+    }
+    return pointAt(m_cloud, id);
+}
+
+std::optional<std::array<double, 3>> PointCloudView::setRotationCentreAt(QPointF pos) {
+    const vtkIdType id = pickIndex(pos);
+    if (id < 0) {
         return std::nullopt;
     }
     std::array<double, 3> p{};
-    m_cloud.polyData->GetPoint(picker->GetPointId(), p.data());
+    m_cloud.polyData->GetPoint(id, p.data());
     vtkCamera* camera = renderer()->GetActiveCamera();
     double focal[3];
     double position[3];
@@ -397,6 +502,30 @@ void PointCloudView::mouseDoubleClickEvent(QMouseEvent* event) {
         return;
     }
     VtkViewport::mouseDoubleClickEvent(event);
+}
+
+void PointCloudView::mousePressEvent(QMouseEvent* event) {
+    if (event->button() == Qt::LeftButton) {
+        m_pressPos = event->position();
+    }
+    VtkViewport::mousePressEvent(event);
+}
+
+void PointCloudView::mouseReleaseEvent(QMouseEvent* event) {
+    VtkViewport::mouseReleaseEvent(event);
+    if (event->button() != Qt::LeftButton || !m_pressPos) {
+        return;
+    }
+    const QPointF moved = event->position() - *m_pressPos;
+    m_pressPos.reset();
+    if (std::abs(moved.x()) + std::abs(moved.y()) > kClickSlop) {
+        return;  // a drag (orbit), not a click
+    }
+    if (const auto picked = pickAt(event->position())) {
+        Q_EMIT pointPicked(*picked);
+    } else {
+        Q_EMIT pickMissed();
+    }
 }
 
 void PointCloudView::resizeGL(int w, int h) {

@@ -3,6 +3,8 @@
 
 #include "ui/render/CameraState.h"
 #include "ui/render/CloudToVtk.h"
+#include "ui/render/ColorMaps.h"
+#include "ui/render/PointPick.h"
 #include "ui/render/VtkViewport.h"
 
 #include <QPointF>
@@ -26,12 +28,25 @@ class ClassLegend;
 
 /// What the points are coloured by.
 enum class ColorMode {
-    Height,         ///< z, turbo colormap over the scan's robust range, with a colour bar
-    Range,          ///< distance from the sensor, turbo colormap, with a colour bar
-    Intensity,      ///< remission, turbo colormap, with a colour bar
+    Height,  ///< z through the colormap, over the scan's robust or a fixed range, with a colour bar
+    Range,   ///< distance from the sensor, as Height
+    Intensity,      ///< remission, as Height
     SemanticClass,  ///< official SemanticKITTI palette, with a legend of the classes present
     Instance,       ///< one colour per object instance (instanceColor()), the rest grey
 };
+
+/// Whether `mode` maps a scalar through a colormap (height, range, intensity).
+constexpr bool isScalarMode(ColorMode mode) noexcept {
+    return mode == ColorMode::Height || mode == ColorMode::Range || mode == ColorMode::Intensity;
+}
+
+/// The quantity of a scalar mode with its unit, as the colour bar titles it: "height [m]",
+/// "range [m]", "intensity" (no unit: KITTI remission is 0-1, nuScenes 0-255); empty for
+/// the class modes.
+QString scalarModeName(ColorMode mode);
+
+/// A colour range [min, max] of a scalar mode.
+using ColorRange = std::array<double, 2>;
 
 /// Fixed camera directions, in the sensor frame (KITTI: x forward, y left, z up).
 enum class ViewPreset {
@@ -42,6 +57,10 @@ enum class ViewPreset {
 
 /// A VtkViewport that shows one point cloud: point verts, unlit, with a colour bar or class
 /// legend, a title in the top-left corner and a centred message when it has nothing to show.
+/// Scalar modes map through a chosen colormap over either the cloud's robust range (2nd to
+/// 98th percentile, per cloud) or a fixed range per mode, which survives setCloud() so that
+/// frames stay comparable; the colour bar names the quantity, its unit and whether the range
+/// is fixed. A left click (press and release without moving) on a point emits pointPicked().
 /// Keys (when focused and not taken by a window shortcut): R resets the view, +/- change the
 /// point size. GUI thread only.
 class PointCloudView : public VtkViewport {
@@ -61,6 +80,23 @@ public:
 
     void setColorMode(ColorMode mode);
     ColorMode colorMode() const noexcept { return m_colorMode; }
+
+    /// The colormap of the scalar modes (default turbo).
+    void setColormap(Colormap map);
+    Colormap colormap() const noexcept { return m_colormap; }
+    /// Fixes the colour range of scalar `mode` to `range`, for this and every later cloud;
+    /// nothing returns the mode to the automatic, per-cloud robust range.
+    /// @throws InvalidArgument if `mode` is not a scalar mode, or the range is not finite
+    ///         with min < max.
+    void setFixedRange(ColorMode mode, std::optional<ColorRange> range);
+    /// The fixed range of scalar `mode`, or nothing when it is automatic (or not scalar).
+    std::optional<ColorRange> fixedRange(ColorMode mode) const;
+    /// The range the current mode maps right now (fixed, else the cloud's robust range);
+    /// nothing in the class modes, without a cloud, or when the cloud lacks the field.
+    std::optional<ColorRange> activeRange() const;
+    /// The colour bar of the scalar modes (for tests and screenshots; owned by the view). Its
+    /// title is scalarModeName(); a note under it says whether the range is fixed.
+    vtkScalarBarActor* colorBar() const noexcept;
 
     /// Point size in pixels, clamped to [1, 10]. Default 2.
     void setPointSize(double pixels);
@@ -104,6 +140,11 @@ public:
     /// @return the picked point, or nothing (camera unchanged) when no point is near `pos`.
     std::optional<std::array<double, 3>> setRotationCentreAt(QPointF pos);
 
+    /// The cloud point drawn nearest to `pos` (widget coordinates, within a few pixels) and
+    /// its values, or nothing. A CPU search along the pick ray (vtkPointPicker): O(points)
+    /// once per call, nothing per frame, so big clouds render as fast as without picking.
+    std::optional<PickedPoint> pickAt(QPointF pos) const;
+
     /// Half-width of the area presets and the bird's-eye view frame around the sensor: a
     /// KITTI scan reaches 80 m, but its useful, dense part is the first 30 m.
     static constexpr double kFrameRadius = 30.0;
@@ -112,14 +153,23 @@ Q_SIGNALS:
     void pointSizeChanged(double pixels);
     /// A double-click made `(x, y, z)` the centre of rotation.
     void rotationCentreChanged(double x, double y, double z);
+    /// A left click landed on `point` (pickAt()).
+    void pointPicked(const lidistill::ui::PickedPoint& point);
+    /// A left click landed on no point.
+    void pickMissed();
 
 protected:
     void resizeGL(int w, int h) override;
     void keyPressEvent(QKeyEvent* event) override;
     void mouseDoubleClickEvent(QMouseEvent* event) override;
+    void mousePressEvent(QMouseEvent* event) override;
+    void mouseReleaseEvent(QMouseEvent* event) override;
 
 private:
     void applyColoring();
+    void setColorBarVisible(bool visible);
+    /// The id of the point drawn nearest to `pos`, or -1.
+    vtkIdType pickIndex(QPointF pos) const;
     /// The cloud's bounds, cut to kFrameRadius around the sensor for a sensor-centred scan.
     std::array<double, 6> frameBounds() const;
 
@@ -127,11 +177,15 @@ private:
     vtkSmartPointer<vtkPolyDataMapper> m_mapper;
     vtkSmartPointer<vtkActor> m_actor;
     vtkSmartPointer<vtkScalarBarActor> m_legend;  // colour bar (height, intensity)
+    vtkSmartPointer<vtkTextActor> m_rangeNote;    // under the bar: fixed or automatic range
     std::unique_ptr<ClassLegend> m_classLegend;   // class swatches (semantic mode)
     std::unique_ptr<AxisTriad> m_triad;
     vtkSmartPointer<vtkTextActor> m_title;
     vtkSmartPointer<vtkTextActor> m_message;
     ColorMode m_colorMode = ColorMode::Height;
+    Colormap m_colormap = Colormap::Turbo;
+    std::array<std::optional<ColorRange>, 3> m_fixedRanges;  // height, range, intensity
+    std::optional<QPointF> m_pressPos;                       // left press, for click picks
     double m_pointSize = 2.0;
     bool m_legendVisible = true;
     bool m_cameraInitialised = false;
