@@ -120,13 +120,45 @@ int main(int argc, char** argv) {
                     static_cast<long long>(l.cout), m0 * 1e3, s * 1e3, gflop / s,
                     100.0 * gflop / s / gemmRate);
     }
-    if (skipFull) return 0;
 
     // LiDiff-like x_t: 18k scan points repeated 10x plus noise; condition = the 18k points.
     torch::manual_seed(0);
     auto pick = torch::randperm(xyz.size(0)).slice(0, 0, 18000).to(g_device);
     auto partial = xyz.index_select(0, pick);
     auto noisy = partial.repeat({10, 1}) + torch::randn({180000, 3}).to(g_device) * noise;
+
+    // The conditioning lookup (8 calls a denoiser forward, one per level): every voxel of x_t
+    // at a level's stride against the partial scan's stride-16 voxels. The CPU runs its hash
+    // ring search; the device path (searchsorted rings) is what CUDA runs.
+    {
+        const auto zerosB = [&](std::int64_t n) {
+            return torch::zeros({n}, dev.dtype(torch::kLong));
+        };
+        auto qf = sparse::pointsToVoxels(noisy, zerosB(180000), noisy, 0.05);
+        auto pf = sparse::pointsToVoxels(partial, zerosB(18000), partial, 0.05);
+        const sparse::SparseTensor enc{torch::zeros({pf.voxels.manager->size(16), 1}, dev),
+                                       pf.voxels.manager, 16};
+        std::printf("\nnearest encoder voxel (%lld encoder rows at stride 16):\n",
+                    static_cast<long long>(enc.rows()));
+        for (std::int64_t stride : {1, 4, 16}) {
+            const sparse::SparseTensor q{torch::zeros({qf.voxels.manager->size(stride), 1}, dev),
+                                         qf.voxels.manager, stride};
+            const bool portableOnCpu = !g_device.is_cuda();
+            const double own = bestSeconds(3, [&] { sparse::nearestEncoderRows(q, enc); });
+            double portable = 0;
+            if (portableOnCpu) {
+                sparse::setPortablePath(true);
+                portable = bestSeconds(3, [&] { sparse::nearestEncoderRows(q, enc); });
+                sparse::setPortablePath(false);
+            }
+            std::printf("  stride %2lld, %7lld queries: %s %.1f ms", static_cast<long long>(stride),
+                        static_cast<long long>(q.rows()), g_device.is_cuda() ? "cuda" : "cpu",
+                        own * 1e3);
+            if (portableOnCpu) std::printf(", device path on the cpu %.1f ms", portable * 1e3);
+            std::printf("\n");
+        }
+    }
+    if (skipFull) return 0;
     for (double width : {1.0, 0.5}) {
         nets::MinkGlobalEnc enc(width);
         nets::MinkUNetDiff net(width);

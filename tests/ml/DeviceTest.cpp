@@ -8,6 +8,7 @@
 #include "core/ml/nn/Networks.h"
 #include "tests/ml/DenseReference.h"
 
+#include <limits>
 #include <map>
 
 namespace lidistill::ml::sparse::device {
@@ -305,6 +306,75 @@ TEST_P(OnDevice, NearestEncoderRowsEqualTheCpuOnes) {
     });
     expectOnDevice(got, dev(), "nearest rows");
     EXPECT_TRUE(torch::equal(got.cpu(), ref));
+}
+
+// Brute-force reference: per query, the encoder row of its batch element with the smallest
+// squared distance in ME units, ties to the lowest row; -1 where the batch element has none.
+torch::Tensor bruteNearest(const torch::Tensor& qMe, const torch::Tensor& eMe) {
+    const auto q = qMe.to(torch::kLong), e = eMe.to(torch::kLong);
+    const auto diff = q.slice(1, 1, 4).unsqueeze(1) - e.slice(1, 1, 4).unsqueeze(0);
+    const auto none = std::numeric_limits<std::int64_t>::max();
+    auto d = (diff * diff)
+                 .sum(2)
+                 .masked_fill(q.select(1, 0).unsqueeze(1) != e.select(1, 0).unsqueeze(0), none);
+    const auto dmin = std::get<0>(d.min(1));
+    auto rows = torch::arange(e.size(0), torch::kLong).unsqueeze(0).expand_as(d);
+    auto r = std::get<0>(rows.masked_fill(d != dmin.unsqueeze(1), none).min(1));
+    return r.masked_fill(dmin == none, -1);
+}
+
+// Queries near the encoder (certified by a ring), far from it (the exact scan of the batch
+// element), exact ties, and a batch element without encoder rows.
+TEST_P(OnDevice, NearestEncoderRowsAreExactNearAndFar) {
+    const auto ec = randomCoords(3, 4, 40, 29) * torch::tensor({1, 16, 16, 16}, torch::kInt);
+    const auto qc = randomCoords(3, 300, 3000, 30);
+    auto [em, eo] = CoordinateManager::fromCoords(ec);
+    auto [qm, qo] = CoordinateManager::fromCoords(qc);
+    const SparseTensor encCpu{torch::zeros({40, 1}), em, 16};
+    const SparseTensor qCpu{torch::zeros({3000, 1}), qm, 1};
+    const auto ref = bruteNearest(qCpu.meCoords(), encCpu.meCoords());
+    ASSERT_TRUE((ref >= 0).all().item<bool>());
+    // Sanity of the mix: some queries lie within 3 cells of their nearest row, some far beyond.
+    const auto nearD = (qCpu.meCoords().slice(1, 1, 4).to(torch::kLong) -
+                        encCpu.meCoords().index_select(0, ref).slice(1, 1, 4).to(torch::kLong))
+                           .abs()
+                           .amax(1);
+    EXPECT_GT((nearD <= 32).sum().item<std::int64_t>(), 30);
+    EXPECT_GT((nearD > 64).sum().item<std::int64_t>(), 1000);
+    EXPECT_TRUE(torch::equal(nearestEncoderRows(qCpu, encCpu), ref)) << "CPU path";
+    const auto got = onTarget([&] {
+        auto q = CoordinateManager::fromCoords(on(qc)).first;
+        auto e = CoordinateManager::fromCoords(on(ec)).first;
+        return nearestEncoderRows(SparseTensor{on(torch::zeros({3000, 1})), q, 1},
+                                  SparseTensor{on(torch::zeros({40, 1})), e, 16});
+    });
+    expectOnDevice(got, dev(), "nearest rows");
+    EXPECT_TRUE(torch::equal(got.cpu(), ref));
+
+    // Exact ties: (0, -32, 0, 0) and (0, 32, 0, 0) are rows 0 and 1 (key order); every query on
+    // the plane x = 0 is equidistant and must get row 0, in the first ring and far out alike.
+    const auto tieEnc = torch::tensor({0, 2, 0, 0, 0, -2, 0, 0}, torch::kInt).view({2, 4}) *
+                        torch::tensor({1, 16, 16, 16}, torch::kInt);
+    const auto tieQ =
+        torch::tensor({0, 0, 0, 0, 0, 0, 5, -7, 0, 0, 40, 3, 0, 0, -900, 900}, torch::kInt)
+            .view({4, 4});
+    const auto ties = onTarget([&] {
+        auto q = CoordinateManager::fromCoords(on(tieQ)).first;
+        auto e = CoordinateManager::fromCoords(on(tieEnc)).first;
+        return nearestEncoderRows(SparseTensor{on(torch::zeros({4, 1})), q, 1},
+                                  SparseTensor{on(torch::zeros({2, 1})), e, 16});
+    });
+    EXPECT_TRUE(torch::equal(ties.cpu(), torch::zeros({4}, torch::kLong))) << ties;
+
+    // Batch element 1 of the query has no encoder rows: an error, not a silent row.
+    const auto lonely = torch::tensor({0, 1, 1, 1, 1, 2, 2, 2}, torch::kInt).view({2, 4});
+    EXPECT_THROW(onTarget([&] {
+                     auto q = CoordinateManager::fromCoords(on(lonely)).first;
+                     auto e = CoordinateManager::fromCoords(on(tieEnc)).first;
+                     return nearestEncoderRows(SparseTensor{on(torch::zeros({2, 1})), q, 1},
+                                               SparseTensor{on(torch::zeros({2, 1})), e, 16});
+                 }),
+                 InvalidArgument);
 }
 
 // Condition encoder + denoiser (training mode: BN batch statistics) and the refiner, forward

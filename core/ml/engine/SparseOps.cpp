@@ -6,12 +6,9 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdlib>
 #include <cstring>
-#include <limits>
 #include <string>
-#include <unordered_map>
 
 namespace lidistill::ml::sparse {
 namespace {
@@ -180,108 +177,6 @@ SparseTensor concat(const SparseTensor& a, const SparseTensor& b) {
         throw InvalidArgument("concat needs two tensors on the same coordinates");
     }
     return a.withFeats(torch::cat({a.feats, b.feats}, 1));
-}
-
-torch::Tensor nearestEncoderRows(const SparseTensor& query, const SparseTensor& encoder) {
-    const auto q = query.meCoords().to(torch::kCPU).to(torch::kLong).contiguous();
-    const auto e = encoder.meCoords().to(torch::kCPU).to(torch::kLong).contiguous();
-    const std::int64_t nq = q.size(0), ne = e.size(0);
-    const std::int64_t cell = encoder.stride;  // encoder rows sit on a grid of this spacing
-    const std::int64_t* qp = q.data_ptr<std::int64_t>();
-    const std::int64_t* ep = e.data_ptr<std::int64_t>();
-
-    // Cell -> [first, last) range of encoder rows, and per batch element the row range.
-    auto floorDiv = [](std::int64_t a, std::int64_t b) {
-        return a >= 0 ? a / b : -((-a + b - 1) / b);
-    };
-    auto cellKey = [](std::int64_t b, std::int64_t x, std::int64_t y, std::int64_t z) {
-        constexpr std::int64_t bias = std::int64_t{1} << 17;
-        return (b << 54) | ((x + bias) << 36) | ((y + bias) << 18) | (z + bias);
-    };
-    std::vector<std::int64_t> order(ne);
-    std::vector<std::int64_t> keyOf(ne);
-    for (std::int64_t i = 0; i < ne; ++i) {
-        order[i] = i;
-        keyOf[i] = cellKey(ep[4 * i], floorDiv(ep[4 * i + 1], cell), floorDiv(ep[4 * i + 2], cell),
-                           floorDiv(ep[4 * i + 3], cell));
-    }
-    std::stable_sort(order.begin(), order.end(),
-                     [&](std::int64_t a, std::int64_t b) { return keyOf[a] < keyOf[b]; });
-    std::unordered_map<std::int64_t, std::pair<std::int64_t, std::int64_t>> cells;
-    cells.reserve(static_cast<std::size_t>(ne) * 2);
-    std::map<std::int64_t, std::vector<std::int64_t>> rowsOfBatch;
-    for (std::int64_t s = 0; s < ne;) {
-        std::int64_t t = s;
-        while (t < ne && keyOf[order[t]] == keyOf[order[s]]) ++t;
-        cells[keyOf[order[s]]] = {s, t};
-        s = t;
-    }
-    for (std::int64_t i = 0; i < ne; ++i) rowsOfBatch[ep[4 * i]].push_back(i);
-
-    auto result = torch::empty({nq}, torch::kLong);
-    std::int64_t* rp = result.data_ptr<std::int64_t>();
-    std::atomic<std::int64_t> missingBatch{-1};
-    at::parallel_for(0, nq, 256, [&](std::int64_t begin, std::int64_t end) {
-        for (std::int64_t i = begin; i < end; ++i) {
-            const std::int64_t b = qp[4 * i], x = qp[4 * i + 1], y = qp[4 * i + 2],
-                               z = qp[4 * i + 3];
-            auto itB = rowsOfBatch.find(b);
-            if (itB == rowsOfBatch.end()) {
-                missingBatch = b;
-                rp[i] = -1;
-                continue;
-            }
-            std::int64_t best = -1;
-            std::int64_t bestD = std::numeric_limits<std::int64_t>::max();
-            auto consider = [&](std::int64_t j) {
-                const std::int64_t dx = ep[4 * j + 1] - x, dy = ep[4 * j + 2] - y,
-                                   dz = ep[4 * j + 3] - z;
-                const std::int64_t d = dx * dx + dy * dy + dz * dz;
-                if (d < bestD || (d == bestD && j < best)) {
-                    bestD = d;
-                    best = j;
-                }
-            };
-            const std::int64_t cx = floorDiv(x, cell), cy = floorDiv(y, cell),
-                               cz = floorDiv(z, cell);
-            const auto budget = static_cast<std::int64_t>(itB->second.size());
-            std::int64_t visited = 0;
-            bool certified = false;
-            for (std::int64_t r = 0;; ++r) {
-                // Every unvisited cell is at Chebyshev ring > r, hence strictly farther than r *
-                // cell (integer coordinates), so equality certifies too and ties stay lowest-index.
-                for (std::int64_t ix = -r; ix <= r; ++ix) {
-                    for (std::int64_t iy = -r; iy <= r; ++iy) {
-                        const bool edge = std::abs(ix) == r || std::abs(iy) == r;
-                        for (std::int64_t iz = -r; iz <= r;
-                             iz += (edge ? 1 : std::max<std::int64_t>(2 * r, 1))) {
-                            ++visited;
-                            auto it = cells.find(cellKey(b, cx + ix, cy + iy, cz + iz));
-                            if (it == cells.end()) continue;
-                            for (std::int64_t s = it->second.first; s < it->second.second; ++s) {
-                                consider(order[s]);
-                            }
-                        }
-                    }
-                }
-                const std::int64_t reach = r * cell;
-                if (best >= 0 && bestD <= reach * reach) {
-                    certified = true;
-                    break;
-                }
-                if (visited > budget) break;
-            }
-            if (!certified) {
-                for (const std::int64_t j : itB->second) consider(j);
-            }
-            rp[i] = best;
-        }
-    });
-    if (missingBatch >= 0) {
-        throw InvalidArgument("nearest-voxel lookup: batch element " +
-                              std::to_string(missingBatch.load()) + " has no encoder voxels");
-    }
-    return result.to(query.feats.device());
 }
 
 }  // namespace lidistill::ml::sparse
