@@ -168,12 +168,16 @@ torch::Tensor MinkUNetDiffImpl::timeEmbedding(const torch::Tensor& t) const {
 }
 
 torch::Tensor MinkUNetDiffImpl::gain(int level, const SparseTensor& h,
-                                     const SparseTensor& condition, const torch::Tensor& emb) {
+                                     const SparseTensor& condition, const torch::Tensor& emb,
+                                     std::map<std::int64_t, torch::Tensor>& nearestByStride) {
     // LiDiff evaluates latent/latemp on every row of h after gathering E[nn]. Both MLPs are
     // row-wise and nn only selects encoder rows of the row's own batch element, so evaluating
     // them once per encoder row and gathering is exactly the same function at a fraction of
     // the cost (sparse-conv.md 1.5).
-    auto nn = sparse::nearestEncoderRows(h, condition);
+    // The decoder's levels sit on the encoder's coordinates (transposed convolutions land on
+    // existing rows), so 8 gains need 5 lookups.
+    auto& nn = nearestByStride[h.stride];
+    if (!nn.defined()) nn = sparse::nearestEncoderRows(h, condition);
     auto p = m_latent[level](condition.feats);
     auto encBatch = condition.coords().select(1, 0).to(torch::kLong).to(p.device());
     auto tau = m_temp[level](emb).to(p.dtype()).index_select(0, encBatch);
@@ -189,15 +193,16 @@ torch::Tensor MinkUNetDiffImpl::forward(const TensorField& field, const SparseTe
     // t may come from the host (one step per element): the embedding follows the features.
     const auto& feats = field.voxels.feats;
     auto emb = timeEmbedding(t.to(feats.device())).to(feats.dtype());
+    std::map<std::int64_t, torch::Tensor> nearest;
     std::array<SparseTensor, 5> x;
     x[0] = m_enc.stem(field.voxels);
     for (int i = 0; i < 4; ++i) {
-        auto g = gain(i, x[i], condition, emb);
+        auto g = gain(i, x[i], condition, emb, nearest);
         x[i + 1] = m_enc.stage(i, x[i].withFeats(x[i].feats * g));
     }
     SparseTensor y = x[4];
     for (int i = 0; i < 4; ++i) {
-        auto g = gain(4 + i, y, condition, emb);
+        auto g = gain(4 + i, y, condition, emb, nearest);
         y = m_dec.stage(i, y.withFeats(y.feats * g), x[3 - i]);
     }
     return m_last(sparse::voxelsToPoints(y, field));

@@ -23,6 +23,7 @@
 #include "core/ml/engine/SparseOps.h"
 
 #include <array>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -153,7 +154,8 @@ public:
 
 private:
     torch::Tensor gain(int level, const SparseTensor& h, const SparseTensor& condition,
-                       const torch::Tensor& emb);
+                       const torch::Tensor& emb,
+                       std::map<std::int64_t, torch::Tensor>& nearestByStride);
     std::int64_t m_embedDim;
     Encoder m_enc;
     Decoder m_dec;
