@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
     const QCommandLineOption rangeOpt(
         "range",
         "Fixed colour range MIN:MAX of the --color mode (height, range or intensity), kept "
-        "for every frame; write --range=-2:3 for a negative MIN. Default: 2-98 % of each scan.",
+        "for every frame. Default: 2-98 % of each scan.",
         "min:max");
     const QCommandLineOption axesOpt(
         "nuscenes-axes",
