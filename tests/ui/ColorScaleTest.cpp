@@ -346,6 +346,46 @@ private Q_SLOTS:
         QVERIFY(!describePoint(*p).contains("class"));
         QVERIFY_THROWS_EXCEPTION(InvalidArgument, pointAt(view.cloud(), 1));
     }
+
+    void clickPicksThePointInFrontNotTheOneNearestTheRay() {
+        LIDISTILL_REQUIRE_GL();
+        // B far away; A half-way to the camera, drawn two pixels beside B, so its 6-pixel
+        // square covers B's centre. What the user clicks on there is A; a pick that takes
+        // the point nearest the ray (in world units, as vtkPointPicker) would say B.
+        PointCloud c;
+        c.xyz = {{30.f, 2.f, 0.f}, {-5.f, 5.f, 0.f}, {20.f, -6.f, -1.f}};  // B, and framing
+        PointCloudView view;
+        QVERIFY(showView(view));
+        view.setLegendVisible(false);
+        view.setPointSize(6);
+        view.setCloud(toPolyData(c));
+        vtkRenderer* r = view.renderer();
+        r->SetWorldPoint(c.xyz[0][0], c.xyz[0][1], c.xyz[0][2], 1.0);
+        r->WorldToDisplay();
+        double b[3];
+        r->GetDisplayPoint(b);
+        r->SetDisplayPoint(b[0] + 2.0, b[1], b[2]);
+        r->DisplayToWorld();
+        double w[4];
+        r->GetWorldPoint(w);
+        double cam[3];
+        r->GetActiveCamera()->GetPosition(cam);
+        const Vec3f a{static_cast<float>((cam[0] + w[0] / w[3]) / 2),
+                      static_cast<float>((cam[1] + w[1] / w[3]) / 2),
+                      static_cast<float>((cam[2] + w[2] / w[3]) / 2)};
+        c.xyz.push_back(a);
+        view.setCloud(toPolyData(c));  // same camera: it is kept after the first cloud
+        r->ResetCameraClippingRange();
+        const QPoint atB = project(view, c.xyz[0]);
+        const auto picked = view.pickAt(atB);
+        QVERIFY(picked);
+        QCOMPARE(picked->index, std::int64_t{3});
+        // Away from A's square, B is what is drawn.
+        const QPoint beyond = atB - QPoint(4, 0);
+        const auto far = view.pickAt(beyond);
+        QVERIFY(far);
+        QCOMPARE(far->index, std::int64_t{0});
+    }
 };
 
 int main(int argc, char** argv) {

@@ -14,7 +14,6 @@
 #include <vtkCamera.h>
 #include <vtkGenericOpenGLRenderWindow.h>
 #include <vtkLookupTable.h>
-#include <vtkPointPicker.h>
 #include <vtkPolyData.h>
 #include <vtkPolyDataMapper.h>
 #include <vtkProperty.h>
@@ -455,16 +454,9 @@ vtkIdType PointCloudView::pickIndex(QPointF pos) const {
     // VTK display coordinates: pixels, origin bottom-left (as the interactor's FlipY).
     const double x = pos.x() * dpr;
     const double y = size[1] - pos.y() * dpr - 1.0;
-    // A point picker tests points against the pick ray on the CPU: no GPU read-back, so it
-    // works the same on llvmpipe and needs no render first. O(points), once per click.
-    vtkNew<vtkPointPicker> picker;
-    picker->SetTolerance(0.008);  // of the window diagonal: ~5 px in a 450 px view
-    picker->PickFromListOn();
-    picker->AddPickList(m_actor);
-    if (picker->Pick(x, y, 0.0, renderer()) == 0) {
-        return -1;
-    }
-    return picker->GetPointId();
+    // A CPU pass that projects every point with the camera: no GPU read-back, so it works
+    // the same on llvmpipe and needs no render first. O(points), once per click.
+    return pickDrawnPoint(m_cloud.polyData, renderer(), x, y, m_pointSize, 5.0 * dpr);
 }
 
 std::optional<PickedPoint> PointCloudView::pickAt(QPointF pos) const {

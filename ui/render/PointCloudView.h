@@ -133,16 +133,16 @@ public:
     /// Whether the camera is orthographic (the bird's-eye view, or a preset taken from it).
     bool isBirdsEye() const;
 
-    /// Picks the cloud point drawn nearest to `pos` (widget coordinates, within a few
-    /// pixels) and makes it the centre of rotation: the camera moves parallel to its view
-    /// direction so that the point lands in the middle of the view. This is what a
-    /// double-click with the left button does.
+    /// Picks the cloud point drawn at `pos` (as pickAt()) and makes it the centre of rotation: the
+    /// camera moves parallel to its view direction so that the point lands in the middle of the
+    /// view. This is what a double-click with the left button does.
     /// @return the picked point, or nothing (camera unchanged) when no point is near `pos`.
     std::optional<std::array<double, 3>> setRotationCentreAt(QPointF pos);
 
-    /// The cloud point drawn nearest to `pos` (widget coordinates, within a few pixels) and
-    /// its values, or nothing. A CPU search along the pick ray (vtkPointPicker): O(points)
-    /// once per call, nothing per frame, so big clouds render as fast as without picking.
+    /// The cloud point drawn at `pos` (widget coordinates; the front one where several are,
+    /// else the nearest within 5 pixels) and its values, or nothing. A CPU pass over the
+    /// points (pickDrawnPoint()): O(points) once per call, nothing per frame, so big clouds
+    /// render as fast as without picking.
     std::optional<PickedPoint> pickAt(QPointF pos) const;
 
     /// Half-width of the area presets and the bird's-eye view frame around the sensor: a

@@ -5,6 +5,9 @@
 
 #include <QString>
 
+class vtkPolyData;
+class vtkRenderer;
+
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -19,6 +22,17 @@ struct PickedPoint {
     std::optional<float> intensity;      ///< when the cloud has intensity
     std::optional<std::uint32_t> label;  ///< raw SemanticKITTI label, when the cloud has labels
 };
+
+/// The point of `poly` drawn at display position (`x`, `y`) of `renderer` (device pixels,
+/// origin bottom-left), as the user sees it: every point is projected with the renderer's
+/// camera; among those whose `pointSizePx`-wide square covers the position, the one nearest
+/// the camera wins (so a click on a car never reports the road behind it); when none covers
+/// it, the one drawn nearest to it within `tolerancePx`. Points outside the clipping range
+/// are ignored. A CPU pass over the points (about 10 ms for 2 M on one core), meant for a
+/// click, never per frame. @return the point's index, or -1 when nothing is near.
+/// GUI thread (reads the live camera).
+std::int64_t pickDrawnPoint(vtkPolyData* poly, vtkRenderer* renderer, double x, double y,
+                            double pointSizePx, double tolerancePx);
 
 /// Reads point `index` of `cloud` from its VTK arrays (points, kRangeArray, kIntensityArray,
 /// kLabelArray). @throws InvalidArgument when the cloud is empty or `index` is out of range.
