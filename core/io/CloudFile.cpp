@@ -7,9 +7,11 @@
 #include "core/base/Error.h"
 #include "core/base/Strings.h"
 
+#if LIDISTILL_WITH_PCL
 #include <pcl/PCLPointCloud2.h>
 #include <pcl/io/pcd_io.h>
 #include <pcl/io/ply_io.h>
+#endif
 
 #include <algorithm>
 #include <bit>
@@ -68,6 +70,7 @@ std::size_t tokenCount(std::string_view line) {
     return n;
 }
 
+#if LIDISTILL_WITH_PCL
 /// One value of a PCLPointField as double, whatever its stored type.
 double readScalar(const std::uint8_t* p, std::uint8_t datatype) {
     switch (datatype) {
@@ -231,6 +234,7 @@ pcl::PCLPointCloud2 toBlob(const PointCloud& cloud) {
     }
     return blob;
 }
+#endif  // LIDISTILL_WITH_PCL
 
 // ----------------------------------------------------------------------------------------
 // PCD header check
@@ -681,6 +685,7 @@ void writePlyOwn(const fs::path& file, const PointCloud& cloud, PlyEncoding enco
     });
 }
 
+#if LIDISTILL_WITH_PCL
 /// PCL's writers do not always report a failed write (the ASCII PCD writer never checks its
 /// stream), so the temporary file is checked like any input before it replaces the target.
 template <typename Check>
@@ -691,10 +696,13 @@ void verifyWritten(const fs::path& target, const fs::path& tmp, Check check) {
         throw IoError(target, "the file PCL wrote is incomplete (disk full?): " + e.problem());
     }
 }
+#endif  // LIDISTILL_WITH_PCL
 
 }  // namespace
 
 // ----------------------------------------------------------------------------------------
+
+#if LIDISTILL_WITH_PCL
 
 PointCloud readPcd(const fs::path& file, const ReadOptions& options) {
     const PcdHeader header = checkPcd(file, readFileBytes(file));
@@ -775,6 +783,38 @@ void writePly(const fs::path& file, const PointCloud& cloud, PlyEncoding encodin
         verifyWritten(file, tmp, checkPly);
     });
 }
+
+#else  // !LIDISTILL_WITH_PCL
+
+// A build for a headless GPU server may leave PCL out (README: server build). The .bin formats,
+// PLY writing (our own writer) and the header checks still work; reading PCD/PLY data and
+// writing PCD need PCL, so they say so, naming the file, after the header check.
+namespace {
+const char* const kNoPcl =
+    "this lidistill was built without PCL (LIDISTILL_WITH_PCL=OFF), which it needs for this "
+    "format; use a .bin scan or a build with PCL";
+}  // namespace
+
+PointCloud readPcd(const fs::path& file, const ReadOptions&) {
+    checkPcd(file, readFileBytes(file));
+    throw IoError(file, std::string("cannot read PCD data: ") + kNoPcl);
+}
+
+void writePcd(const fs::path& file, const PointCloud& cloud, PcdEncoding) {
+    cloud.validate();
+    throw IoError(file, std::string("cannot write PCD: ") + kNoPcl);
+}
+
+PointCloud readPly(const fs::path& file, const ReadOptions&) {
+    checkPly(file, readFileBytes(file));
+    throw IoError(file, std::string("cannot read PLY data: ") + kNoPcl);
+}
+
+void writePly(const fs::path& file, const PointCloud& cloud, PlyEncoding encoding) {
+    writePlyOwn(file, cloud, encoding);
+}
+
+#endif  // LIDISTILL_WITH_PCL
 
 CloudFormat formatFromPath(const fs::path& file) {
     const std::string name = toLower(file.filename().string());

@@ -58,6 +58,7 @@ TEST(Cli, InfoDescribesRealSequenceAsJson) {
 }
 
 TEST(Cli, ConvertRoundTripKeepsPointsIntensityAndLabels) {
+    LIDISTILL_REQUIRE_PCL();
     LIDISTILL_REQUIRE_SHARED_DATA();
     const auto seq = test::semanticKittiSeq00();
     const auto dir = test::scratchDir();
@@ -105,6 +106,7 @@ TEST(Cli, FrameNumbersMustBeWholeNumbers) {
 }
 
 TEST(Cli, BuildMapAndGroundTruthOnRealSequence) {
+    LIDISTILL_REQUIRE_PCL();
     LIDISTILL_REQUIRE_SHARED_DATA();
     const auto seq = test::semanticKittiSeq00().string();
     const auto dir = test::scratchDir();

@@ -8,6 +8,11 @@
 #include <gtest/gtest.h>
 #include <string>
 
+/// Skips the current test in a build without PCL (LIDISTILL_WITH_PCL=0, a GPU-server build),
+/// which refuses to read PCD/PLY data; every such refusal is itself tested (CloudFileTest).
+#define LIDISTILL_REQUIRE_PCL() \
+    if (!LIDISTILL_WITH_PCL) GTEST_SKIP() << "built without PCL: PCD/PLY data are refused"
+
 namespace lidistill::test {
 
 inline std::filesystem::path envPath(const char* name, const char* fallback) {

@@ -120,6 +120,7 @@ TEST(Sequence, WithoutCalibUsesCameraPosesWithWarning) {
 }
 
 TEST(Sequence, PlainFolderOfMixedScans) {
+    LIDISTILL_REQUIRE_PCL();
     const fs::path dir = scratchDir();
     io::writeKittiBin(dir / "scan10.bin", cloudOf(4, 10));
     io::writePcd(dir / "scan2.pcd", cloudOf(5, 2));

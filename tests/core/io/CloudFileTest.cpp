@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <gtest/gtest.h>
 #include <limits>
 #include <typeinfo>
@@ -50,6 +51,7 @@ void expectSameCloud(const PointCloud& a, const PointCloud& b) {
 class PcdRoundTrip : public ::testing::TestWithParam<PcdEncoding> {};
 
 TEST_P(PcdRoundTrip, KeepsIntensityLabelsRing) {
+    LIDISTILL_REQUIRE_PCL();
     const fs::path f = scratchDir() / "c.pcd";
     for (bool ring : {false, true}) {
         const PointCloud c = awkwardCloud(ring);
@@ -75,6 +77,7 @@ TEST_P(PcdRoundTrip, KeepsIntensityLabelsRing) {
 }
 
 TEST_P(PcdRoundTrip, RealScan) {
+    LIDISTILL_REQUIRE_PCL();
     LIDISTILL_REQUIRE_SHARED_DATA();
     const fs::path dir = semanticKittiSeq00();
     const PointCloud c =
@@ -91,6 +94,7 @@ INSTANTIATE_TEST_SUITE_P(Encodings, PcdRoundTrip,
 class PlyRoundTrip : public ::testing::TestWithParam<PlyEncoding> {};
 
 TEST_P(PlyRoundTrip, KeepsIntensityLabelsRing) {
+    LIDISTILL_REQUIRE_PCL();
     const fs::path f = scratchDir() / "c.ply";
     for (bool ring : {false, true}) {
         const PointCloud c = awkwardCloud(ring);
@@ -112,6 +116,7 @@ INSTANTIATE_TEST_SUITE_P(Encodings, PlyRoundTrip,
                                            PlyEncoding::BinaryBigEndian));
 
 TEST(CloudFile, EmptyCloudsRoundTripInEveryEncoding) {
+    LIDISTILL_REQUIRE_PCL();
     const fs::path dir = scratchDir();
     for (auto enc : {PcdEncoding::Ascii, PcdEncoding::Binary, PcdEncoding::BinaryCompressed}) {
         io::writePcd(dir / "e.pcd", PointCloud{}, enc);
@@ -138,6 +143,7 @@ TEST(CloudFile, BigEndianPlyBytesAreBigEndian) {
 }
 
 TEST(CloudFile, ReadsHandWrittenFiles) {
+    LIDISTILL_REQUIRE_PCL();
     const fs::path dir = scratchDir();
     // PCD with double coordinates, an unsigned byte label and a multi-count field before x.
     writeBytes(dir / "hand.pcd",
@@ -163,7 +169,52 @@ TEST(CloudFile, ReadsHandWrittenFiles) {
     EXPECT_FALSE(ply.hasLabels());
 }
 
+// A GPU-server build without PCL refuses PCD/PLY data with an error naming the file and why,
+// still checks headers first, and still writes PLY (our own writer) atomically.
+TEST(CloudFileWithoutPcl, RefusesDataNamingTheFileButChecksHeadersAndWritesPly) {
+    if (LIDISTILL_WITH_PCL) GTEST_SKIP() << "this build reads PCD/PLY through PCL";
+    const fs::path dir = scratchDir();
+    writeBytes(dir / "ok.pcd",
+               "VERSION 0.7\nFIELDS x y z\nSIZE 4 4 4\nTYPE F F F\nCOUNT 1 1 1\nWIDTH 1\n"
+               "HEIGHT 1\nVIEWPOINT 0 0 0 1 0 0 0\nPOINTS 1\nDATA ascii\n1 2 3\n");
+    auto expectRefusal = [](const fs::path& file, const std::function<void()>& f) {
+        try {
+            f();
+            ADD_FAILURE() << "no error for " << file;
+        } catch (const IoError& e) {
+            const std::string what = e.what();
+            EXPECT_NE(what.find(file.filename().string()), std::string::npos) << what;
+            EXPECT_NE(what.find("without PCL"), std::string::npos) << what;
+        }
+    };
+    expectRefusal(dir / "ok.pcd", [&] { io::readPcd(dir / "ok.pcd"); });
+    expectRefusal(dir / "ok.pcd", [&] { io::readCloud(dir / "ok.pcd"); });
+    expectRefusal(dir / "new.pcd", [&] { io::writePcd(dir / "new.pcd", awkwardCloud(true)); });
+    EXPECT_FALSE(fs::exists(dir / "new.pcd"));
+
+    // A lying header is reported as such, not as a missing library.
+    writeBytes(dir / "bad.pcd",
+               "VERSION 0.7\nFIELDS x y z\nSIZE 4 4 4\nTYPE F F F\nCOUNT 1 1 1\nWIDTH 5\n"
+               "HEIGHT 1\nVIEWPOINT 0 0 0 1 0 0 0\nPOINTS 1\nDATA ascii\n1 2 3\n");
+    try {
+        io::readPcd(dir / "bad.pcd");
+        ADD_FAILURE() << "no error for a PCD whose WIDTH*HEIGHT != POINTS";
+    } catch (const IoError& e) {
+        EXPECT_EQ(std::string(e.what()).find("without PCL"), std::string::npos) << e.what();
+    }
+
+    for (const auto enc : {PlyEncoding::Ascii, PlyEncoding::BinaryLittleEndian}) {
+        const fs::path ply = dir / "out.ply";
+        io::writePly(ply, awkwardCloud(false), enc);
+        const std::string text = slurp(ply);
+        EXPECT_EQ(text.rfind("ply\nformat ", 0), 0u);
+        EXPECT_NE(text.find("element vertex 4\n"), std::string::npos);
+        expectRefusal(ply, [&] { io::readPly(ply); });  // header accepted, data refused
+    }
+}
+
 TEST(CloudFile, NonFinitePointsFollowReadOptions) {
+    LIDISTILL_REQUIRE_PCL();
     const fs::path f = scratchDir() / "nan.pcd";
     writeBytes(f,
                "VERSION 0.7\nFIELDS x y z label\nSIZE 4 4 4 4\nTYPE F F F U\nCOUNT 1 1 1 1\n"
@@ -178,6 +229,7 @@ TEST(CloudFile, NonFinitePointsFollowReadOptions) {
 }
 
 TEST(CloudFile, FormatDispatch) {
+    LIDISTILL_REQUIRE_PCL();
     EXPECT_EQ(io::formatFromPath("a/000001.bin"), io::CloudFormat::KittiBin);
     EXPECT_EQ(io::formatFromPath("x__LIDAR_TOP__1.pcd.bin"), io::CloudFormat::NuscenesBin);
     EXPECT_EQ(io::formatFromPath("X.PCD.BIN"), io::CloudFormat::NuscenesBin);
@@ -214,6 +266,7 @@ std::string pcdHeader(const std::string& data, int points, const std::string& fi
 }
 
 TEST(CloudFileBadInput, TruncatedBinaryPcd) {
+    LIDISTILL_REQUIRE_PCL();
     const fs::path dir = scratchDir();
     PointCloud big;
     big.xyz.assign(1000, {1, 2, 3});
@@ -300,6 +353,7 @@ std::string plyHeader(const std::string& format, int vertices,
 }
 
 TEST(CloudFileBadInput, PlyVertexCountLies) {
+    LIDISTILL_REQUIRE_PCL();
     const fs::path dir = scratchDir();
     const std::string two = asBytes(std::vector<float>{1, 2, 3, 4, 5, 6});
     writeBytes(dir / "lie.ply", plyHeader("binary_little_endian", 1000) + two);
@@ -357,6 +411,7 @@ TEST(CloudFileBadInput, PlyHeaderFaults) {
 /// 2^30 x 2^29 "points" of 32 bytes, points x record size wraps to the 0 bytes PCL returned,
 /// so only a wrap-free size check stops a 2^59-point allocation.
 TEST(CloudFileBadInput, PlyCameraViewportSizeWrap) {
+    LIDISTILL_REQUIRE_PCL();
     const fs::path dir = scratchDir();
     std::string props;
     for (const char* name : {"x", "y", "z", "a", "b", "c", "d", "e"}) {
@@ -395,6 +450,7 @@ TEST(CloudFileBadInput, GarbageAndEmptyFiles) {
 }
 
 TEST(CloudFileBadInput, FailedWritesKeepOldFile) {
+    LIDISTILL_REQUIRE_PCL();
     const fs::path dir = scratchDir();
     const PointCloud small = awkwardCloud(false);
     io::writePcd(dir / "c.pcd", small);
@@ -436,6 +492,7 @@ namespace {
 /// Damaged copies of valid files (truncated anywhere, header digits changed, bytes flipped)
 /// must give a cloud or an IoError, never another exception or a crash inside PCL.
 TEST(CloudFileBadInput, DamagedFilesGiveIoErrorOnly) {
+    LIDISTILL_REQUIRE_PCL();
     const fs::path dir = scratchDir();
     PointCloud c;
     for (int i = 0; i < 64; ++i) {
