@@ -1,17 +1,27 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# On a machine with an NVIDIA GPU and a CUDA build of PyTorch 2.x: build lidistill's ML targets
-# against that PyTorch's libtorch, run every ML test including the CUDA ones (ctest label gpu,
-# tests/ml/DeviceTest.h), then the sparse-conv benchmark on CUDA (issue 4's target: one
+# On a machine with an NVIDIA GPU and a CUDA build of PyTorch 2.x: build lidistill's CLI and ML
+# targets against that PyTorch's libtorch, run every ML test including the CUDA ones (ctest label
+# gpu, tests/ml/DeviceTest.h), then the sparse-conv benchmark on CUDA (issue 4's target: one
 # full-width denoiser call at 180k points in at most 50 ms on an H100).
-# The rest of the project's dependencies (Eigen, PCL, nlohmann-json, GTest) must be installed
-# as on the dev box; Qt/VTK and Embree are not needed (GUI and synth are switched off).
+# Meant for a bare GPU server: GUI and synth are off, PCL is off unless LIDISTILL_WITH_PCL=ON,
+# and Eigen / nlohmann-json / nanoflann / GoogleTest come from the system or from a folder staged
+# by resources/tools/stage_server_deps.sh (default .deps in the checkout).
 #
 # Usage: resources/tools/run_gpu_checks.sh [BUILD_DIR] [PYTHON]
 #   BUILD_DIR  default: build-gpu beside this checkout's sources
 #   PYTHON     a python with the CUDA torch, default: python3
-#   SCAN       (environment) KITTI .bin for the benchmark, default: the shared SemanticKITTI scan
+# Environment:
+#   DEPS                  staged dependencies, default: .deps/root/usr in the checkout, if present
+#   LIDISTILL_SHARED_DATA the real scans (../shared/data), default: .shared-data in the checkout
+#                         if present (a copy carried to a machine that lacks ../shared), else
+#                         ../shared/data
+#   SCAN                  KITTI .bin for the benchmark, default: a scan of the shared data
+#   LIDISTILL_WITH_PCL    ON to build PCD/PLY support (needs PCL installed), default OFF
+#
+# From a dev box with the device tool: run stage_server_deps.sh once, copy ../shared/data to
+# .shared-data, then run this script there carrying .deps and .shared-data.
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -23,6 +33,13 @@ if ! "$py" -c 'import torch' 2>/dev/null; then
     exit 2
 fi
 prefix=$("$py" -c 'import torch; print(torch.utils.cmake_prefix_path)')
+deps=${DEPS:-$src/.deps/root/usr}
+[[ -d "$deps" ]] && prefix="$prefix;$deps"
+data=${LIDISTILL_SHARED_DATA:-}
+if [[ -z "$data" ]]; then
+    data=$src/../shared/data
+    [[ -d "$src/.shared-data" ]] && data=$src/.shared-data
+fi
 "$py" -c 'import torch; print("PyTorch", torch.__version__, "CUDA", torch.version.cuda,
       "device:", torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none")'
 
@@ -34,8 +51,10 @@ if [[ -z "${CUDACXX:-}" && -x /usr/local/cuda/bin/nvcc ]]; then
 fi
 cmake -S "$src" -B "$build" "${generator[@]}" "${cuda_args[@]}" \
     -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" \
-    -DLIDISTILL_BUILD_GUI=OFF -DLIDISTILL_BUILD_SYNTH=OFF
-cmake --build "$build" --parallel --target \
+    -DLIDISTILL_BUILD_GUI=OFF -DLIDISTILL_BUILD_SYNTH=OFF \
+    -DLIDISTILL_WITH_PCL="${LIDISTILL_WITH_PCL:-OFF}" -DLIDISTILL_SHARED_DATA="$data" \
+    -DLIDISTILL_TORCH_PYTHON="$(command -v "$py")"
+cmake --build "$build" --parallel --target lidistill \
     test_ml_engine test_ml_networks test_ml_portable test_ml_gpu test_ml_cli bench_ml_sparse
 
 # All ML tests (labels "ml" and "ml+gpu"). The gpu ones skip if libtorch sees no CUDA device,
@@ -47,9 +66,10 @@ if grep -q "/cuda .*(Skipped)" "$log" && "$py" -c 'import sys, torch; sys.exit(n
     exit 1
 fi
 
-scan=${SCAN:-$src/../shared/data/semantickitti-mini/sequences/00/velodyne/000000.bin}
+scan=${SCAN:-$data/semantickitti-mini/sequences/00/velodyne/000000.bin}
+bench_device=$("$py" -c 'import torch; print("cuda" if torch.cuda.is_available() else "cpu")')
 if [[ -f "$scan" ]]; then
-    "$build/bench/ml/bench_ml_sparse" "$scan" 0.1 0 cuda
+    "$build/bench/ml/bench_ml_sparse" "$scan" 0.1 0 "$bench_device"
 else
     echo "no scan at $scan: benchmark skipped (set SCAN=...)"
 fi
