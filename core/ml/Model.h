@@ -75,8 +75,11 @@ public:
     /// @throws ModelError if the model has no refiner.
     std::vector<float> refine(const PointCloud& cloud) const;
 
-private:
+    /// The networks themselves (core/ml/ModelImpl.h, internal to lidistill_ml).
     struct Impl;
+    Impl& impl() const;
+
+private:
     std::unique_ptr<Impl> m_impl;
 };
 

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: MIT
+#include "core/ml/Completion.h"
+
+#include "core/base/Error.h"
+#include "core/geometry/FarthestPointSampling.h"
+#include "core/ml/ModelImpl.h"
+#include "core/ml/diffusion/DpmSolver.h"
+
+#include <cmath>
+#include <string>
+
+namespace lidistill::ml {
+namespace {
+
+void validate(const CompletionOptions& o) {
+    if (o.steps < 1 || o.steps > 1000) {
+        throw InvalidArgument("completion: steps must be in 1..1000, got " +
+                              std::to_string(o.steps));
+    }
+    if (!std::isfinite(o.guidance)) throw InvalidArgument("completion: guidance must be finite");
+    if (o.partialPoints < 1) throw InvalidArgument("completion: need at least one partial point");
+    if (o.tile < 1 || o.tile > 1000) throw InvalidArgument("completion: tile must be in 1..1000");
+    if (!(o.minRange >= 0) || !(o.maxRange > o.minRange)) {
+        throw InvalidArgument("completion: need 0 <= min range < max range");
+    }
+}
+
+PointCloud inRange(const PointCloud& scan, double lo, double hi) {
+    PointCloud out;
+    for (std::size_t i = 0; i < scan.size(); ++i) {
+        const auto& p = scan.xyz[i];
+        const double r = std::sqrt(double(p[0]) * p[0] + double(p[1]) * p[1] + double(p[2]) * p[2]);
+        if (r > lo && r < hi) out.xyz.push_back(p);
+    }
+    return out;
+}
+
+PointCloud toCloud(const torch::Tensor& xyz) {
+    const auto t = xyz.to(torch::kCPU, torch::kFloat).contiguous();
+    PointCloud c;
+    c.xyz.resize(static_cast<std::size_t>(t.size(0)));
+    std::memcpy(c.xyz.data(), t.data_ptr<float>(), c.xyz.size() * sizeof(Vec3f));
+    return c;
+}
+
+}  // namespace
+
+Completion completeScan(const LidiffModel& model, const PointCloud& scan,
+                        const CompletionOptions& o, ProgressSink* progress) {
+    validate(o);
+    auto& m = model.impl();
+    if (!m.encoder || !m.denoiser) {
+        throw ModelError("completion needs an encoder and a denoiser (a refiner-only file?)");
+    }
+    torch::NoGradGuard noGrad;
+    Completion result;
+
+    // Pre-processing: range filter, farthest point sampling, x_init = the samples tiled.
+    const PointCloud kept = inRange(scan, o.minRange, o.maxRange);
+    if (kept.empty()) {
+        throw InvalidArgument("completion: the scan has no point between " +
+                              std::to_string(o.minRange) + " and " + std::to_string(o.maxRange) +
+                              " m");
+    }
+    SubProgress fpsProgress(progress, 0.0, 0.05);
+    result.partial =
+        geometry::farthestPointSample(kept, std::min(o.partialPoints, kept.size()), &fpsProgress);
+    const auto dev = m.device;
+    const auto cpuLong = torch::TensorOptions(torch::kLong);
+    const auto partial = detail::xyzTensor(result.partial, "partial").to(dev);
+    const auto xInit = partial.repeat({o.tile, 1});
+    const std::int64_t n = xInit.size(0);
+
+    // The condition, once: the scan (batch 0) and LiDiff's null condition, all points at the
+    // origin = one zero voxel (batch 1). Tiling P does not change its voxel means.
+    const bool needCond = o.guidance != 0.0, needUncond = o.guidance != 1.0;
+    const auto origin = torch::zeros({1, 3}, xInit.options());
+    std::vector<torch::Tensor> condPts, condBatch;
+    if (needCond) {
+        condPts.push_back(partial);
+        condBatch.push_back(torch::full({partial.size(0)}, 0, cpuLong));
+    }
+    if (needUncond) {
+        condPts.push_back(origin);
+        condBatch.push_back(torch::full({1}, needCond ? 1 : 0, cpuLong));
+    }
+    const auto cPts = torch::cat(condPts);
+    const auto cField =
+        sparse::pointsToVoxels(cPts, torch::cat(condBatch).to(dev), cPts, m.config.voxelSize);
+    const auto condition = m.encoder(cField.voxels);
+    const std::int64_t passes = condPts.size();
+    const auto passBatch = torch::arange(passes, cpuLong).repeat_interleave(n).to(dev);
+
+    // The loop on the residual r = x - x_init; noise drawn on the CPU from one generator.
+    auto gen = at::detail::createCPUGenerator(o.seed);
+    auto normal = [&](std::int64_t rows) {
+        return torch::randn({rows, 3}, gen, torch::kFloat).to(dev);
+    };
+    const diffusion::NoiseSchedule schedule;
+    diffusion::SdeDpmSolver solver(schedule, o.steps);
+    result.timesteps = solver.timesteps();
+    auto x = xInit + normal(n);  // x_T = x_init + N(0, I): std 1, not sigma_999
+    for (int k = 0; k < o.steps; ++k) {
+        checkpoint(progress, 0.05 + 0.9 * k / o.steps, "denoising");
+        const int s = result.timesteps[static_cast<std::size_t>(k)];
+        const auto xs = x.repeat({passes, 1});
+        const auto field = sparse::pointsToVoxels(xs, passBatch, xs, m.config.voxelSize);
+        const auto eps = m.denoiser(field, condition, torch::full({passes}, s, cpuLong));
+        torch::Tensor guided;
+        if (passes == 1) {
+            guided = eps;
+        } else {
+            const auto cond = eps.slice(0, 0, n), uncond = eps.slice(0, n, 2 * n);
+            guided = uncond + o.guidance * (cond - uncond);
+        }
+        const auto r = solver.step(k, x - xInit, guided, normal(n));
+        x = xInit + r;
+    }
+
+    // LiDiff's post-filter: |x| < max range, mean z - 2 std z < z < max z of x_init.
+    const auto zInit = xInit.select(1, 2);
+    const double zMax = zInit.max().item<double>();
+    const double zMin = zInit.mean().item<double>() - 2.0 * zInit.std().item<double>();
+    const auto z = x.select(1, 2);
+    const auto keep = ((x * x).sum(1) < o.maxRange * o.maxRange) & (z > zMin) & (z < zMax);
+    const auto diffused = x.index_select(0, keep.nonzero().select(1, 0));
+    result.diffused = toCloud(diffused);
+
+    if (o.refine && m.refiner && diffused.size(0) > 0) {
+        checkpoint(progress, 0.95, "refining");
+        const auto field =
+            sparse::pointsToVoxels(diffused, torch::zeros({diffused.size(0)}, cpuLong).to(dev),
+                                   diffused, m.config.voxelSize);
+        const auto offsets = m.refiner(field);
+        if (offsets.size(1) % 3 != 0) {
+            throw ModelError("refiner output of " + std::to_string(offsets.size(1)) +
+                             " channels is not a list of 3D offsets");
+        }
+        const auto up = diffused.unsqueeze(1) + offsets.view({diffused.size(0), -1, 3});
+        result.refined = toCloud(up.reshape({-1, 3}));
+    }
+    checkpoint(progress, 1.0, "done");
+    return result;
+}
+
+}  // namespace lidistill::ml

@@ -1,0 +1,47 @@
+#pragma once
+// SPDX-License-Identifier: MIT
+//
+// LiDiff's scene completion of one scan (lidiff-family.md 3.3-3.5): pre-processing, the
+// diffusion loop with classifier-free guidance and the SDE-DPM-Solver++ sampler on the
+// residual, LiDiff's post-filter, and the optional 6x refinement. Torch-free interface.
+
+#include "core/base/PointCloud.h"
+#include "core/base/Progress.h"
+#include "core/ml/Model.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace lidistill::ml {
+
+/// Defaults are LiDiff's (50 steps, w = 6); distilled students use 1-8 steps and w = 3.5.
+struct CompletionOptions {
+    int steps = 50;                     ///< denoising steps, 1..1000
+    double guidance = 6.0;              ///< CFG weight w: eps = eps(0) + w (eps(P) - eps(0))
+    std::uint64_t seed = 0;             ///< initial and per-step noise (drawn on the CPU, so
+                                        ///< the same seed gives the same noise on every device)
+    std::size_t partialPoints = 18000;  ///< farthest point samples of the scan (the condition)
+    int tile = 10;                      ///< copies of the partial scan in x_init (180k points)
+    double minRange = 3.5;              ///< metres, kept: minRange < |p| < maxRange
+    double maxRange = 50.0;
+    bool refine = true;  ///< run the refiner when the model has one
+};
+
+/// One completed scan.
+struct Completion {
+    PointCloud partial;          ///< the condition: the scan after the range filter and FPS
+    PointCloud diffused;         ///< the denoised cloud after LiDiff's range and height filter
+    PointCloud refined;          ///< 6 points per diffused point; empty without a refiner
+    std::vector<int> timesteps;  ///< the sampler's timesteps, in order
+};
+
+/// Completes `scan` with the model's encoder and denoiser on the model's device. The
+/// conditional and unconditional passes of a step run as one batch of two.
+/// @throws InvalidArgument for bad options or a scan with no point in range; ModelError if
+///         the model lacks the encoder or denoiser; Cancelled if `progress` asks to stop.
+/// Not thread-safe for one model (see LidiffModel).
+Completion completeScan(const LidiffModel& model, const PointCloud& scan,
+                        const CompletionOptions& options, ProgressSink* progress = nullptr);
+
+}  // namespace lidistill::ml
