@@ -24,6 +24,7 @@ std::vector<Command> allCommands() {
 #endif
 #ifdef LIDISTILL_HAVE_ML
     cmds.push_back(modelCommand());
+    cmds.push_back(completeCommand());
 #endif
     return cmds;
 }

@@ -40,7 +40,8 @@ Command evalCommand();
 Command synthCommand();  // core/cli/CmdSynth.cpp
 #endif
 #ifdef LIDISTILL_HAVE_ML
-Command modelCommand();  // core/cli/CmdModel.cpp
+Command modelCommand();     // core/cli/CmdModel.cpp
+Command completeCommand();  // core/cli/CmdComplete.cpp
 #endif
 
 }  // namespace lidistill::cli

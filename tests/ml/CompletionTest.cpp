@@ -75,6 +75,7 @@ ModelConfig smallConfig(bool refiner) {
 }
 
 TEST(Completion, OneStepEqualsTheModelsOwnDenoiserCalls) {
+    LIDISTILL_REQUIRE_SHARED_DATA();
     LidiffModel model(smallConfig(false), 11);
     const PointCloud scan = realScan();
     CompletionOptions o;
@@ -102,7 +103,8 @@ TEST(Completion, OneStepEqualsTheModelsOwnDenoiserCalls) {
     const auto epsU = tensorOf(model.denoise(cloudOf(xT), origin, 999));
     const auto eps = epsU + 3.5 * (epsC - epsU);
     const float condEffect = (epsC - epsU).abs().max().item<float>();
-    ASSERT_TRUE(condEffect > 0.05 && condEffect < 100) << "the condition must matter: " << condEffect;
+    ASSERT_TRUE(condEffect > 0.05 && condEffect < 100)
+        << "the condition must matter: " << condEffect;
     const diffusion::NoiseSchedule schedule;
     diffusion::SdeDpmSolver solver(schedule, 1);
     const auto c = solver.coefficients(0);
@@ -137,6 +139,7 @@ TEST(Completion, OneStepEqualsTheModelsOwnDenoiserCalls) {
 }
 
 TEST(Completion, RefinerGivesSixNearbyPointsEachAndSeedsDecide) {
+    LIDISTILL_REQUIRE_SHARED_DATA();
     const LidiffModel model(smallConfig(true), 12);
     const PointCloud scan = realScan();
     CompletionOptions o;
@@ -180,6 +183,7 @@ struct Recorder : ProgressSink {
 };
 
 TEST(Completion, ReportsProgressCancelsAndRejectsBadInput) {
+    LIDISTILL_REQUIRE_SHARED_DATA();
     const LidiffModel model(smallConfig(false), 13);
     const PointCloud scan = realScan();
     CompletionOptions o;
