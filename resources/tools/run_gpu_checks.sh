@@ -73,3 +73,11 @@ if [[ -f "$scan" ]]; then
 else
     echo "no scan at $scan: benchmark skipped (set SCAN=...)"
 fi
+
+# One full LiDiff completion (full-width random weights, 50 steps, CFG, refiner) on the GPU:
+# the end-to-end time a scan costs (LiDiff reports ~30 s with MinkowskiEngine).
+if [[ "$bench_device" == cuda && -f "$scan" ]]; then
+    "$build/app/lidistill" model init "$build/full-random.safetensors" --refiner --seed 1
+    time timeout 600 "$build/app/lidistill" complete "$build/full-random.safetensors" "$scan" \
+        "$build/completed.bin" --steps 50 --device cuda
+fi
