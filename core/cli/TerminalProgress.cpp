@@ -7,19 +7,28 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iomanip>
 #include <iostream>
+#include <string_view>
 #include <unistd.h>
 
 namespace lidistill::cli {
 namespace {
 std::atomic<bool> g_interrupted{false};
 
-extern "C" void onSigint(int) {
+extern "C" void onSigint(int sig) {
     if (g_interrupted.exchange(true)) {
-        std::signal(SIGINT, SIG_DFL);
-        std::raise(SIGINT);
+        std::signal(sig, SIG_DFL);
+        std::raise(sig);
     }
+}
+
+// LIDISTILL_PROGRESS=percent: a line at every whole percent, for programs that follow a run
+// (the studio); the default keeps logs short.
+bool everyPercent() {
+    const char* v = std::getenv("LIDISTILL_PROGRESS");
+    return v != nullptr && std::string_view(v) == "percent";
 }
 }  // namespace
 
@@ -31,12 +40,14 @@ bool isTerminal(const std::ostream& stream) {
 
 void TerminalProgress::installSigintHandler() {
     std::signal(SIGINT, onSigint);
+    std::signal(SIGTERM, onSigint);
 }
 
 TerminalProgress::TerminalProgress(std::ostream& err, std::string task, bool isTerminal)
     : m_err(err),
       m_task(std::move(task)),
       m_tty(isTerminal),
+      m_steps(everyPercent() ? 100 : 10),
       m_start(std::chrono::steady_clock::now()) {}
 
 TerminalProgress::~TerminalProgress() {
@@ -64,9 +75,9 @@ void TerminalProgress::report(double fraction, std::string_view stage) {
               << std::setprecision(1) << secs << " s)\x1b[K" << std::flush;
         m_open = true;
     } else {
-        const int decile = static_cast<int>(fraction * 10);
-        if (decile == m_lastDecile && stage == m_lastStage) return;
-        m_lastDecile = decile;
+        const int step = static_cast<int>(fraction * m_steps);
+        if (step == m_lastStep && stage == m_lastStage) return;
+        m_lastStep = step;
         m_lastStage = std::string(stage);
         m_err << m_task << ": " << static_cast<int>(fraction * 100 + 0.5) << "% " << stage << '\n';
     }

@@ -104,5 +104,61 @@ TEST(CompleteCli, BadOptionsAndInputsFailBeforeAnyOutput) {
     EXPECT_FALSE(std::filesystem::exists(out));
 }
 
+// The studio follows a run through its stderr (LIDISTILL_PROGRESS=percent) and stops it with
+// SIGTERM: the real binary must print a line per percent and stop cleanly, leaving no output.
+TEST(CompleteCli, FollowedRunReportsEveryPercentAndStopsOnSigterm) {
+    LIDISTILL_REQUIRE_SHARED_DATA();
+    const auto exe = test::binaryDir() / "app" / "lidistill";
+    if (!std::filesystem::exists(exe)) GTEST_SKIP() << "no " << exe;
+    const auto dir = test::scratchDir();
+    const auto model = (dir / "lite.safetensors").string();
+    ASSERT_EQ(lidistill({"model", "init", model, "--width", "0.25"}).code, 0);
+    const auto scan = (test::semanticKittiSeq00() / "velodyne" / "000000.bin").string();
+    const auto errLog = dir / "err.txt";
+    const auto out = dir / "out.bin";
+
+    auto start = [&](const std::string& steps) {
+        const pid_t pid = fork();
+        if (pid == 0) {
+            std::freopen(errLog.c_str(), "w", stderr);
+            std::freopen("/dev/null", "w", stdout);
+            setenv("LIDISTILL_PROGRESS", "percent", 1);
+            execl(exe.c_str(), "lidistill", "complete", model.c_str(), scan.c_str(), out.c_str(),
+                  "--steps", steps.c_str(), "--points", "300", "--tile", "2", nullptr);
+            _exit(127);
+        }
+        return pid;
+    };
+    auto exitCode = [](pid_t pid) {
+        int status = 0;
+        waitpid(pid, &status, 0);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    };
+
+    // A short run: one line per percent of the denoising loop (20 steps -> 0, 5, 9, ... %).
+    ASSERT_EQ(exitCode(start("20")), 0) << bytesOf(errLog);
+    const std::string log = bytesOf(errLog);
+    std::size_t denoisingLines = 0;
+    for (std::size_t pos = 0; (pos = log.find("% denoising", pos)) != std::string::npos; ++pos) {
+        ++denoisingLines;
+    }
+    EXPECT_GE(denoisingLines, 19u) << log;
+    ASSERT_TRUE(std::filesystem::exists(out));
+    std::filesystem::remove(out);
+
+    // A long run stopped by SIGTERM once it is denoising: "cancelled", exit 1, no output.
+    std::filesystem::remove(errLog);  // or the wait below would see the first run's lines
+    const pid_t pid = start("1000");
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (bytesOf(errLog).find("denoising") == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    kill(pid, SIGTERM);
+    EXPECT_EQ(exitCode(pid), 1);
+    EXPECT_NE(bytesOf(errLog).find("cancelled"), std::string::npos) << bytesOf(errLog);
+    EXPECT_FALSE(std::filesystem::exists(out));
+}
+
 }  // namespace
 }  // namespace lidistill::ml
