@@ -4,6 +4,7 @@
 #include "core/dataset/Sequence.h"
 #include "core/io/CloudFile.h"
 #include "core/map/StaticMap.h"
+#include "tests/support/RunCli.h"
 #include "tests/support/TestData.h"
 
 #include <fstream>
@@ -13,21 +14,7 @@
 namespace fs = std::filesystem;
 using namespace lidistill;
 
-namespace {
-struct Result {
-    int code;
-    std::string out, err;
-};
-
-Result runCli(std::vector<std::string> words) {
-    words.insert(words.begin(), "lidistill");
-    std::vector<const char*> argv;
-    for (auto& w : words) argv.push_back(w.c_str());
-    std::ostringstream out, err;
-    const int code = cli::run(static_cast<int>(argv.size()), argv.data(), out, err);
-    return {code, out.str(), err.str()};
-}
-}  // namespace
+using test::runCli;
 
 TEST(Cli, HelpAndUsageExitCodes) {
     EXPECT_EQ(runCli({}).code, 2);

@@ -3,6 +3,7 @@
 #include "core/cli/Cli.h"
 #include "core/io/CloudFile.h"
 #include "core/io/ScanIo.h"
+#include "tests/support/RunCli.h"
 #include "tests/support/TestData.h"
 
 #include <filesystem>
@@ -14,18 +15,8 @@
 namespace lidistill::ml {
 namespace {
 
-struct CliRun {
-    int code;
-    std::string out, err;
-};
-
-CliRun lidistill(const std::vector<std::string>& words) {
-    std::vector<const char*> argv{"lidistill"};
-    for (const auto& w : words) argv.push_back(w.c_str());
-    std::ostringstream out, err;
-    const int code = cli::run(static_cast<int>(argv.size()), argv.data(), out, err);
-    return {code, out.str(), err.str()};
-}
+using test::CliResult;
+const auto lidistill = test::runCli;
 
 std::string bytesOf(const std::filesystem::path& f) {
     std::ifstream in(f, std::ios::binary);
@@ -49,7 +40,7 @@ TEST(CompleteCli, WritesRefinedDiffusedAndPartialCloudsReproducibly) {
                                           "--partial-out",
                                           (dir / "partial.bin").string()};
     words.insert(words.end(), common.begin(), common.end());
-    const CliRun r = lidistill(words);
+    const CliResult r = lidistill(words);
     ASSERT_EQ(r.code, 0) << r.err;
 
     const auto refined = io::readKittiBin(dir / "out.bin");
@@ -86,18 +77,18 @@ TEST(CompleteCli, BadOptionsAndInputsFailBeforeAnyOutput) {
     EXPECT_EQ(lidistill({"complete", model, scan, out, "--tile", "-1"}).code, 2);
     EXPECT_EQ(lidistill({"complete", model, scan}).code, 2);
 
-    const CliRun badExt = lidistill({"complete", model, scan, (dir / "out.xyz").string()});
+    const CliResult badExt = lidistill({"complete", model, scan, (dir / "out.xyz").string()});
     EXPECT_EQ(badExt.code, 1);
     EXPECT_NE(badExt.err.find("out.xyz"), std::string::npos) << badExt.err;
 
     std::ofstream(dir / "broken.safetensors") << "not a model";
-    const CliRun badModel =
+    const CliResult badModel =
         lidistill({"complete", (dir / "broken.safetensors").string(), scan, out, "--steps", "1"});
     EXPECT_EQ(badModel.code, 1);
     EXPECT_NE(badModel.err.find("broken.safetensors"), std::string::npos) << badModel.err;
 
     // Nothing in range: an error that says so, and no output file.
-    const CliRun empty = lidistill(
+    const CliResult empty = lidistill(
         {"complete", model, scan, out, "--steps", "1", "--min-range", "200", "--max-range", "300"});
     EXPECT_EQ(empty.code, 1);
     EXPECT_NE(empty.err.find("no point between"), std::string::npos) << empty.err;

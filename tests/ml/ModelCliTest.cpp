@@ -6,6 +6,7 @@
 #include "core/cli/Cli.h"
 #include "core/io/CloudFile.h"
 #include "core/ml/Model.h"
+#include "tests/support/RunCli.h"
 #include "tests/support/TestData.h"
 
 #include <array>
@@ -18,18 +19,8 @@
 namespace lidistill::ml {
 namespace {
 
-struct CliResult {
-    int code;
-    std::string out, err;
-};
-
-CliResult runCli(const std::vector<std::string>& words) {
-    std::vector<const char*> argv{"lidistill"};
-    for (const auto& w : words) argv.push_back(w.c_str());
-    std::ostringstream out, err;
-    const int code = cli::run(static_cast<int>(argv.size()), argv.data(), out, err);
-    return {code, out.str(), err.str()};
-}
+using test::CliResult;
+using test::runCli;
 
 // --- LiDiff's parameter count in closed form (lidiff-family.md 4) ---------------------------
 using Plan = std::array<std::int64_t, 9>;
