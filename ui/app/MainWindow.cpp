@@ -3,6 +3,7 @@
 
 #include "core/io/CloudFile.h"
 #include "ui/app/ColorScaleControls.h"
+#include "ui/app/CompletionPanel.h"
 #include "ui/app/SequenceSession.h"
 #include "ui/app/ShortcutHelp.h"
 #include "ui/app/ViewCapture.h"
@@ -15,6 +16,7 @@
 #include <QCloseEvent>
 #include <QComboBox>
 #include <QDateTime>
+#include <QDockWidget>
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QFileDialog>
@@ -64,10 +66,13 @@ MainWindow::MainWindow(QWidget* parent)
       m_session(new SequenceSession(this)),
       m_scanView(new PointCloudView),
       m_gtView(new PointCloudView),
+      m_teacherView(new PointCloudView),
+      m_studentView(new PointCloudView),
       m_frameList(new QListView),
       m_views(nullptr),
       m_colorBox(new QComboBox),
-      m_colorScale(new ColorScaleControls({m_scanView, m_gtView}, this)),
+      m_colorScale(
+          new ColorScaleControls({m_scanView, m_gtView, m_teacherView, m_studentView}, this)),
       m_frameLabel(new QLabel),
       m_pickLabel(new QLabel),
       m_mapLabel(new QLabel),
@@ -90,10 +95,27 @@ MainWindow::MainWindow(QWidget* parent)
         tr("Open a SemanticKITTI sequence folder (File > Open, or drop it here)"));
     m_gtView->clearCloud();
     m_scanView->linkCamera(m_gtView);
+    m_scanView->linkCamera(m_teacherView);
+    m_scanView->linkCamera(m_studentView);
 
-    auto* views = new QSplitter(Qt::Horizontal);
-    views->addWidget(m_scanView);
-    views->addWidget(m_gtView);
+    // scan | ground truth over teacher | student; the second row only with the panel.
+    auto* top = new QSplitter(Qt::Horizontal);
+    top->addWidget(m_scanView);
+    top->addWidget(m_gtView);
+    top->setChildrenCollapsible(false);
+    auto* bottom = new QSplitter(Qt::Horizontal);
+    bottom->addWidget(m_teacherView);
+    bottom->addWidget(m_studentView);
+    bottom->setChildrenCollapsible(false);
+    bottom->setVisible(false);
+    m_resultRow = bottom;
+    connect(top, &QSplitter::splitterMoved, bottom,
+            [top, bottom] { bottom->setSizes(top->sizes()); });
+    connect(bottom, &QSplitter::splitterMoved, top,
+            [top, bottom] { top->setSizes(bottom->sizes()); });
+    auto* views = new QSplitter(Qt::Vertical);
+    views->addWidget(top);
+    views->addWidget(bottom);
     views->setChildrenCollapsible(false);
     m_views = views;
     auto* main = new QSplitter(Qt::Horizontal);
@@ -122,7 +144,7 @@ MainWindow::MainWindow(QWidget* parent)
     statusBar()->addPermanentWidget(m_pickLabel);
     connect(m_colorScale, &ColorScaleControls::status, this,
             [this](const QString& message) { statusBar()->showMessage(message, 8000); });
-    for (PointCloudView* v : {m_scanView, m_gtView}) {
+    for (PointCloudView* v : allViews()) {
         connect(v, &PointCloudView::pointPicked, this,
                 [this, v](const PickedPoint& p) { showPick(v, p); });
         connect(v, &PointCloudView::pickMissed, m_pickLabel, &QLabel::clear);
@@ -130,6 +152,7 @@ MainWindow::MainWindow(QWidget* parent)
     statusBar()->addPermanentWidget(m_mapLabel);
     statusBar()->addPermanentWidget(m_mapProgress);
 
+    buildCompletionDock();
     buildActions();
     // Labels first: this is a SemanticKITTI tool.
     m_colorBox->setCurrentIndex(m_colorBox->findData(static_cast<int>(ColorMode::SemanticClass)));
@@ -229,12 +252,12 @@ void MainWindow::buildActions() {
     QMenu* sizes = view->addMenu(tr("Point si&ze"));
     QAction* bigger = sizes->addAction(tr("Larger points"), this, [this] {
         m_scanView->setPointSize(m_scanView->pointSize() + 1);
-        m_gtView->setPointSize(m_scanView->pointSize());
+        for (PointCloudView* v : allViews()) v->setPointSize(m_scanView->pointSize());
     });
     bigger->setShortcuts({QKeySequence(Qt::Key_Plus), QKeySequence(Qt::Key_Equal)});
     QAction* smaller = sizes->addAction(tr("Smaller points"), this, [this] {
         m_scanView->setPointSize(m_scanView->pointSize() - 1);
-        m_gtView->setPointSize(m_scanView->pointSize());
+        for (PointCloudView* v : allViews()) v->setPointSize(m_scanView->pointSize());
     });
     smaller->setShortcut(Qt::Key_Minus);
     sizes->addSeparator();
@@ -243,8 +266,7 @@ void MainWindow::buildActions() {
     sizeGroup->setExclusionPolicy(QActionGroup::ExclusionPolicy::ExclusiveOptional);
     for (const int px : {1, 2, 3, 4, 6, 8, 10}) {
         QAction* a = sizes->addAction(tr("%1 px").arg(px), this, [this, px] {
-            m_scanView->setPointSize(px);
-            m_gtView->setPointSize(px);
+            for (PointCloudView* v : allViews()) v->setPointSize(px);
         });
         a->setCheckable(true);
         a->setData(px);
@@ -258,15 +280,13 @@ void MainWindow::buildActions() {
     QAction* light = view->addAction(tr("&Light background"));
     light->setCheckable(true);
     connect(light, &QAction::toggled, this, [this](bool on) {
-        m_scanView->setLightBackground(on);
-        m_gtView->setLightBackground(on);
+        for (PointCloudView* v : allViews()) v->setLightBackground(on);
     });
     QAction* axes = view->addAction(tr("Show &axes"));
     axes->setCheckable(true);
     axes->setChecked(true);
     connect(axes, &QAction::toggled, this, [this](bool on) {
-        m_scanView->setAxisTriadVisible(on);
-        m_gtView->setAxisTriadVisible(on);
+        for (PointCloudView* v : allViews()) v->setAxisTriadVisible(on);
     });
     QAction* cycle = view->addAction(tr("Next colour mode"), this, [this] {
         m_colorBox->setCurrentIndex((m_colorBox->currentIndex() + 1) % m_colorBox->count());
@@ -277,8 +297,7 @@ void MainWindow::buildActions() {
     legend->setChecked(true);
     legend->setShortcut(QKeySequence(Qt::SHIFT | Qt::Key_C));
     connect(legend, &QAction::toggled, this, [this](bool on) {
-        m_scanView->setLegendVisible(on);
-        m_gtView->setLegendVisible(on);
+        for (PointCloudView* v : allViews()) v->setLegendVisible(on);
     });
     m_colorScale->populateMenu(view->addMenu(tr("Colour &scale (height, range, intensity)")));
     view->addSeparator();
@@ -291,6 +310,21 @@ void MainWindow::buildActions() {
     connect(m_nuscenesKitti, &QAction::toggled, this, [this](bool on) {
         m_session->setNuscenesAxes(on ? io::NuscenesAxes::KittiFrame : io::NuscenesAxes::AsStored);
     });
+
+    QMenu* completion = menuBar()->addMenu(tr("&Completion"));
+    QAction* panel = m_completionDock->toggleViewAction();
+    panel->setText(tr("Show the &completion panel (teacher / student)"));
+    panel->setShortcut(Qt::Key_K);
+    completion->addAction(panel);
+    QAction* runBoth =
+        completion->addAction(tr("&Run teacher and student on this frame"), this, [this] {
+            m_completionDock->show();
+            m_completion->runBoth();
+        });
+    runBoth->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+    QAction* stopBoth =
+        completion->addAction(tr("&Stop the completions"), m_completion, &CompletionPanel::stopAll);
+    stopBoth->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Period));
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     QAction* keys = help->addAction(tr("&Keyboard and mouse"), this, &MainWindow::showHelp);
@@ -308,6 +342,22 @@ void MainWindow::buildActions() {
     bar->addWidget(new QLabel(tr(" Map: ")));
     bar->addWidget(m_colorScale->colormapBox());
     bar->addAction(reset);
+    bar->addSeparator();
+    bar->addAction(panel);
+}
+
+void MainWindow::buildCompletionDock() {
+    m_completion = new CompletionPanel(m_session, m_teacherView, m_studentView);
+    m_completionDock = new QDockWidget(tr("Completion: teacher and student"), this);
+    m_completionDock->setObjectName(QStringLiteral("completionDock"));
+    m_completionDock->setWidget(m_completion);
+    addDockWidget(Qt::RightDockWidgetArea, m_completionDock);
+    m_completionDock->hide();
+    connect(m_completionDock, &QDockWidget::visibilityChanged, m_resultRow, [this] {
+        // Hidden (not just tabbed away): the results leave the view grid too.
+        m_resultRow->setVisible(!m_completionDock->isHidden());
+    });
+    connect(m_completion, &CompletionPanel::errorOccurred, this, &MainWindow::showError);
 }
 
 bool MainWindow::openSequence(const QString& dir) {
@@ -343,8 +393,7 @@ void MainWindow::setColorMode(ColorMode mode) {
         m_colorBox->setCurrentIndex(i);  // comes back here through the signal
         return;
     }
-    m_scanView->setColorMode(mode);
-    m_gtView->setColorMode(mode);
+    for (PointCloudView* v : allViews()) v->setColorMode(mode);
     m_colorScale->syncToMode();
 }
 
@@ -365,7 +414,10 @@ QString MainWindow::pointReadout() const {
 }
 
 void MainWindow::showPick(const PointCloudView* view, const PickedPoint& point) {
-    const QString where = view == m_scanView ? tr("Scan") : tr("Ground truth");
+    const QString where = view == m_scanView      ? tr("Scan")
+                          : view == m_gtView      ? tr("Ground truth")
+                          : view == m_teacherView ? tr("Teacher")
+                                                  : tr("Student");
     m_pickLabel->setText(tr("%1 %2").arg(where, describePoint(point)));
 }
 
@@ -509,6 +561,7 @@ void MainWindow::dropEvent(QDropEvent* event) {
 
 void MainWindow::closeEvent(QCloseEvent* event) {
     m_session->cancelMapBuild();  // the session's destructor waits for it
+    m_completion->stopAll();
     QMainWindow::closeEvent(event);
 }
 

@@ -7,8 +7,11 @@
 #include <QMainWindow>
 #include <QString>
 
+#include <array>
+
 class QAction;
 class QComboBox;
+class QDockWidget;
 class QLabel;
 class QListView;
 class QProgressBar;
@@ -16,17 +19,21 @@ class QProgressBar;
 namespace lidistill::ui {
 
 class ColorScaleControls;
+class CompletionPanel;
 class SequenceSession;
 class ShortcutHelpDialog;
 struct FrameData;
 
 /// The studio window: a frame list, the "Scan" and "Ground truth" views side by side with
 /// one camera, a colour-mode box and a status bar. It only assembles widgets and actions;
-/// loading lives in SequenceSession.
+/// loading lives in SequenceSession. The completion panel (a dock, K) runs a teacher and a
+/// student model on the frame (CompletionPanel); while it is shown, a second row of views
+/// holds their results under the scan and the ground truth, on the same camera.
 ///
 /// Keys: N / Right next frame, B / Left previous, R reset view, + / - point size,
 /// C next colour mode, M next colormap, L fix / free the colour range, Ctrl+O open, F1 / H
-/// help (the help lists every action's shortcut, read from the actions themselves). A click
+/// help (the help lists every action's shortcut, read from the actions themselves), K the
+/// completion panel, Ctrl+R runs both models, Ctrl+. stops them. A click
 /// on a point shows its values in the status bar (pointReadout()). A folder or scan file
 /// dropped on the window is opened. nuScenes sweeps are shown in KITTI axes unless the View
 /// menu says otherwise. Errors go to the status bar and a non-modal message box.
@@ -41,8 +48,14 @@ public:
     SequenceSession* session() const noexcept { return m_session; }
     PointCloudView* scanView() const noexcept { return m_scanView; }
     PointCloudView* groundTruthView() const noexcept { return m_gtView; }
+    PointCloudView* teacherView() const noexcept { return m_teacherView; }
+    PointCloudView* studentView() const noexcept { return m_studentView; }
+    /// The teacher / student completion panel (in completionDock(), hidden at first).
+    CompletionPanel* completionPanel() const noexcept { return m_completion; }
+    QDockWidget* completionDock() const noexcept { return m_completionDock; }
     QListView* frameList() const noexcept { return m_frameList; }
-    /// The widget holding the views side by side: what screenshots capture.
+    /// The widget holding the views (scan | ground truth, and teacher | student while the
+    /// completion panel is shown): what screenshots capture.
     QWidget* viewsWidget() const noexcept { return m_views; }
     /// Folder for P screenshots (default: defaultScreenshotFolder()).
     void setScreenshotFolder(const QString& folder) { m_screenshotFolder = folder; }
@@ -104,16 +117,26 @@ private:
     void showPick(const PointCloudView* view, const PickedPoint& point);
     /// What the ground-truth view says when the open content cannot have ground truth.
     QString groundTruthUnavailableReason() const;
+    /// Every view, for settings that apply to all of them (point size, background, ...).
+    std::array<PointCloudView*, 4> allViews() const {
+        return {m_scanView, m_gtView, m_teacherView, m_studentView};
+    }
+    void buildCompletionDock();
 
     SequenceSession* m_session;
     PointCloudView* m_scanView;
     PointCloudView* m_gtView;
+    PointCloudView* m_teacherView;
+    PointCloudView* m_studentView;
     QListView* m_frameList;
     QWidget* m_views;
     QString m_screenshotFolder;
     ShortcutHelpDialog* m_help = nullptr;
     QComboBox* m_colorBox;
     ColorScaleControls* m_colorScale;
+    CompletionPanel* m_completion = nullptr;
+    QDockWidget* m_completionDock = nullptr;
+    QWidget* m_resultRow = nullptr;
     QAction* m_nuscenesKitti = nullptr;
     QLabel* m_frameLabel;
     QLabel* m_pickLabel;

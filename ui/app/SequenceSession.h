@@ -61,6 +61,8 @@ public:
     /// Frames in what is open: the sequence's, 1 for a single file, 0 for nothing.
     int frameCount() const noexcept;
     bool hasMap() const noexcept { return m_map != nullptr; }
+    /// The sequence's static map (behind the ground truth), null until it is ready.
+    const std::shared_ptr<const map::StaticMap>& staticMap() const noexcept { return m_map; }
     bool isBuildingMap() const { return m_mapWatcher.isRunning(); }
     int currentFrame() const noexcept { return m_requested; }
     /// How nuScenes sweeps (.pcd.bin, stored x right, y forward) are shown. Default

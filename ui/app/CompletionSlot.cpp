@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: MIT
+#include "ui/app/CompletionSlot.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDir>
+#include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+#include <limits>
+
+namespace lidistill::ui {
+
+namespace {
+constexpr int kProgressMax = 1000;
+}
+
+QString roleName(CompletionRole role) {
+    return role == CompletionRole::Teacher ? QObject::tr("Teacher") : QObject::tr("Student");
+}
+
+CompletionSettings CompletionSettings::defaults(CompletionRole role) {
+    CompletionSettings s;
+    if (role == CompletionRole::Student) {
+        s.steps = 8;
+        s.guidance = 3.5;
+    }
+    return s;
+}
+
+QStringList completionArguments(const CompletionSettings& s, const QString& scan,
+                                const QString& out) {
+    QStringList args{QStringLiteral("complete"), s.model, scan, out};
+    args << QStringLiteral("--steps") << QString::number(s.steps);
+    // 'g' with 17 digits: the CLI parses exactly the value the spin box shows.
+    args << QStringLiteral("--guidance") << QString::number(s.guidance, 'g', 17);
+    args << QStringLiteral("--seed") << QString::number(s.seed);
+    args << QStringLiteral("--points") << QString::number(s.points);
+    args << QStringLiteral("--tile") << QString::number(s.tile);
+    args << QStringLiteral("--device") << s.device;
+    if (!s.refine) args << QStringLiteral("--no-refine");
+    return args;
+}
+
+CompletionSlot::CompletionSlot(CompletionRole role, QWidget* parent)
+    : QGroupBox(roleName(role), parent),
+      m_role(role),
+      m_process(new CliProcess(this)),
+      m_model(new QLineEdit),
+      m_steps(new QSpinBox),
+      m_guidance(new QDoubleSpinBox),
+      m_seed(new QSpinBox),
+      m_device(new QComboBox),
+      m_advanced(new QWidget),
+      m_points(new QSpinBox),
+      m_tile(new QSpinBox),
+      m_refine(new QCheckBox(tr("Refine (6 points per point, when the model has a refiner)"))),
+      m_run(new QPushButton(tr("Run"))),
+      m_progress(new QProgressBar),
+      m_status(new QLabel) {
+    m_model->setPlaceholderText(tr("model file"));
+    m_model->setToolTip(
+        tr("%1 model file (lidistill model info FILE describes one)").arg(roleName(role)));
+    auto* browse = new QToolButton;
+    browse->setText(QStringLiteral("..."));
+    browse->setToolTip(tr("Choose the model file"));
+    connect(browse, &QToolButton::clicked, this, [this] {
+        const QString f = QFileDialog::getOpenFileName(this, tr("%1 model").arg(roleName(m_role)),
+                                                       QFileInfo(m_model->text()).path());
+        if (!f.isEmpty()) m_model->setText(f);
+    });
+    connect(m_model, &QLineEdit::textChanged, this, &CompletionSlot::updateEnabled);
+    auto* modelRow = new QHBoxLayout;
+    modelRow->addWidget(m_model, 1);
+    modelRow->addWidget(browse);
+
+    m_steps->setRange(1, 1000);
+    m_steps->setToolTip(tr("Denoising steps (LiDiff 50, distilled students 1-8)"));
+    m_guidance->setRange(0.0, 100.0);
+    m_guidance->setDecimals(2);
+    m_guidance->setSingleStep(0.5);
+    m_guidance->setToolTip(tr("Classifier-free guidance weight w"));
+    m_seed->setRange(0, std::numeric_limits<int>::max());
+    m_seed->setToolTip(tr("Noise seed: the same seed gives the same noise on every device"));
+    m_device->addItem(tr("CPU"), QStringLiteral("cpu"));
+    m_device->addItem(tr("GPU (CUDA)"), QStringLiteral("cuda"));
+    m_device->setToolTip(tr("Where lidistill runs the model; CUDA needs a CUDA build and a GPU"));
+    m_points->setRange(1, 1000000);
+    m_points->setToolTip(tr("Farthest point samples of the scan: the condition (--points)"));
+    m_tile->setRange(1, 1000);
+    m_tile->setToolTip(tr("Copies of the samples in the initial cloud (--tile)"));
+
+    auto* form = new QFormLayout;
+    form->addRow(tr("Model"), modelRow);
+    form->addRow(tr("Steps"), m_steps);
+    form->addRow(tr("Guidance"), m_guidance);
+    form->addRow(tr("Seed"), m_seed);
+    form->addRow(tr("Device"), m_device);
+
+    auto* advancedToggle = new QToolButton;
+    advancedToggle->setText(tr("Advanced"));
+    advancedToggle->setCheckable(true);
+    advancedToggle->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    advancedToggle->setArrowType(Qt::RightArrow);
+    advancedToggle->setAutoRaise(true);
+    auto* advancedForm = new QFormLayout(m_advanced);
+    advancedForm->setContentsMargins(0, 0, 0, 0);
+    advancedForm->addRow(tr("Points"), m_points);
+    advancedForm->addRow(tr("Tile"), m_tile);
+    advancedForm->addRow(m_refine);
+    m_advanced->setVisible(false);
+    connect(advancedToggle, &QToolButton::toggled, this, [this, advancedToggle](bool on) {
+        advancedToggle->setArrowType(on ? Qt::DownArrow : Qt::RightArrow);
+        m_advanced->setVisible(on);
+    });
+
+    m_progress->setRange(0, kProgressMax);
+    m_progress->setValue(0);
+    m_progress->setTextVisible(true);
+    m_progress->setFormat(QString());
+    m_status->setWordWrap(true);
+    m_status->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_run->setToolTip(tr("Complete the current frame with this model (again: stop)"));
+    connect(m_run, &QPushButton::clicked, this, [this] {
+        if (isRunning()) {
+            stop();
+        } else {
+            run();
+        }
+    });
+    auto* runRow = new QHBoxLayout;
+    runRow->addWidget(m_run);
+    runRow->addWidget(m_progress, 1);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->addLayout(form);
+    layout->addWidget(advancedToggle);
+    layout->addWidget(m_advanced);
+    layout->addLayout(runRow);
+    layout->addWidget(m_status);
+
+    connect(m_process, &CliProcess::progress, this, [this](double fraction, const QString& stage) {
+        m_progress->setValue(static_cast<int>(std::lround(fraction * kProgressMax)));
+        m_progress->setFormat(tr("%p% %1").arg(stage));
+    });
+    connect(m_process, &CliProcess::finished, this, &CompletionSlot::onFinished);
+    setSettings(CompletionSettings::defaults(role));
+    updateEnabled();
+}
+
+CompletionSlot::~CompletionSlot() = default;
+
+CompletionSettings CompletionSlot::settings() const {
+    CompletionSettings s;
+    s.model = m_model->text().trimmed();
+    s.steps = m_steps->value();
+    s.guidance = m_guidance->value();
+    s.seed = m_seed->value();
+    s.device = m_device->currentData().toString();
+    s.points = m_points->value();
+    s.tile = m_tile->value();
+    s.refine = m_refine->isChecked();
+    return s;
+}
+
+void CompletionSlot::setSettings(const CompletionSettings& s) {
+    m_model->setText(s.model);
+    m_steps->setValue(s.steps);
+    m_guidance->setValue(s.guidance);
+    m_seed->setValue(static_cast<int>(s.seed));
+    const int device = m_device->findData(s.device);
+    m_device->setCurrentIndex(device >= 0 ? device : 0);
+    m_points->setValue(s.points);
+    m_tile->setValue(s.tile);
+    m_refine->setChecked(s.refine);
+}
+
+void CompletionSlot::setFrame(int index, const QString& name, const QString& scanFile) {
+    m_frame = index;
+    m_frameName = name;
+    m_scanFile = scanFile;
+    updateEnabled();
+}
+
+QString CompletionSlot::outputFile(const QString& name) const {
+    // "000003.bin" (a single file's name) and "000003" give the same stem.
+    QString stem = name;
+    for (const QString& ext : {QStringLiteral(".pcd.bin"), QStringLiteral(".bin"),
+                               QStringLiteral(".pcd"), QStringLiteral(".ply")}) {
+        if (stem.endsWith(ext)) {
+            stem.chop(ext.size());
+            break;
+        }
+    }
+    const QString role =
+        m_role == CompletionRole::Teacher ? QStringLiteral("teacher") : QStringLiteral("student");
+    return QDir(m_outputFolder).filePath(QStringLiteral("%1_%2.bin").arg(stem, role));
+}
+
+QString CompletionSlot::statusText() const {
+    return m_status->text();
+}
+
+bool CompletionSlot::run() {
+    if (isRunning()) {
+        return false;
+    }
+    const CompletionSettings s = settings();
+    if (s.model.isEmpty()) {
+        m_status->setText(tr("Choose a model file first."));
+        return false;
+    }
+    if (m_scanFile.isEmpty() || m_frame < 0 || m_outputFolder.isEmpty()) {
+        m_status->setText(tr("Open a sequence or scan first."));
+        return false;
+    }
+    m_runFrame = m_frame;
+    m_runOutput = outputFile(m_frameName);
+    m_progress->setValue(0);
+    m_progress->setFormat(tr("starting"));
+    m_status->setText(
+        tr("Completing frame %1 with %2...").arg(m_frameName, QFileInfo(s.model).fileName()));
+    m_clock.start();
+    m_process->start(completionArguments(s, m_scanFile, m_runOutput));
+    m_run->setText(tr("Stop"));
+    Q_EMIT runningChanged(true);
+    return true;
+}
+
+void CompletionSlot::stop() {
+    if (isRunning()) {
+        m_status->setText(tr("Stopping..."));
+        m_process->stop();
+    }
+}
+
+void CompletionSlot::onFinished(CliOutcome outcome, const QString& message) {
+    const double seconds = static_cast<double>(m_clock.elapsed()) / 1000.0;
+    m_run->setText(tr("Run"));
+    switch (outcome) {
+        case CliOutcome::Succeeded:
+            m_progress->setValue(kProgressMax);
+            m_progress->setFormat(tr("%p% done"));
+            m_status->setText(tr("Wrote %1 in %2 s.")
+                                  .arg(QFileInfo(m_runOutput).fileName())
+                                  .arg(seconds, 0, 'f', 1));
+            break;
+        case CliOutcome::Cancelled:
+            m_progress->setValue(0);
+            m_progress->setFormat(tr("cancelled"));
+            m_status->setText(tr("Cancelled."));
+            break;
+        case CliOutcome::Failed:
+            m_progress->setValue(0);
+            m_progress->setFormat(tr("failed"));
+            m_status->setText(tr("Failed: %1").arg(message));
+            break;
+    }
+    updateEnabled();
+    Q_EMIT runningChanged(false);
+    if (outcome == CliOutcome::Succeeded) {
+        Q_EMIT completed(m_runFrame, m_runOutput, seconds);
+    } else if (outcome == CliOutcome::Failed) {
+        Q_EMIT failed(tr("%1 completion failed: %2").arg(roleName(m_role), message));
+    }
+}
+
+void CompletionSlot::updateEnabled() {
+    m_run->setEnabled(isRunning() ||
+                      (!m_model->text().trimmed().isEmpty() && !m_scanFile.isEmpty()));
+}
+
+}  // namespace lidistill::ui

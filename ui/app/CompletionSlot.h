@@ -1,0 +1,126 @@
+#pragma once
+// SPDX-License-Identifier: MIT
+
+#include "ui/workers/CliProcess.h"
+
+#include <QElapsedTimer>
+#include <QGroupBox>
+#include <QString>
+#include <QStringList>
+
+class QCheckBox;
+class QComboBox;
+class QDoubleSpinBox;
+class QLabel;
+class QLineEdit;
+class QProgressBar;
+class QPushButton;
+class QSpinBox;
+class QWidget;
+
+namespace lidistill::ui {
+
+/// Which model of the pair a slot runs.
+enum class CompletionRole { Teacher = 0, Student = 1 };
+
+/// "Teacher" or "Student" (translated).
+QString roleName(CompletionRole role);
+
+/// The options of one `lidistill complete` run.
+struct CompletionSettings {
+    QString model;  ///< model file
+    int steps = 50;
+    double guidance = 6.0;
+    qint64 seed = 0;
+    QString device = QStringLiteral("cpu");  ///< "cpu" or "cuda"
+    int points = 18000;                      ///< farthest point samples (--points)
+    int tile = 10;                           ///< copies in x_init (--tile)
+    bool refine = true;                      ///< false adds --no-refine
+
+    /// LiDiff's teacher (50 steps, w 6) or a distilled student (8 steps, w 3.5).
+    static CompletionSettings defaults(CompletionRole role);
+};
+
+/// The `lidistill` arguments that complete `scan` into `out` with `settings`: "complete MODEL
+/// SCAN OUT --steps N --guidance W --seed S --points N --tile K --device D [--no-refine]".
+QStringList completionArguments(const CompletionSettings& settings, const QString& scan,
+                                const QString& out);
+
+/// One model of the completion panel: a model file chooser, steps, guidance, seed and device
+/// (points, tile and refinement under "Advanced"), a Run/Stop button and a progress bar. It
+/// runs `lidistill complete` through a CliProcess on the frame given by setFrame() into
+/// `<output folder>/<frame>_<role>.bin`; the run belongs to the frame it started on, even if
+/// another frame is shown before it ends. GUI thread only.
+class CompletionSlot : public QGroupBox {
+    Q_OBJECT
+
+public:
+    explicit CompletionSlot(CompletionRole role, QWidget* parent = nullptr);
+    ~CompletionSlot() override;
+
+    CompletionRole role() const noexcept { return m_role; }
+    /// The options as the widgets say.
+    CompletionSettings settings() const;
+    /// Puts `settings` into the widgets.
+    void setSettings(const CompletionSettings& settings);
+    /// The frame a Run completes: its index, a name for the output file and the scan file.
+    /// An empty scan file disables Run (nothing is open). A running job is not affected.
+    void setFrame(int index, const QString& name, const QString& scanFile);
+    /// Where outputs go (the panel's per-session temporary folder).
+    void setOutputFolder(const QString& folder) { m_outputFolder = folder; }
+    /// The output file a run on frame `name` writes.
+    QString outputFile(const QString& name) const;
+    bool isRunning() const { return m_process->isRunning(); }
+    /// The frame of the current (or last) run.
+    int runFrame() const noexcept { return m_runFrame; }
+    CliProcess* process() const noexcept { return m_process; }
+
+    QLineEdit* modelEdit() const noexcept { return m_model; }
+    QPushButton* runButton() const noexcept { return m_run; }
+    QProgressBar* progressBar() const noexcept { return m_progress; }
+    /// The last outcome in words ("Done in 3.2 s", "Failed: ...", "Cancelled").
+    QString statusText() const;
+
+public Q_SLOTS:
+    /// Starts a completion of the current frame. @return false (and says why in the status
+    /// line) when no model is chosen, nothing is open, or a run is going on.
+    bool run();
+    /// Cancels the running completion (no output is written).
+    void stop();
+
+Q_SIGNALS:
+    /// A run for frame `frame` wrote `file` (wall time `seconds`, model load included).
+    void completed(int frame, const QString& file, double seconds);
+    /// A run failed (not cancelled) with the CLI's message.
+    void failed(const QString& message);
+    /// A run started or ended (the Run/Stop button changed).
+    void runningChanged(bool running);
+
+private:
+    void onFinished(CliOutcome outcome, const QString& message);
+    void updateEnabled();
+
+    CompletionRole m_role;
+    CliProcess* m_process;
+    QLineEdit* m_model;
+    QSpinBox* m_steps;
+    QDoubleSpinBox* m_guidance;
+    QSpinBox* m_seed;
+    QComboBox* m_device;
+    QWidget* m_advanced;
+    QSpinBox* m_points;
+    QSpinBox* m_tile;
+    QCheckBox* m_refine;
+    QPushButton* m_run;
+    QProgressBar* m_progress;
+    QLabel* m_status;
+    QString m_outputFolder;
+    int m_frame = -1;
+    QString m_frameName;
+    QString m_scanFile;
+    int m_runFrame = -1;
+    QString m_runOutput;
+    QElapsedTimer m_clock;
+};
+
+}  // namespace lidistill::ui
