@@ -3,9 +3,11 @@
 
 #include "core/base/Error.h"
 
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace lidistill::cli {
@@ -45,5 +47,11 @@ private:
     std::vector<std::string> m_positional;
     std::map<std::string, std::string> m_values;
 };
+
+/// The whole of `word` as a frame index (no sign, no exponent, nothing after the digits).
+bool parseIndex(std::string_view word, std::size_t& value);
+/// The frames of --frames A:B (half-open, like Python; A or B may be left out) or all of 0..n.
+/// @throws UsageError for a malformed or out-of-range selection.
+std::vector<std::size_t> frameRange(const Args& args, std::size_t n);
 
 }  // namespace lidistill::cli

@@ -5,18 +5,21 @@
 #include "core/cli/Cli.h"
 #include "core/cli/Command.h"
 #include "core/cli/TerminalProgress.h"
+#include "core/dataset/Sequence.h"
 #include "core/io/CloudFile.h"
 #include "core/ml/Completion.h"
 #include "core/ml/Model.h"
 
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <iomanip>
 #include <limits>
 #include <ostream>
 
 namespace lidistill::cli {
 namespace {
+namespace fs = std::filesystem;
 
 ml::CompletionOptions parseOptions(const Args& args) {
     ml::CompletionOptions o;
@@ -45,13 +48,16 @@ ml::CompletionOptions parseOptions(const Args& args) {
     return o;
 }
 
-int runComplete(const Args& args, Context& ctx) {
+void checkOutputName(const std::string& file) {
+    io::formatFromPath(file);  // a bad name should not cost an hour of sampling
+}
+
+int completeOneScan(const Args& args, Context& ctx, const ml::CompletionOptions& options) {
     const auto& p = args.positional();
     const std::string modelFile = p[0], scanFile = p[1], outFile = p[2];
-    const auto options = parseOptions(args);  // a typo should not cost a model load
-    io::formatFromPath(outFile);              // nor a bad output name an hour of sampling
-    if (auto d = args.value("diffused")) io::formatFromPath(*d);
-    if (auto d = args.value("partial-out")) io::formatFromPath(*d);
+    checkOutputName(outFile);
+    if (auto d = args.value("diffused")) checkOutputName(*d);
+    if (auto d = args.value("partial-out")) checkOutputName(*d);
 
     auto model = ml::LidiffModel::load(modelFile);
     if (auto device = args.value("device")) model.setDevice(*device);
@@ -83,13 +89,82 @@ int runComplete(const Args& args, Context& ctx) {
     return kOk;
 }
 
+// A sequence folder: OUT (and --diffused / --partial-out) are folders of FRAME.EXT files that
+// `lidistill eval OUT --sequence SEQ` matches by frame name. Frame i uses seed + i, so a frame's
+// result does not depend on which other frames run (unless --lidiff-scheduler-state).
+int completeSequence(const Args& args, Context& ctx, const ml::CompletionOptions& options) {
+    const auto& p = args.positional();
+    const fs::path outDir = p[2];
+    const std::string ext = "." + args.value("format", "ply");
+    if (ext != ".ply" && ext != ".pcd" && ext != ".bin") {
+        throw UsageError("--format must be ply, pcd or bin, got '" + ext.substr(1) + "'");
+    }
+    const Sequence seq = Sequence::open(p[1]);
+    const auto frames = frameRange(args, seq.size());
+    if (fs::exists(outDir) && !fs::is_directory(outDir)) {
+        throw IoError(outDir, "OUT must be a folder when SCAN is a sequence folder");
+    }
+    std::vector<std::pair<std::string, fs::path>> folders{{"out", outDir}};
+    if (auto d = args.value("diffused")) folders.emplace_back("diffused", *d);
+    if (auto d = args.value("partial-out")) folders.emplace_back("partial", *d);
+    for (const auto& [what, dir] : folders) fs::create_directories(dir);
+
+    auto model = ml::LidiffModel::load(p[0]);
+    if (auto device = args.value("device")) model.setDevice(*device);
+    ml::Completer completer(model, options, args.flag("lidiff-scheduler-state"));
+    const bool skipExisting = args.flag("skip-existing");
+
+    TerminalProgress bar(ctx.err, "complete", ctx.errIsTerminal);
+    const auto start = std::chrono::steady_clock::now();
+    std::size_t done = 0, skipped = 0;
+    for (std::size_t k = 0; k < frames.size(); ++k) {
+        const std::size_t i = frames[k];
+        const std::string name = seq.frameName(i) + ext;
+        if (skipExisting && fs::exists(outDir / name)) {
+            ++skipped;
+            continue;
+        }
+        SubProgress sub(&bar, double(k) / frames.size(), double(k + 1) / frames.size());
+        const auto result = completer.complete(seq.loadScan(i), options.seed + i, &sub);
+        const bool refined = !result.refined.empty();
+        io::writeCloud(outDir / name, refined ? result.refined : result.diffused);
+        for (const auto& [what, dir] : folders) {
+            if (what == "diffused") io::writeCloud(dir / name, result.diffused);
+            if (what == "partial") io::writeCloud(dir / name, result.partial);
+        }
+        ++done;
+        ctx.out << seq.frameName(i) << ": partial " << result.partial.size() << " -> diffused "
+                << result.diffused.size() << (refined ? " -> refined " : "")
+                << (refined ? std::to_string(result.refined.size()) : "") << " points\n";
+    }
+    bar.finish();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ctx.out << "completed " << done << " frame(s) of " << seq.dir().string() << " on "
+            << model.device() << " in " << std::fixed << std::setprecision(1) << secs << " s";
+    if (skipped > 0) ctx.out << " (" << skipped << " already done, skipped)";
+    ctx.out << "\n  wrote " << outDir.string() << '\n';
+    return kOk;
+}
+
+int runComplete(const Args& args, Context& ctx) {
+    const auto options = parseOptions(args);  // a typo should not cost a model load
+    if (fs::is_directory(args.positional().at(1))) return completeSequence(args, ctx, options);
+    for (const char* seqOnly : {"frames", "format", "skip-existing", "lidiff-scheduler-state"}) {
+        if (args.has(seqOnly)) {
+            throw UsageError(std::string("--") + seqOnly + " needs a sequence folder as SCAN");
+        }
+    }
+    return completeOneScan(args, ctx, options);
+}
+
 }  // namespace
 
 Command completeCommand() {
     Command c;
     c.name = "complete";
     c.summary = "Complete one scan with a LiDiff-family model (diffusion + refinement)";
-    c.synopsis = "MODEL SCAN OUT";
+    c.synopsis = "MODEL SCAN OUT | MODEL SEQUENCE_DIR OUT_DIR";
     c.description =
         "LiDiff's pipeline (reference 3.3-3.5): keep points with min-range < |p| < max-range,\n"
         "farthest-point-sample --points of them (the condition), tile them --tile times as\n"
@@ -98,7 +173,11 @@ Command completeCommand() {
         "height band, then (if the model has a refiner) move each point by its 6 predicted\n"
         "offsets. OUT gets the refined cloud, or the diffused one without a refiner.\n"
         "LiDiff: 50 steps, w 6. ScoreLiDAR / Distillation-DPO students: 8 steps, w 3.5.\n"
-        "Score the output with `lidistill eval OUT --sequence SEQ` (frame names must match).";
+        "With a sequence folder, every frame (or --frames A:B) is completed with one model load\n"
+        "into OUT_DIR/FRAME.ply (--format), frame i with seed + i; score the folder with\n"
+        "`lidistill eval OUT_DIR --sequence SEQ`. --skip-existing resumes an interrupted run.\n"
+        "--lidiff-scheduler-state carries the sampler's state from frame to frame as LiDiff's\n"
+        "pipeline does (only to reproduce its published numbers exactly).";
     c.options = {
         {"steps", "N", "denoising steps, 1..1000", false, "50"},
         {"guidance", "W", "classifier-free guidance weight", false, "6.0"},
@@ -110,7 +189,11 @@ Command completeCommand() {
         {"no-refine", "", "skip the refiner even if the model has one", true, ""},
         {"diffused", "FILE", "also write the diffusion result before refinement", false, ""},
         {"partial-out", "FILE", "also write the sampled partial scan (the condition)", false, ""},
-        {"device", "DEV", "cpu, cuda or cuda:N", false, "cpu"}};
+        {"device", "DEV", "cpu, cuda or cuda:N", false, "cpu"},
+        {"frames", "A:B", "sequence: frames A..B-1", false, "all"},
+        {"format", "EXT", "sequence: ply, pcd or bin", false, "ply"},
+        {"skip-existing", "", "sequence: keep frames already in OUT_DIR", true, ""},
+        {"lidiff-scheduler-state", "", "sequence: carry sampler state across frames", true, ""}};
     c.minPositional = 3;
     c.maxPositional = 3;
     c.run = runComplete;

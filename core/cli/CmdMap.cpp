@@ -39,33 +39,6 @@ std::vector<OptionSpec> buildOptionSpecs() {
             {"allow-unlabeled", "", "keep every point of scans without labels", true, ""}};
 }
 
-/// The whole of `word` as a frame index; std::stoul would take "1e3" as 1 and "-1" as 2^64-1.
-bool parseIndex(std::string_view word, std::size_t& value) {
-    const auto [ptr, ec] = std::from_chars(word.data(), word.data() + word.size(), value);
-    return ec == std::errc() && ptr == word.data() + word.size();
-}
-
-/// Frames "A:B" (half-open, like Python) or all frames.
-std::vector<std::size_t> frameRange(const Args& args, std::size_t n) {
-    std::size_t a = 0, b = n;
-    if (auto r = args.value("frames")) {
-        const auto colon = r->find(':');
-        if (colon == std::string::npos) throw UsageError("--frames expects A:B, e.g. 0:9");
-        const std::string_view text(*r);
-        if ((colon > 0 && !parseIndex(text.substr(0, colon), a)) ||
-            (colon + 1 < r->size() && !parseIndex(text.substr(colon + 1), b))) {
-            throw UsageError("--frames expects A:B with whole numbers, got '" + *r + "'");
-        }
-        if (a >= b || b > n) {
-            throw UsageError("--frames " + *r +
-                             " is outside the sequence's 0:" + std::to_string(n));
-        }
-    }
-    std::vector<std::size_t> frames;
-    for (std::size_t i = a; i < b; ++i) frames.push_back(i);
-    return frames;
-}
-
 int runBuildMap(const Args& args, Context& ctx) {
     const Sequence seq = Sequence::open(args.positional().at(0));
     const fs::path out = args.positional().at(1);

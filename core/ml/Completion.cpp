@@ -45,16 +45,39 @@ PointCloud toCloud(const torch::Tensor& xyz) {
 
 }  // namespace
 
-Completion completeScan(const LidiffModel& model, const PointCloud& scan,
-                        const CompletionOptions& o, ProgressSink* progress) {
-    validate(o);
+struct Completer::State {
+    const LidiffModel& model;
+    CompletionOptions options;
+    diffusion::NoiseSchedule schedule;
+    diffusion::SdeDpmSolver solver;
+
+    State(const LidiffModel& m, const CompletionOptions& o, bool carry)
+        : model(m), options(o), solver(schedule, o.steps, carry) {}
+};
+
+Completer::Completer(const LidiffModel& model, const CompletionOptions& options,
+                     bool carrySamplerState) {
+    validate(options);
     auto& m = model.impl();
     if (!m.encoder || !m.denoiser) {
         throw ModelError("completion needs an encoder and a denoiser (a refiner-only file?)");
     }
+    m_state = std::make_unique<State>(model, options, carrySamplerState);
+}
+
+Completer::~Completer() = default;
+
+Completion completeScan(const LidiffModel& model, const PointCloud& scan,
+                        const CompletionOptions& options, ProgressSink* progress) {
+    return Completer(model, options).complete(scan, options.seed, progress);
+}
+
+Completion Completer::complete(const PointCloud& scan, std::uint64_t seed, ProgressSink* progress) {
+    const auto& o = m_state->options;
+    auto& m = m_state->model.impl();
+    auto& solver = m_state->solver;
     torch::NoGradGuard noGrad;
     Completion result;
-
     // Pre-processing: range filter, farthest point sampling, x_init = the samples tiled.
     const PointCloud kept = inRange(scan, o.minRange, o.maxRange);
     if (kept.empty()) {
@@ -70,6 +93,7 @@ Completion completeScan(const LidiffModel& model, const PointCloud& scan,
     const auto partial = detail::xyzTensor(result.partial, "partial").to(dev);
     const auto xInit = partial.repeat({o.tile, 1});
     const std::int64_t n = xInit.size(0);
+    solver.beginScan(n);
 
     // The condition, once: the scan (batch 0) and LiDiff's null condition, all points at the
     // origin = one zero voxel (batch 1). Tiling P does not change its voxel means.
@@ -92,12 +116,10 @@ Completion completeScan(const LidiffModel& model, const PointCloud& scan,
     const auto passBatch = torch::arange(passes, cpuLong).repeat_interleave(n).to(dev);
 
     // The loop on the residual r = x - x_init; noise drawn on the CPU from one generator.
-    auto gen = at::detail::createCPUGenerator(o.seed);
+    auto gen = at::detail::createCPUGenerator(seed);
     auto normal = [&](std::int64_t rows) {
         return torch::randn({rows, 3}, gen, torch::kFloat).to(dev);
     };
-    const diffusion::NoiseSchedule schedule;
-    diffusion::SdeDpmSolver solver(schedule, o.steps);
     result.timesteps = solver.timesteps();
     auto x = xInit + normal(n);  // x_T = x_init + N(0, I): std 1, not sigma_999
     for (int k = 0; k < o.steps; ++k) {

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace lidistill::ml {
@@ -36,11 +37,32 @@ struct Completion {
     std::vector<int> timesteps;  ///< the sampler's timesteps, in order
 };
 
-/// Completes `scan` with the model's encoder and denoiser on the model's device. The
-/// conditional and unconditional passes of a step run as one batch of two.
-/// @throws InvalidArgument for bad options or a scan with no point in range; ModelError if
-///         the model lacks the encoder or denoiser; Cancelled if `progress` asks to stop.
-/// Not thread-safe for one model (see LidiffModel).
+/// Completes scan after scan with one model and one set of options (a sequence). With
+/// `carrySamplerState` the sampler keeps its last data prediction from one scan to the next, as
+/// LiDiff's pipeline does by accident (lidiff-family.md 3.4): only for reproducing its numbers.
+/// Not thread-safe; the model must outlive it.
+class Completer {
+public:
+    /// @throws InvalidArgument for bad options; ModelError if the model lacks the encoder or
+    ///         denoiser.
+    Completer(const LidiffModel& model, const CompletionOptions& options,
+              bool carrySamplerState = false);
+    ~Completer();
+    Completer(const Completer&) = delete;
+    Completer& operator=(const Completer&) = delete;
+
+    /// Completes `scan` on the model's device with noise from `seed`. The conditional and
+    /// unconditional passes of a step run as one batch of two.
+    /// @throws InvalidArgument for a scan with no point in range; Cancelled if `progress` asks.
+    Completion complete(const PointCloud& scan, std::uint64_t seed,
+                        ProgressSink* progress = nullptr);
+
+private:
+    struct State;
+    std::unique_ptr<State> m_state;
+};
+
+/// One scan: Completer(model, options).complete(scan, options.seed, progress).
 Completion completeScan(const LidiffModel& model, const PointCloud& scan,
                         const CompletionOptions& options, ProgressSink* progress = nullptr);
 

@@ -95,6 +95,65 @@ TEST(CompleteCli, BadOptionsAndInputsFailBeforeAnyOutput) {
     EXPECT_FALSE(std::filesystem::exists(out));
 }
 
+// A sequence folder: one model load, FRAME.EXT outputs that `eval --sequence` scores, seed + i
+// per frame, resumable, and LiDiff's carried sampler state as an option.
+TEST(CompleteCli, SequenceFolderIsCompletedFrameByFrameAndEvalScoresIt) {
+    const auto seq = test::sourceDir() / "datasets" / "semantickitti-mini" / "sequences" / "00";
+    const auto dir = test::scratchDir();
+    const auto model = (dir / "lite.safetensors").string();
+    ASSERT_EQ(lidistill({"model", "init", model, "--width", "0.25"}).code, 0);
+    const std::vector<std::string> tiny{"--steps", "2", "--points", "150", "--tile", "2"};
+    auto complete = [&](std::vector<std::string> words) {
+        words.insert(words.begin(), "complete");
+        words.insert(words.end(), tiny.begin(), tiny.end());
+        return lidistill(words);
+    };
+    const auto out = dir / "out";
+    const CliResult r = complete(
+        {model, seq.string(), out.string(), "--frames", "1:3", "--format", "bin", "--seed", "10"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(out / "000000.bin"));
+    ASSERT_TRUE(std::filesystem::exists(out / "000001.bin"));
+    ASSERT_TRUE(std::filesystem::exists(out / "000002.bin"));
+    EXPECT_NE(r.out.find("completed 2 frame(s)"), std::string::npos) << r.out;
+
+    // Frame i of a sequence run = that scan alone with seed + i.
+    const auto alone = dir / "alone.bin";
+    ASSERT_EQ(complete({model, (seq / "velodyne" / "000002.bin").string(), alone.string(), "--seed",
+                        "12"})
+                  .code,
+              0);
+    EXPECT_EQ(bytesOf(alone), bytesOf(out / "000002.bin"));
+
+    // Resuming skips what is there and redoes what is missing, identically.
+    const std::string frame2 = bytesOf(out / "000002.bin");
+    std::filesystem::remove(out / "000002.bin");
+    const CliResult resumed = complete({model, seq.string(), out.string(), "--frames", "1:3",
+                                        "--format", "bin", "--seed", "10", "--skip-existing"});
+    ASSERT_EQ(resumed.code, 0) << resumed.err;
+    EXPECT_NE(resumed.out.find("1 already done"), std::string::npos) << resumed.out;
+    EXPECT_EQ(bytesOf(out / "000002.bin"), frame2);
+
+    // LiDiff's carried sampler state changes the second frame only.
+    const auto carried = dir / "carried";
+    ASSERT_EQ(complete({model, seq.string(), carried.string(), "--frames", "1:3", "--format", "bin",
+                        "--seed", "10", "--lidiff-scheduler-state"})
+                  .code,
+              0);
+    EXPECT_EQ(bytesOf(carried / "000001.bin"), bytesOf(out / "000001.bin"));
+    EXPECT_NE(bytesOf(carried / "000002.bin"), frame2);
+
+    // The folder is what eval expects.
+    const CliResult scored = lidistill({"eval", out.string(), "--sequence", seq.string()});
+    EXPECT_EQ(scored.code, 0) << scored.err;
+
+    EXPECT_EQ(complete({model, (seq / "velodyne" / "000001.bin").string(), alone.string(),
+                        "--frames", "0:1"})
+                  .code,
+              2);
+    EXPECT_EQ(complete({model, seq.string(), out.string(), "--format", "xyz"}).code, 2);
+}
+
 // The studio follows a run through its stderr (LIDISTILL_PROGRESS=percent) and stops it with
 // SIGTERM: the real binary must print a line per percent and stop cleanly, leaving no output.
 TEST(CompleteCli, FollowedRunReportsEveryPercentAndStopsOnSigterm) {

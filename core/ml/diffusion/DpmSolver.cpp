@@ -49,8 +49,8 @@ SdeDpmSolver::SdeDpmSolver(const NoiseSchedule& schedule, int steps, bool carryO
       m_timesteps(samplingTimesteps(steps, schedule.trainSteps())),
       m_carryOver(carryOver) {}
 
-void SdeDpmSolver::beginScan() {
-    if (m_carryOver) return;
+void SdeDpmSolver::beginScan(std::int64_t rows) {
+    if (m_carryOver && m_prevData.defined() && (rows < 0 || m_prevData.size(0) == rows)) return;
     m_prevData = torch::Tensor();
     m_prevTimestep = -1;
 }

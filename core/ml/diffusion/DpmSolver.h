@@ -49,8 +49,10 @@ public:
     SdeDpmSolver(const NoiseSchedule& schedule, int steps, bool carryOver = false);
     const std::vector<int>& timesteps() const { return m_timesteps; }
 
-    /// Starts a scan: forgets the last data prediction, unless carryOver was asked for.
-    void beginScan();
+    /// Starts a scan of `rows` points: forgets the last data prediction, unless carryOver was
+    /// asked for and the last scan had as many points (LiDiff's always have 180k; with fewer
+    /// points in range its pipeline would fail, here the scan starts fresh).
+    void beginScan(std::int64_t rows = -1);
     /// Coefficients of step k (0-based) given the current state.
     Coefficients coefficients(int k) const;
     /// Step k on the residual r (LiDiff: x - x_init) with the model's noise prediction `eps`
