@@ -3,6 +3,7 @@
 // MainWindow. Never links libtorch or Qt5 (models run in `lidistill` worker processes).
 
 #include "core/base/Log.h"
+#include "ui/app/CompletionPanel.h"
 #include "ui/app/MainWindow.h"
 #include "ui/app/SequenceSession.h"
 #include "ui/render/VtkViewport.h"
@@ -10,6 +11,7 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
+#include <QDockWidget>
 #include <QFileInfo>
 #include <QImage>
 #include <QTimer>
@@ -17,6 +19,7 @@
 #include <cstdio>
 #include <exception>
 #include <optional>
+#include <utility>
 
 #ifndef LIDISTILL_DEFAULT_SEQUENCE
 #define LIDISTILL_DEFAULT_SEQUENCE ""
@@ -94,7 +97,12 @@ int main(int argc, char** argv) {
         "How nuScenes sweeps are shown: kitti (x forward, y left; default) or stored "
         "(x right, y forward).",
         "axes", "kitti");
-    parser.addOptions({screenshot, frameOpt, colorOpt, sizeOpt, colormapOpt, rangeOpt, axesOpt});
+    const QCommandLineOption teacherOpt(
+        "teacher", "Teacher model file for the completion panel (shown when given).", "file");
+    const QCommandLineOption studentOpt(
+        "student", "Student model file for the completion panel (shown when given).", "file");
+    parser.addOptions({screenshot, frameOpt, colorOpt, sizeOpt, colormapOpt, rangeOpt, axesOpt,
+                       teacherOpt, studentOpt});
     parser.process(app);
 
     // Usage errors are reported before any window appears.
@@ -144,6 +152,16 @@ int main(int argc, char** argv) {
         if (range) window.setFixedRange(colorMode, range);
         window.setNuscenesAxes(axes == "stored" ? lidistill::io::NuscenesAxes::AsStored
                                                 : lidistill::io::NuscenesAxes::KittiFrame);
+        for (const auto& [opt, role] :
+             {std::pair{&teacherOpt, lidistill::ui::CompletionRole::Teacher},
+              std::pair{&studentOpt, lidistill::ui::CompletionRole::Student}}) {
+            if (!parser.isSet(*opt)) continue;
+            lidistill::ui::CompletionSlot* slot = window.completionPanel()->slot(role);
+            auto settings = slot->settings();
+            settings.model = QFileInfo(parser.value(*opt)).absoluteFilePath();
+            slot->setSettings(settings);
+            window.completionDock()->show();
+        }
         const int frame = parser.value(frameOpt).toInt();
         if (parser.isSet(screenshot)) {
             window.setErrorDialogsEnabled(false);

@@ -98,6 +98,7 @@ private Q_SLOTS:
         QCOMPARE(teacher.guidance, 6.0);
         QCOMPARE(student.steps, 8);
         QCOMPARE(student.guidance, 3.5);
+        QCOMPARE(student.device, QStringLiteral("auto"));  // GPU when there is one
         CompletionSettings s = tinySettings(CompletionRole::Student, "m.safetensors", 3);
         s.seed = 7;
         s.device = "cuda";
@@ -143,6 +144,14 @@ private Q_SLOTS:
         QCOMPARE(scored.first().at(1).toInt(), 0);
         QCOMPARE(student->progressBar()->value(), student->progressBar()->maximum());
         QVERIFY2(student->statusText().startsWith("Wrote 000000_student.bin"),
+                 qPrintable(student->statusText()));
+        // "Auto" device: CUDA where lidistill has it, else (here, with Debian's CPU libtorch)
+        // the CPU after lidistill said so; the run that wrote the file used that device.
+        const QStringList args = student->process()->arguments();
+        QCOMPARE(args.value(args.indexOf("--device") + 1), student->runDevice());
+        QVERIFY(student->runDevice() == "cpu" || student->runDevice() == "cuda");
+        QVERIFY2(student->statusText().endsWith(student->runDevice() == "cpu" ? "on the CPU."
+                                                                              : "on the GPU."),
                  qPrintable(student->statusText()));
 
         // The view holds exactly the points of the output file.
@@ -200,7 +209,7 @@ private Q_SLOTS:
         QTest::keyClick(&w, Qt::Key_N);
         QTRY_COMPARE(shown.last().at(0).toInt(), 1);
         QVERIFY(!w.studentView()->hasCloud());
-        QVERIFY2(w.studentView()->message().contains("no result for frame 000001"),
+        QVERIFY2(w.studentView()->message().contains("No student result for frame 000001"),
                  qPrintable(w.studentView()->message()));
         QVERIFY(panel->resultFile(s).isEmpty());
         QCOMPARE(cell(panel, s, CompletionPanel::ChamferColumn), "-");

@@ -21,6 +21,7 @@
 #include <QLineEdit>
 #include <QLocale>
 #include <QPushButton>
+#include <QScrollBar>
 #include <QTableWidget>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
@@ -66,23 +67,23 @@ QString headerText(int column) {
         case CompletionPanel::PointsColumn:
             return QObject::tr("Points");
         case CompletionPanel::TimeColumn:
-            return QObject::tr("Time [s]");
+            return QObject::tr("Time\n[s]");
         case CompletionPanel::ChamferColumn:
-            return QObject::tr("CD [m]");
+            return QObject::tr("CD\n[m]");
         case CompletionPanel::JsdBevColumn:
-            return QObject::tr("BEV-JSD");
+            return QObject::tr("BEV-\nJSD");
         case CompletionPanel::Iou05Column:
-            return QObject::tr("IoU 0.5 m [%]");
+            return QObject::tr("IoU 0.5\n[%]");
         case CompletionPanel::Iou02Column:
-            return QObject::tr("IoU 0.2 m [%]");
+            return QObject::tr("IoU 0.2\n[%]");
         case CompletionPanel::Iou01Column:
-            return QObject::tr("IoU 0.1 m [%]");
+            return QObject::tr("IoU 0.1\n[%]");
         case CompletionPanel::PrecisionColumn:
-            return QObject::tr("P [%]");
+            return QObject::tr("P\n[%]");
         case CompletionPanel::RecallColumn:
-            return QObject::tr("R [%]");
+            return QObject::tr("R\n[%]");
         case CompletionPanel::FScoreColumn:
-            return QObject::tr("F [%]");
+            return QObject::tr("F\n[%]");
         default:
             return {};
     }
@@ -104,7 +105,7 @@ QString headerTip(int column) {
         case CompletionPanel::Iou02Column:
         case CompletionPanel::Iou01Column:
             return QObject::tr(
-                "Completion IoU of occupied voxels (current LiDiff definition), "
+                "Completion IoU of occupied 0.5 / 0.2 / 0.1 m voxels (current LiDiff definition), "
                 "percent; higher is better");
         case CompletionPanel::PrecisionColumn:
         case CompletionPanel::RecallColumn:
@@ -128,7 +129,7 @@ CompletionPanel::CompletionPanel(SequenceSession* session, PointCloudView* teach
       m_folderLabel(new QLabel),
       m_outputDir(QDir(QDir::tempPath()).filePath(QStringLiteral("lidistill-studio-XXXXXX"))) {
     auto* layout = new QVBoxLayout(this);
-    auto* slots = new QHBoxLayout;
+    auto* slots = new QVBoxLayout;  // stacked: the dock stays narrow beside the views
     for (const CompletionRole role : {CompletionRole::Teacher, CompletionRole::Student}) {
         auto* s = new CompletionSlot(role, this);
         s->setOutputFolder(m_outputDir.path());
@@ -175,7 +176,11 @@ CompletionPanel::CompletionPanel(SequenceSession* session, PointCloudView* teach
     m_table->setSelectionMode(QAbstractItemView::ContiguousSelection);  // rows can be copied
     m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     m_table->verticalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    m_table->setSizeAdjustPolicy(QAbstractScrollArea::AdjustToContents);
+    m_table->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_table->setFixedHeight(m_table->horizontalHeader()->sizeHint().height() +
+                            2 * m_table->verticalHeader()->defaultSectionSize() +
+                            2 * m_table->frameWidth() +
+                            m_table->horizontalScrollBar()->sizeHint().height());
     m_table->setToolTip(
         tr("Each result against the frame's ground truth (the static map "
            "cropped to the frame, as lidistill eval --sequence does)"));
@@ -282,8 +287,8 @@ void CompletionPanel::showStored(CompletionRole role) {
     PointCloudView* view = m_views[index(role)];
     const QString file = st.files.value(m_frame);
     if (file.isEmpty() || !QFileInfo::exists(file)) {
-        view->clearCloud(tr("%1: no result for frame %2 (Run in the completion panel)")
-                             .arg(roleName(role), m_frameName));
+        view->clearCloud(tr("No %1 result for frame %2\n(Run in the completion panel, K)")
+                             .arg(roleName(role).toLower(), m_frameName));
         return;
     }
     view->clearCloud(tr("Loading the %1 result...").arg(roleName(role).toLower()));

@@ -13,6 +13,7 @@
 #include <QLineEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QSet>
 #include <QSpinBox>
 #include <QToolButton>
 #include <QVBoxLayout>
@@ -23,7 +24,24 @@ namespace lidistill::ui {
 
 namespace {
 constexpr int kProgressMax = 1000;
+
+/// `lidistill` programs that said they have no CUDA device: "auto" uses the CPU with them.
+QSet<QString>& programsWithoutCuda() {
+    static QSet<QString> programs;  // GUI thread only
+    return programs;
 }
+
+/// What lidistill says for --device cuda without CUDA (Model::setDevice): "device 'cuda': no
+/// CUDA device (or this libtorch was built without CUDA)".
+bool isNoCudaMessage(const QString& message) {
+    return message.startsWith(QLatin1String("device 'cuda'")) &&
+           message.contains(QLatin1String("no CUDA device"));
+}
+
+QString deviceWords(const QString& device) {
+    return device == QLatin1String("cpu") ? QObject::tr("on the CPU") : QObject::tr("on the GPU");
+}
+}  // namespace
 
 QString roleName(CompletionRole role) {
     return role == CompletionRole::Teacher ? QObject::tr("Teacher") : QObject::tr("Student");
@@ -92,9 +110,12 @@ CompletionSlot::CompletionSlot(CompletionRole role, QWidget* parent)
     m_guidance->setToolTip(tr("Classifier-free guidance weight w"));
     m_seed->setRange(0, std::numeric_limits<int>::max());
     m_seed->setToolTip(tr("Noise seed: the same seed gives the same noise on every device"));
+    m_device->addItem(tr("Auto (GPU if there is one)"), QStringLiteral("auto"));
     m_device->addItem(tr("CPU"), QStringLiteral("cpu"));
     m_device->addItem(tr("GPU (CUDA)"), QStringLiteral("cuda"));
-    m_device->setToolTip(tr("Where lidistill runs the model; CUDA needs a CUDA build and a GPU"));
+    m_device->setToolTip(
+        tr("Where lidistill runs the model; CUDA needs a CUDA build of "
+           "lidistill and a GPU. Auto falls back to the CPU without them."));
     m_points->setRange(1, 1000000);
     m_points->setToolTip(tr("Farthest point samples of the scan: the condition (--points)"));
     m_tile->setRange(1, 1000);
@@ -226,15 +247,32 @@ bool CompletionSlot::run() {
     }
     m_runFrame = m_frame;
     m_runOutput = outputFile(m_frameName);
-    m_progress->setValue(0);
-    m_progress->setFormat(tr("starting"));
+    m_runScan = m_scanFile;
+    m_runSettings = s;
+    m_autoDevice = s.device == QLatin1String("auto");
+    if (m_autoDevice) {
+        m_runDevice = programsWithoutCuda().contains(m_process->program()) ? QStringLiteral("cpu")
+                                                                           : QStringLiteral("cuda");
+        m_autoDevice = m_runDevice == QLatin1String("cuda");
+    } else {
+        m_runDevice = s.device;
+    }
     m_status->setText(
-        tr("Completing frame %1 with %2...").arg(m_frameName, QFileInfo(s.model).fileName()));
+        tr("Completing frame %1 with %2 %3...")
+            .arg(m_frameName, QFileInfo(s.model).fileName(), deviceWords(m_runDevice)));
     m_clock.start();
-    m_process->start(completionArguments(s, m_scanFile, m_runOutput));
+    startRun();
     m_run->setText(tr("Stop"));
     Q_EMIT runningChanged(true);
     return true;
+}
+
+void CompletionSlot::startRun() {
+    m_progress->setValue(0);
+    m_progress->setFormat(tr("starting"));
+    CompletionSettings s = m_runSettings;
+    s.device = m_runDevice;
+    m_process->start(completionArguments(s, m_runScan, m_runOutput));
 }
 
 void CompletionSlot::stop() {
@@ -245,15 +283,26 @@ void CompletionSlot::stop() {
 }
 
 void CompletionSlot::onFinished(CliOutcome outcome, const QString& message) {
+    if (outcome == CliOutcome::Failed && m_autoDevice && isNoCudaMessage(message)) {
+        // "Auto" on a machine (or a lidistill build) without CUDA: the CPU it is. Only the
+        // model load was spent; the clock keeps running, as the user waits for both.
+        programsWithoutCuda().insert(m_process->program());
+        m_autoDevice = false;
+        m_runDevice = QStringLiteral("cpu");
+        m_status->setText(tr("No CUDA device for lidistill: going on on the CPU..."));
+        startRun();
+        return;
+    }
     const double seconds = static_cast<double>(m_clock.elapsed()) / 1000.0;
     m_run->setText(tr("Run"));
     switch (outcome) {
         case CliOutcome::Succeeded:
             m_progress->setValue(kProgressMax);
             m_progress->setFormat(tr("%p% done"));
-            m_status->setText(tr("Wrote %1 in %2 s.")
+            m_status->setText(tr("Wrote %1 in %2 s %3.")
                                   .arg(QFileInfo(m_runOutput).fileName())
-                                  .arg(seconds, 0, 'f', 1));
+                                  .arg(seconds, 0, 'f', 1)
+                                  .arg(deviceWords(m_runDevice)));
             break;
         case CliOutcome::Cancelled:
             m_progress->setValue(0);

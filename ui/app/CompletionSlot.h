@@ -32,10 +32,11 @@ struct CompletionSettings {
     int steps = 50;
     double guidance = 6.0;
     qint64 seed = 0;
-    QString device = QStringLiteral("cpu");  ///< "cpu" or "cuda"
-    int points = 18000;                      ///< farthest point samples (--points)
-    int tile = 10;                           ///< copies in x_init (--tile)
-    bool refine = true;                      ///< false adds --no-refine
+    /// "auto" (CUDA when lidistill has a CUDA device, else the CPU), "cpu" or "cuda".
+    QString device = QStringLiteral("auto");
+    int points = 18000;  ///< farthest point samples (--points)
+    int tile = 10;       ///< copies in x_init (--tile)
+    bool refine = true;  ///< false adds --no-refine
 
     /// LiDiff's teacher (50 steps, w 6) or a distilled student (8 steps, w 3.5).
     static CompletionSettings defaults(CompletionRole role);
@@ -43,6 +44,7 @@ struct CompletionSettings {
 
 /// The `lidistill` arguments that complete `scan` into `out` with `settings`: "complete MODEL
 /// SCAN OUT --steps N --guidance W --seed S --points N --tile K --device D [--no-refine]".
+/// `settings.device` must be resolved ("cpu", "cuda"); "auto" is the slot's business.
 QStringList completionArguments(const CompletionSettings& settings, const QString& scan,
                                 const QString& out);
 
@@ -50,7 +52,9 @@ QStringList completionArguments(const CompletionSettings& settings, const QStrin
 /// (points, tile and refinement under "Advanced"), a Run/Stop button and a progress bar. It
 /// runs `lidistill complete` through a CliProcess on the frame given by setFrame() into
 /// `<output folder>/<frame>_<role>.bin`; the run belongs to the frame it started on, even if
-/// another frame is shown before it ends. GUI thread only.
+/// another frame is shown before it ends. Device "auto" tries CUDA first; when lidistill
+/// answers that it has no CUDA device (a CPU build, or no GPU) the run goes on on the CPU at
+/// once, and later "auto" runs of that program start there. GUI thread only.
 class CompletionSlot : public QGroupBox {
     Q_OBJECT
 
@@ -78,7 +82,10 @@ public:
     QLineEdit* modelEdit() const noexcept { return m_model; }
     QPushButton* runButton() const noexcept { return m_run; }
     QProgressBar* progressBar() const noexcept { return m_progress; }
-    /// The last outcome in words ("Done in 3.2 s", "Failed: ...", "Cancelled").
+    /// The device of the current (or last) run: "cpu" or "cuda" ("auto" resolved).
+    const QString& runDevice() const noexcept { return m_runDevice; }
+    /// The last outcome in words ("Wrote ... in 3.2 s on the CPU", "Failed: ...",
+    /// "Cancelled.").
     QString statusText() const;
 
 public Q_SLOTS:
@@ -99,6 +106,7 @@ Q_SIGNALS:
 private:
     void onFinished(CliOutcome outcome, const QString& message);
     void updateEnabled();
+    void startRun();
 
     CompletionRole m_role;
     CliProcess* m_process;
@@ -120,6 +128,10 @@ private:
     QString m_scanFile;
     int m_runFrame = -1;
     QString m_runOutput;
+    QString m_runScan;
+    CompletionSettings m_runSettings;
+    QString m_runDevice;
+    bool m_autoDevice = false;  // the run tries CUDA for "auto": may fall back to the CPU
     QElapsedTimer m_clock;
 };
 

@@ -314,6 +314,7 @@ void MainWindow::buildActions() {
     QMenu* completion = menuBar()->addMenu(tr("&Completion"));
     QAction* panel = m_completionDock->toggleViewAction();
     panel->setText(tr("Show the &completion panel (teacher / student)"));
+    panel->setIconText(tr("Completion"));
     panel->setShortcut(Qt::Key_K);
     completion->addAction(panel);
     QAction* runBoth =
@@ -352,6 +353,7 @@ void MainWindow::buildCompletionDock() {
     m_completionDock->setObjectName(QStringLiteral("completionDock"));
     m_completionDock->setWidget(m_completion);
     addDockWidget(Qt::RightDockWidgetArea, m_completionDock);
+    resizeDocks({m_completionDock}, {430}, Qt::Horizontal);
     m_completionDock->hide();
     connect(m_completionDock, &QDockWidget::visibilityChanged, m_resultRow, [this] {
         // Hidden (not just tabbed away): the results leave the view grid too.
