@@ -221,6 +221,41 @@ private Q_SLOTS:
         QCOMPARE(cell(panel, s, CompletionPanel::ChamferColumn), QString::number(m.cdMean, 'f', 4));
     }
 
+    void aRunThatEndsOnAnotherFrameWaitsForItsFrame() {
+        MainWindow w;
+        w.setErrorDialogsEnabled(false);
+        w.resize(1200, 700);
+        QVERIFY(showActive(w));
+        CompletionPanel* panel = w.completionPanel();
+        panel->setProgram(LIDISTILL_CLI_BINARY);
+        w.completionDock()->show();
+        QSignalSpy shown(&w, &MainWindow::frameShown);
+        QVERIFY(w.openSequence(QString::fromStdString(bundledSequence().string())));
+        QTRY_VERIFY_WITH_TIMEOUT(!shown.isEmpty() && shown.last().at(1).toBool(), 60000);
+        w.selectRow(2);
+        QTRY_COMPARE(shown.last().at(0).toInt(), 2);
+
+        CompletionSlot* teacher = panel->slot(CompletionRole::Teacher);
+        teacher->setSettings(tinySettings(CompletionRole::Teacher, m_model));
+        QSignalSpy running(teacher, &CompletionSlot::runningChanged);
+        QSignalSpy results(panel, &CompletionPanel::resultShown);
+        QVERIFY(teacher->run());
+        w.selectRow(3);  // while frame 2 is being completed
+        QTRY_COMPARE(shown.last().at(0).toInt(), 3);
+        QTRY_COMPARE_WITH_TIMEOUT(running.count(), 2, 60000);
+        QCOMPARE(teacher->runFrame(), 2);
+        QVERIFY(QFileInfo::exists(teacher->outputFile("000002")));
+        QCOMPARE(results.count(), 0);  // frame 3 is on screen: nothing shown
+        QVERIFY(!w.teacherView()->hasCloud());
+        QVERIFY(panel->resultFile(CompletionRole::Teacher).isEmpty());
+        w.selectRow(2);
+        QTRY_COMPARE_WITH_TIMEOUT(results.count(), 1, 30000);
+        QCOMPARE(results.first().at(1).toInt(), 2);
+        QCOMPARE(panel->resultFile(CompletionRole::Teacher), teacher->outputFile("000002"));
+        QCOMPARE(w.teacherView()->cloud().pointCount,
+                 io::readCloud(teacher->outputFile("000002").toStdString()).size());
+    }
+
     void failureAndStopAreReportedInTheSlot() {
         QTemporaryDir tmp;
         const QString bad = tmp.filePath("broken.safetensors");
