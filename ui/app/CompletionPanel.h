@@ -12,12 +12,6 @@
 
 class QLabel;
 class QTableWidget;
-template <typename T>
-class QFutureWatcher;
-
-namespace lidistill {
-struct PointCloud;
-}
 
 namespace lidistill::ui {
 
@@ -25,7 +19,6 @@ class PointCloudView;
 class SequenceSession;
 struct FrameData;
 struct LoadedCompletion;
-struct CompletionScore;
 
 /// The studio's teacher / student comparison: two CompletionSlot (Teacher, Student) that run
 /// `lidistill complete` on the frame on screen, the two result views they fill, and a table
