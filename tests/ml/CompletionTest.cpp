@@ -8,6 +8,7 @@
 #include "core/ml/Completion.h"
 #include "core/ml/ModelImpl.h"
 #include "core/ml/diffusion/DpmSolver.h"
+#include "tests/ml/ModelTestSupport.h"
 #include "tests/support/TestData.h"
 
 #include <torch/torch.h>
@@ -46,33 +47,8 @@ PointCloud cloudOf(const torch::Tensor& t) {
     return c;
 }
 
-// A fresh network's activations shrink through its layers (eval-mode BN at its initial
-// statistics), so eps would hardly depend on x or on the condition. Calibrating BN on the data
-// (one training-mode pass with momentum 1 sets the running statistics to the batch's) keeps
-// them O(1), so a wrong combination of the passes shows.
-void calibrateBatchNorm(LidiffModel& model, const PointCloud& scan, CompletionOptions o) {
-    auto& impl = model.impl();
-    for (torch::nn::Module* net : {static_cast<torch::nn::Module*>(impl.encoder.get()),
-                                   static_cast<torch::nn::Module*>(impl.denoiser.get())}) {
-        for (auto& m : net->modules()) {
-            if (auto bn = std::dynamic_pointer_cast<torch::nn::BatchNorm1dImpl>(m)) {
-                bn->options.momentum(1.0);
-            }
-        }
-        net->train();
-    }
-    o.steps = 1;
-    completeScan(model, scan, o);
-    impl.encoder->eval();
-    impl.denoiser->eval();
-}
-
-ModelConfig smallConfig(bool refiner) {
-    ModelConfig c;
-    c.width = 0.25;
-    c.hasRefiner = refiner;
-    return c;
-}
+using modeltest::calibrateBatchNorm;
+using modeltest::smallConfig;
 
 TEST(Completion, OneStepEqualsTheModelsOwnDenoiserCalls) {
     LIDISTILL_REQUIRE_SHARED_DATA();

@@ -1,0 +1,75 @@
+#pragma once
+// SPDX-License-Identifier: MIT
+//
+// Distillation-DPO (lidiff-family.md 6): a 1-step student G, initialised from the teacher, is
+// trained on on-policy preference pairs. Each step draws one noise eps, completes the scan from
+// x_init + eps and from x_init + lambda eps with G (one SDE-DPM++ step 999 -> 0, conditional),
+// and the candidate with the lower Chamfer distance to the ground truth wins. Two "fake score"
+// networks (phi_w, phi_l, also teacher copies) learn the student's winner and loser samples;
+// then G follows the teacher-vs-fake score difference: toward the teacher's density on winners,
+// away on losers.
+//
+// The released code's generator loss, mean((eps_T - eps_phi) * (x_t - x0)), has an exactly
+// zero gradient (reference 0.2). Objective::Linear is the intended estimator with explicit
+// stop-gradients: L = mean(sg(eps_T^w - eps_phi_w) x0^w) - loserWeight mean(sg(eps_T^l -
+// eps_phi_l) x0^l). Objective::Released keeps the released form, for ablation and to show the
+// zero gradient. Torch-free interface.
+
+#include "core/base/PointCloud.h"
+#include "core/ml/Model.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+
+namespace lidistill::ml {
+
+struct DpoOptions {
+    enum class Objective { Linear, Released };
+    Objective objective = Objective::Linear;
+    double learningRate = 1e-5;  ///< plain SGD for G and for the fake-score pair, as released
+    double gradClip = 0.05;      ///< max gradient norm per optimizer (Lightning's clip)
+    double noiseScale = 1.1;     ///< lambda of the second candidate (Table 3's best)
+    double loserWeight = 1.0;    ///< weight of the unbounded repulsive loser term (Linear)
+    int tile = 10;               ///< x_init = the partial scan tiled this many times
+};
+
+/// What one training step measured.
+struct DpoStepStats {
+    double generatorLoss = 0;  ///< L_G (its value; only its gradient matters for Linear)
+    double auxLoss = 0;        ///< MSE of phi_w plus MSE of phi_l
+    double winnerChamfer = 0;  ///< CD (m) of the preferred candidate of the G step
+    double loserChamfer = 0;
+    bool scaledNoiseWon = false;   ///< the lambda-scaled candidate was preferred
+    double generatorGradNorm = 0;  ///< before clipping
+    double auxGradNorm = 0;
+};
+
+/// Not thread-safe. The teacher must outlive the trainer.
+class DpoTrainer {
+public:
+    /// G, phi_w and phi_l start as copies of the teacher's denoiser (or G of `student`, to
+    /// resume); the student keeps the teacher's encoder (frozen) and refiner. All on the
+    /// teacher's device. @throws ModelError if the teacher lacks an encoder or denoiser;
+    /// InvalidArgument for bad options or a student of another shape.
+    explicit DpoTrainer(const LidiffModel& teacher, const DpoOptions& options = {},
+                        const LidiffModel* student = nullptr);
+    ~DpoTrainer();
+    DpoTrainer(const DpoTrainer&) = delete;
+    DpoTrainer& operator=(const DpoTrainer&) = delete;
+
+    /// One optimisation step (fake scores, then G) on the partial scan P and its ground truth;
+    /// `seed` draws every noise and timestep of the step.
+    /// @throws InvalidArgument for empty clouds.
+    DpoStepStats step(const PointCloud& partial, const PointCloud& groundTruth, std::uint64_t seed);
+
+    /// The student as a model file's content (encoder, G, refiner): save() it, or complete
+    /// with it (8 steps, w 3.5).
+    const LidiffModel& student() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace lidistill::ml

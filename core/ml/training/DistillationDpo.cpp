@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: MIT
+#include "core/ml/DistillationDpo.h"
+
+#include "core/base/Error.h"
+#include "core/metrics/ChamferDistance.h"
+#include "core/ml/ModelImpl.h"
+#include "core/ml/diffusion/DpmSolver.h"
+
+#include <cmath>
+#include <string>
+
+namespace lidistill::ml {
+namespace {
+
+using sparse::SparseTensor;
+
+// Copies every parameter and buffer of `from` into the same-named tensors of `to`.
+void copyWeights(torch::nn::Module& from, torch::nn::Module& to) {
+    torch::NoGradGuard noGrad;
+    auto src = from.named_parameters(true);
+    for (auto& p : to.named_parameters(true)) {
+        const auto* s = src.find(p.key());
+        if (!s || s->sizes() != p.value().sizes()) {
+            throw InvalidArgument("student and teacher networks differ at '" + p.key() + "'");
+        }
+        p.value().copy_(*s);
+    }
+    auto srcBuf = from.named_buffers(true);
+    for (auto& b : to.named_buffers(true)) {
+        if (const auto* s = srcBuf.find(b.key())) b.value().copy_(*s);
+    }
+}
+
+std::vector<torch::Tensor> parametersOf(torch::nn::Module& m) {
+    return m.parameters(true);
+}
+
+double clipGradNorm(const std::vector<torch::Tensor>& params, double maxNorm) {
+    double total = 0;
+    for (const auto& p : params) {
+        if (p.grad().defined()) total += p.grad().pow(2).sum().item<double>();
+    }
+    total = std::sqrt(total);
+    if (maxNorm > 0 && total > maxNorm) {
+        const double scale = maxNorm / (total + 1e-6);
+        for (const auto& p : params) {
+            if (p.grad().defined()) p.grad().mul_(scale);
+        }
+    }
+    return total;
+}
+
+PointCloud toCloud(const torch::Tensor& xyz) {
+    const auto t = xyz.detach().to(torch::kCPU, torch::kFloat).contiguous();
+    PointCloud c;
+    c.xyz.resize(static_cast<std::size_t>(t.size(0)));
+    std::memcpy(c.xyz.data(), t.data_ptr<float>(), c.xyz.size() * sizeof(Vec3f));
+    return c;
+}
+
+}  // namespace
+
+struct DpoTrainer::Impl {
+    const LidiffModel& teacher;
+    DpoOptions options;
+    LidiffModel student;
+    nets::MinkUNetDiff fakeWinner{nullptr}, fakeLoser{nullptr};
+    std::unique_ptr<torch::optim::SGD> optG, optAux;
+    diffusion::NoiseSchedule schedule;
+    diffusion::SdeDpmSolver::Coefficients oneStep;
+    torch::Device device{torch::kCPU};
+
+    Impl(const LidiffModel& t, const DpoOptions& o, const LidiffModel* resume)
+        : teacher(t), options(o), student(t.config(), 0) {
+        auto& T = t.impl();
+        if (!T.encoder || !T.denoiser) {
+            throw ModelError("Distillation-DPO needs a teacher with an encoder and a denoiser");
+        }
+        if (!(o.learningRate > 0) || !(o.noiseScale > 0) || o.tile < 1 || !(o.gradClip >= 0)) {
+            throw InvalidArgument("Distillation-DPO: bad options (learning rate, lambda, tile)");
+        }
+        device = T.device;
+        auto& S = student.impl();
+        student.setDevice(t.device());
+        for (auto& [name, module] : S.networks()) {
+            for (auto& [tname, tmodule] : T.networks()) {
+                if (tname == name) copyWeights(*tmodule, *module);
+            }
+        }
+        if (resume) copyWeights(*resume->impl().denoiser, *S.denoiser);
+        const auto& c = t.config();
+        fakeWinner = nets::MinkUNetDiff(c.width, c.inChannels);
+        fakeLoser = nets::MinkUNetDiff(c.width, c.inChannels);
+        for (auto* f : {&fakeWinner, &fakeLoser}) {
+            (*f)->to(device);
+            copyWeights(*T.denoiser, **f);
+        }
+        for (auto& p : S.encoder->parameters()) p.set_requires_grad(false);
+        for (auto& p : T.denoiser->parameters()) p.set_requires_grad(false);
+        optG = std::make_unique<torch::optim::SGD>(parametersOf(*S.denoiser),
+                                                   torch::optim::SGDOptions(o.learningRate));
+        auto auxParams = parametersOf(*fakeWinner);
+        for (auto& p : parametersOf(*fakeLoser)) auxParams.push_back(p);
+        optAux = std::make_unique<torch::optim::SGD>(auxParams,
+                                                     torch::optim::SGDOptions(o.learningRate));
+        diffusion::SdeDpmSolver solver(schedule, 1);
+        oneStep = solver.coefficients(0);
+    }
+
+    sparse::TensorField voxels(const torch::Tensor& xyz) const {
+        auto batch = torch::zeros({xyz.size(0)}, torch::TensorOptions(torch::kLong).device(device));
+        return sparse::pointsToVoxels(xyz, batch, xyz, teacher.config().voxelSize);
+    }
+
+    torch::Tensor eps(nets::MinkUNetDiff& net, const SparseTensor& cond, const torch::Tensor& x,
+                      int t) const {
+        return net(voxels(x.detach()), cond, torch::full({1}, t, torch::kLong));
+    }
+
+    // G's one-step completion (999 -> 0), differentiable in G's parameters when grad is on.
+    torch::Tensor generate(const SparseTensor& cond, const torch::Tensor& xInit,
+                           const torch::Tensor& xT, const torch::Tensor& z) {
+        auto& G = student.impl().denoiser;
+        const auto e = eps(G, cond, xT, 999);
+        const auto r = xT - xInit;
+        const auto d = (r - schedule.sigma(999) * e) / schedule.alpha(999);
+        return xInit + oneStep.sample * r + oneStep.data * d + oneStep.noise * z;
+    }
+
+    struct Pair {
+        torch::Tensor winner, loser;
+        double cdWinner = 0, cdLoser = 0;
+        bool scaledWon = false;
+    };
+
+    Pair candidates(const SparseTensor& cond, const torch::Tensor& xInit, const PointCloud& gt,
+                    at::Generator& gen) {
+        const auto n = xInit.size(0);
+        auto normal = [&] { return torch::randn({n, 3}, gen, torch::kFloat).to(device); };
+        const auto base = normal();
+        const auto a = generate(cond, xInit, xInit + base, normal());
+        const auto b = generate(cond, xInit, xInit + options.noiseScale * base, normal());
+        const double cdA = metrics::chamferDistance(toCloud(a), gt).chamfer;
+        const double cdB = metrics::chamferDistance(toCloud(b), gt).chamfer;
+        Pair p;
+        p.scaledWon = cdB < cdA;
+        p.winner = p.scaledWon ? b : a;
+        p.loser = p.scaledWon ? a : b;
+        p.cdWinner = std::min(cdA, cdB);
+        p.cdLoser = std::max(cdA, cdB);
+        return p;
+    }
+};
+
+DpoTrainer::DpoTrainer(const LidiffModel& teacher, const DpoOptions& options,
+                       const LidiffModel* student)
+    : m_impl(std::make_unique<Impl>(teacher, options, student)) {}
+
+DpoTrainer::~DpoTrainer() = default;
+
+const LidiffModel& DpoTrainer::student() const {
+    return m_impl->student;
+}
+
+DpoStepStats DpoTrainer::step(const PointCloud& partial, const PointCloud& groundTruth,
+                              std::uint64_t seed) {
+    auto& m = *m_impl;
+    if (partial.empty() || groundTruth.empty()) {
+        throw InvalidArgument("Distillation-DPO step: empty partial scan or ground truth");
+    }
+    auto& S = m.student.impl();
+    auto& T = m.teacher.impl();
+    auto gen = at::detail::createCPUGenerator(seed);
+    auto uniformT = [&] {
+        return static_cast<int>(torch::randint(0, 1000, {1}, gen).item<int64_t>());
+    };
+    auto normalLike = [&](const torch::Tensor& x) {
+        return torch::randn(x.sizes(), gen, torch::kFloat).to(m.device);
+    };
+    DpoStepStats stats;
+
+    const auto p = detail::xyzTensor(partial, "partial").to(m.device);
+    const auto xInit = p.repeat({m.options.tile, 1});
+    SparseTensor cond;
+    {
+        torch::NoGradGuard noGrad;
+        S.encoder->eval();
+        cond = S.encoder(m.voxels(p).voxels);
+    }
+
+    // Fake scores: denoising score matching on the student's winners and losers.
+    {
+        Impl::Pair pair;
+        {
+            torch::NoGradGuard noGrad;
+            S.denoiser->eval();
+            pair = m.candidates(cond, xInit, groundTruth, gen);
+        }
+        m.fakeWinner->train();
+        m.fakeLoser->train();
+        m.optAux->zero_grad();
+        const int tw = uniformT(), tl = uniformT();
+        const auto ew = normalLike(pair.winner), el = normalLike(pair.loser);
+        const auto lossW = torch::mse_loss(
+            m.eps(m.fakeWinner, cond, pair.winner + m.schedule.sigma(tw) * ew, tw), ew);
+        const auto lossL = torch::mse_loss(
+            m.eps(m.fakeLoser, cond, pair.loser + m.schedule.sigma(tl) * el, tl), el);
+        const auto aux = lossW + lossL;
+        aux.backward();
+        stats.auxLoss = aux.item<double>();
+        stats.auxGradNorm = clipGradNorm(m.optAux->param_groups()[0].params(), m.options.gradClip);
+        m.optAux->step();
+    }
+
+    // The student, on a fresh pair with gradients.
+    S.denoiser->train();
+    m.optG->zero_grad();
+    const auto pair = m.candidates(cond, xInit, groundTruth, gen);
+    stats.winnerChamfer = pair.cdWinner;
+    stats.loserChamfer = pair.cdLoser;
+    stats.scaledNoiseWon = pair.scaledWon;
+    const int t = uniformT();
+    const auto e = normalLike(pair.winner);
+    const float sigma = m.schedule.sigma(t);
+    torch::Tensor epsTw, epsTl, epsFw, epsFl;
+    {
+        torch::NoGradGuard noGrad;
+        T.denoiser->eval();
+        m.fakeWinner->eval();
+        m.fakeLoser->eval();
+        const auto xw = pair.winner.detach() + sigma * e, xl = pair.loser.detach() + sigma * e;
+        epsTw = m.eps(T.denoiser, cond, xw, t);
+        epsTl = m.eps(T.denoiser, cond, xl, t);
+        epsFw = m.eps(m.fakeWinner, cond, xw, t);
+        epsFl = m.eps(m.fakeLoser, cond, xl, t);
+    }
+    torch::Tensor loss;
+    if (m.options.objective == DpoOptions::Objective::Linear) {
+        loss = ((epsTw - epsFw) * pair.winner).mean() -
+               m.options.loserWeight * ((epsTl - epsFl) * pair.loser).mean();
+    } else {
+        // As released: x_t - x0 with x_t built from x0 itself, so its derivative is exactly 0.
+        const auto xw = pair.winner + sigma * e, xl = pair.loser + sigma * e;
+        loss = ((epsTw - epsFw) * (xw - pair.winner)).mean() -
+               ((epsTl - epsFl) * (xl - pair.loser)).mean();
+    }
+    loss.backward();
+    stats.generatorLoss = loss.item<double>();
+    stats.generatorGradNorm = clipGradNorm(m.optG->param_groups()[0].params(), m.options.gradClip);
+    m.optG->step();
+    S.denoiser->eval();
+    return stats;
+}
+
+}  // namespace lidistill::ml
