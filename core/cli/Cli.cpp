@@ -25,6 +25,7 @@ std::vector<Command> allCommands() {
 #ifdef LIDISTILL_HAVE_ML
     cmds.push_back(modelCommand());
     cmds.push_back(completeCommand());
+    cmds.push_back(trainDpoCommand());
 #endif
     return cmds;
 }

@@ -42,6 +42,7 @@ Command synthCommand();  // core/cli/CmdSynth.cpp
 #ifdef LIDISTILL_HAVE_ML
 Command modelCommand();     // core/cli/CmdModel.cpp
 Command completeCommand();  // core/cli/CmdComplete.cpp
+Command trainDpoCommand();  // core/cli/CmdTrain.cpp
 #endif
 
 }  // namespace lidistill::cli

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: MIT
+// `lidistill train-dpo` in-process on the bundled sequence with a tiny teacher.
+#include "core/ml/ModelImpl.h"
+#include "tests/support/RunCli.h"
+#include "tests/support/TestData.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace lidistill::ml {
+namespace {
+namespace fs = std::filesystem;
+using lidistill::test::runCli;
+
+std::vector<nlohmann::json> readLog(const fs::path& file) {
+    std::vector<nlohmann::json> out;
+    std::ifstream in(file);
+    for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
+    return out;
+}
+
+bool sameDenoiser(const LidiffModel& a, const LidiffModel& b) {
+    const auto pa = a.impl().denoiser->parameters(), pb = b.impl().denoiser->parameters();
+    for (std::size_t i = 0; i < pa.size(); ++i) {
+        if (!torch::equal(pa[i], pb[i])) return false;
+    }
+    return true;
+}
+
+struct TrainRun : ::testing::Test {
+    fs::path dir = lidistill::test::scratchDir();
+    std::string teacher = (dir / "teacher.safetensors").string();
+    std::string seq =
+        (lidistill::test::sourceDir() / "datasets" / "semantickitti-mini" / "sequences" / "00")
+            .string();
+    void SetUp() override {
+        ASSERT_EQ(runCli({"model", "init", teacher, "--width", "0.25", "--seed", "4"}).code, 0);
+    }
+    lidistill::test::CliResult train(const fs::path& out, std::vector<std::string> extra) {
+        std::vector<std::string> words{"train-dpo",
+                                       teacher,
+                                       seq,
+                                       out.string(),
+                                       "--points",
+                                       "200",
+                                       "--full-points",
+                                       "2000",
+                                       "--tile",
+                                       "2",
+                                       "--lr",
+                                       "1e-2",
+                                       "--map",
+                                       (dir / "map.ldmap").string()};
+        words.insert(words.end(), extra.begin(), extra.end());
+        return runCli(words);
+    }
+};
+
+TEST_F(TrainRun, LogsEveryStepCheckpointsValidatesAndMovesTheStudent) {
+    const auto out = dir / "run";
+    const auto r = train(out, {"--steps", "3", "--checkpoint-every", "2", "--validate-every", "3",
+                               "--validation-frame", "1"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    for (const char* f : {"run.json", "metrics.jsonl", "student_latest.safetensors",
+                          "student_step_2.safetensors"}) {
+        EXPECT_TRUE(fs::exists(out / f)) << f;
+    }
+    const auto log = readLog(out / "metrics.jsonl");
+    ASSERT_EQ(log.size(), 4u);
+    for (int k = 0; k < 3; ++k) {
+        const auto& j = log[k];
+        EXPECT_EQ(j.at("step").get<int>(), k + 1);
+        for (const char* key : {"loss_g", "loss_aux", "cd_winner", "cd_loser", "grad_g"}) {
+            ASSERT_TRUE(j.contains(key)) << key;
+            EXPECT_TRUE(std::isfinite(j.at(key).get<double>())) << key;
+        }
+        EXPECT_LE(j.at("cd_winner").get<double>(), j.at("cd_loser").get<double>());
+        EXPECT_GT(j.at("grad_g").get<double>(), 0.0);
+    }
+    EXPECT_GT(log[3].at("val_cd").get<double>(), 0.0);
+    EXPECT_EQ(log[3].at("val_frame").get<std::string>(), "000001");
+
+    const auto student = LidiffModel::load(out / "student_latest.safetensors");
+    EXPECT_FALSE(sameDenoiser(student, LidiffModel::load(teacher))) << "the student did not move";
+    // The student completes like any model file.
+    EXPECT_EQ(runCli({"complete", (out / "student_latest.safetensors").string(),
+                      seq + "/velodyne/000000.bin", (dir / "c.bin").string(), "--steps", "8",
+                      "--guidance", "3.5", "--points", "100", "--tile", "2"})
+                  .code,
+              0);
+}
+
+TEST_F(TrainRun, ResumeVisitsTheFramesOfAnUninterruptedRun) {
+    ASSERT_EQ(train(dir / "whole", {"--steps", "5"}).code, 0);
+    ASSERT_EQ(train(dir / "parts", {"--steps", "2"}).code, 0);
+    const auto r = train(dir / "parts", {"--steps", "5", "--resume"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("trained 3 step(s) (5 in all)"), std::string::npos) << r.out;
+    const auto whole = readLog(dir / "whole" / "metrics.jsonl");
+    const auto parts = readLog(dir / "parts" / "metrics.jsonl");
+    ASSERT_EQ(whole.size(), 5u);
+    ASSERT_EQ(parts.size(), 5u);
+    for (int k = 0; k < 5; ++k) {
+        EXPECT_EQ(parts[k].at("step"), whole[k].at("step"));
+        EXPECT_EQ(parts[k].at("frame"), whole[k].at("frame")) << k;
+    }
+}
+
+TEST_F(TrainRun, ReleasedObjectiveLeavesTheStudentAsTheTeacher) {
+    const auto out = dir / "released";
+    ASSERT_EQ(train(out, {"--steps", "2", "--objective", "released"}).code, 0);
+    for (const auto& j : readLog(out / "metrics.jsonl")) {
+        EXPECT_EQ(j.at("grad_g").get<double>(), 0.0);
+    }
+    EXPECT_TRUE(sameDenoiser(LidiffModel::load(out / "student_latest.safetensors"),
+                             LidiffModel::load(teacher)));
+}
+
+TEST_F(TrainRun, UsageErrors) {
+    EXPECT_EQ(train(dir / "x", {"--objective", "dpo"}).code, 2);
+    EXPECT_EQ(train(dir / "x", {"--validate-every", "5"}).code, 2);
+    EXPECT_EQ(train(dir / "x", {"--validation-frame", "99"}).code, 2);
+    EXPECT_EQ(train(dir / "x", {"--lr", "0"}).code, 2);
+    EXPECT_EQ(train(dir / "x", {"--frames", "3:2"}).code, 2);
+}
+
+}  // namespace
+}  // namespace lidistill::ml
