@@ -80,4 +80,9 @@ if [[ "$bench_device" == cuda && -f "$scan" ]]; then
     "$build/app/lidistill" model init "$build/full-random.safetensors" --refiner --seed 1
     time timeout 600 "$build/app/lidistill" complete "$build/full-random.safetensors" "$scan" \
         "$build/completed.bin" --steps 50 --device cuda
+    # Three Distillation-DPO steps at full size (18k partial, 180k ground truth): seconds a step.
+    seq=$data/semantickitti-mini/sequences/00
+    time timeout 600 "$build/app/lidistill" train-dpo "$build/full-random.safetensors" "$seq" \
+        "$build/dpo-run" --steps 3 --device cuda
+    cat "$build/dpo-run/metrics.jsonl"
 fi
