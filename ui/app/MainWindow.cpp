@@ -6,6 +6,7 @@
 #include "ui/app/CompletionPanel.h"
 #include "ui/app/SequenceSession.h"
 #include "ui/app/ShortcutHelp.h"
+#include "ui/app/TrainingPanel.h"
 #include "ui/app/ViewCapture.h"
 #include "ui/models/FrameListModel.h"
 #include "ui/workers/PromiseProgress.h"
@@ -24,6 +25,7 @@
 #include <QGuiApplication>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QLineEdit>
 #include <QListView>
 #include <QMenuBar>
 #include <QMessageBox>
@@ -153,6 +155,7 @@ MainWindow::MainWindow(QWidget* parent)
     statusBar()->addPermanentWidget(m_mapProgress);
 
     buildCompletionDock();
+    buildTrainingDock();
     buildActions();
     // Labels first: this is a SemanticKITTI tool.
     m_colorBox->setCurrentIndex(m_colorBox->findData(static_cast<int>(ColorMode::SemanticClass)));
@@ -327,6 +330,17 @@ void MainWindow::buildActions() {
         completion->addAction(tr("&Stop the completions"), m_completion, &CompletionPanel::stopAll);
     stopBoth->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Period));
 
+    QMenu* training = menuBar()->addMenu(tr("&Training"));
+    QAction* trainPanel = m_trainingDock->toggleViewAction();
+    trainPanel->setText(tr("Show the &training panel (Distillation-DPO)"));
+    trainPanel->setIconText(tr("Training"));
+    trainPanel->setShortcut(Qt::Key_D);
+    training->addAction(trainPanel);
+    training->addAction(tr("&Open run folder..."), this, [this] {
+        m_trainingDock->show();
+        m_training->openRunFolder();
+    });
+
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     QAction* keys = help->addAction(tr("&Keyboard and mouse"), this, &MainWindow::showHelp);
     keys->setShortcuts({QKeySequence(QKeySequence::HelpContents), QKeySequence(Qt::Key_H)});
@@ -345,6 +359,7 @@ void MainWindow::buildActions() {
     bar->addAction(reset);
     bar->addSeparator();
     bar->addAction(panel);
+    bar->addAction(trainPanel);
 }
 
 void MainWindow::buildCompletionDock() {
@@ -360,6 +375,22 @@ void MainWindow::buildCompletionDock() {
         m_resultRow->setVisible(!m_completionDock->isHidden());
     });
     connect(m_completion, &CompletionPanel::errorOccurred, this, &MainWindow::showError);
+}
+
+void MainWindow::buildTrainingDock() {
+    m_training = new TrainingPanel(m_session);
+    m_trainingDock = new QDockWidget(tr("Training: Distillation-DPO"), this);
+    m_trainingDock->setObjectName(QStringLiteral("trainingDock"));
+    m_trainingDock->setWidget(m_training);
+    addDockWidget(Qt::RightDockWidgetArea, m_trainingDock);
+    m_trainingDock->hide();
+    connect(m_training, &TrainingPanel::errorOccurred, this,
+            [this](const QString& message) { statusBar()->showMessage(message, 8000); });
+    connect(m_training, &TrainingPanel::studentChosen, this, [this](const QString& file) {
+        m_completion->slot(CompletionRole::Student)->modelEdit()->setText(file);
+        m_completionDock->show();
+        statusBar()->showMessage(tr("Student model: %1").arg(file), 8000);
+    });
 }
 
 bool MainWindow::openSequence(const QString& dir) {

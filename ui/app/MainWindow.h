@@ -22,6 +22,7 @@ class ColorScaleControls;
 class CompletionPanel;
 class SequenceSession;
 class ShortcutHelpDialog;
+class TrainingPanel;
 struct FrameData;
 
 /// The studio window: a frame list, the "Scan" and "Ground truth" views side by side with
@@ -33,7 +34,9 @@ struct FrameData;
 /// Keys: N / Right next frame, B / Left previous, R reset view, + / - point size,
 /// C next colour mode, M next colormap, L fix / free the colour range, Ctrl+O open, F1 / H
 /// help (the help lists every action's shortcut, read from the actions themselves), K the
-/// completion panel, Ctrl+R runs both models, Ctrl+. stops them. A click
+/// completion panel, Ctrl+R runs both models, Ctrl+. stops them, D the Distillation-DPO
+/// training panel (TrainingPanel: detached `lidistill train-dpo` runs that outlive the
+/// window, live plots; its latest student can go to the completion panel). A click
 /// on a point shows its values in the status bar (pointReadout()). A folder or scan file
 /// dropped on the window is opened. nuScenes sweeps are shown in KITTI axes unless the View
 /// menu says otherwise. Errors go to the status bar and a non-modal message box.
@@ -53,6 +56,9 @@ public:
     /// The teacher / student completion panel (in completionDock(), hidden at first).
     CompletionPanel* completionPanel() const noexcept { return m_completion; }
     QDockWidget* completionDock() const noexcept { return m_completionDock; }
+    /// The training panel (in trainingDock(), hidden at first).
+    TrainingPanel* trainingPanel() const noexcept { return m_training; }
+    QDockWidget* trainingDock() const noexcept { return m_trainingDock; }
     QListView* frameList() const noexcept { return m_frameList; }
     /// The widget holding the views (scan | ground truth, and teacher | student while the
     /// completion panel is shown): what screenshots capture.
@@ -122,6 +128,7 @@ private:
         return {m_scanView, m_gtView, m_teacherView, m_studentView};
     }
     void buildCompletionDock();
+    void buildTrainingDock();
 
     SequenceSession* m_session;
     PointCloudView* m_scanView;
@@ -137,6 +144,8 @@ private:
     CompletionPanel* m_completion = nullptr;
     QDockWidget* m_completionDock = nullptr;
     QWidget* m_resultRow = nullptr;
+    TrainingPanel* m_training = nullptr;
+    QDockWidget* m_trainingDock = nullptr;
     QAction* m_nuscenesKitti = nullptr;
     QLabel* m_frameLabel;
     QLabel* m_pickLabel;
