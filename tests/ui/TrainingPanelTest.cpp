@@ -220,6 +220,13 @@ private Q_SLOTS:
         QVERIFY(third->openRunFolder(out));
         QCOMPARE(third->run()->pid(), pid);
         QVERIFY(third->run()->isRunning());
+        // Another panel cannot start a second run into the same folder.
+        auto fourth = makePanel();
+        fourth->setSettings(tiny(out, 5));
+        QVERIFY(!fourth->start());
+        QVERIFY2(fourth->statusText().contains("already going on"),
+                 qPrintable(fourth->statusText()));
+        QCOMPARE(fourth->run()->state(), TrainingState::Idle);
         third->stop();
         QTRY_COMPARE_WITH_TIMEOUT(third->run()->state(), TrainingState::Stopped, 30000);
         QVERIFY(QFileInfo::exists(out + "/student_latest.safetensors"));

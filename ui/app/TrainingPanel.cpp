@@ -249,6 +249,10 @@ bool TrainingPanel::launch(bool resume) {
         problem = tr("choose a sequence folder (or open one)");
     } else if (resume && (s.outDir.isEmpty() || !QFileInfo(s.outDir).isDir())) {
         problem = tr("choose the folder of the run to resume");
+    } else if (!s.outDir.isEmpty() && TrainingRun::findTrainProcess(QDir::cleanPath(
+                                          QFileInfo(s.outDir).absoluteFilePath())) != 0) {
+        // Two runs writing one folder would mix their metrics and checkpoints.
+        problem = tr("a run is already going on in %1 (Open run folder follows it)").arg(s.outDir);
     }
     if (!problem.isEmpty()) {
         m_status->setText(tr("Cannot %1: %2").arg(resume ? tr("resume") : tr("start"), problem));
