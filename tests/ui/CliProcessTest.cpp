@@ -3,6 +3,7 @@
 // message, and cancellation (SIGTERM: "cancelled", no output file).
 
 #include "core/io/CloudFile.h"
+#include "tests/ui/BundledData.h"
 #include "ui/workers/CliProcess.h"
 
 #include <QCoreApplication>
@@ -22,13 +23,9 @@
 using namespace lidistill;
 using namespace lidistill::ui;
 
-namespace {
+using lidistill::ui::test::bundledScan;
 
-QString bundledScan() {
-    const QByteArray src = qgetenv("LIDISTILL_SOURCE_DIR");
-    return QString::fromLocal8Bit(src.isEmpty() ? QByteArray(".") : src) +
-           "/datasets/semantickitti-mini/sequences/00/velodyne/000000.bin";
-}
+namespace {
 
 /// Waits for the one finished() of a run; returns its outcome and message.
 std::pair<CliOutcome, QString> waitFinished(QSignalSpy& finished, int timeoutMs) {

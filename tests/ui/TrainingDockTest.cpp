@@ -3,6 +3,7 @@
 // the default, the latest student goes to the completion panel's Student slot, and closing
 // and destroying the window leaves a run going (found again and stopped by folder).
 
+#include "tests/ui/BundledData.h"
 #include "tests/ui/GlTestSupport.h"
 #include "ui/app/CompletionPanel.h"
 #include "ui/app/MainWindow.h"
@@ -29,14 +30,9 @@
 
 using namespace lidistill::ui;
 
-namespace {
+using lidistill::ui::test::bundledSequence;
 
-QString bundledSequence() {
-    const QByteArray src = qgetenv("LIDISTILL_SOURCE_DIR");
-    return QFileInfo(QString::fromLocal8Bit(src.isEmpty() ? QByteArray(".") : src) +
-                     "/datasets/semantickitti-mini/sequences/00")
-        .absoluteFilePath();
-}
+namespace {
 
 bool showActive(MainWindow& w) {
     w.show();

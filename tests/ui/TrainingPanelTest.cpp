@@ -4,6 +4,7 @@
 // and is found again by folder (with and without studio-run.json), a failing run shows the
 // CLI's error from train.log, and a pid that is not the run's is never taken for it.
 
+#include "tests/ui/BundledData.h"
 #include "ui/app/TrainingCharts.h"
 #include "ui/app/TrainingPanel.h"
 #include "ui/models/MetricsLog.h"
@@ -33,13 +34,9 @@
 
 using namespace lidistill::ui;
 
-namespace {
+using lidistill::ui::test::bundledSequence;
 
-QString bundledSequence() {
-    const QByteArray src = qgetenv("LIDISTILL_SOURCE_DIR");
-    return QString::fromLocal8Bit(src.isEmpty() ? QByteArray(".") : src) +
-           "/datasets/semantickitti-mini/sequences/00";
-}
+namespace {
 
 QString readAll(const QString& file) {
     QFile f(file);
