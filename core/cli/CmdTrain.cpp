@@ -38,6 +38,7 @@ struct RunOptions {
     long long validateEvery = 0;
     std::optional<std::size_t> validationFrame;
     std::uint64_t seed = 0;
+    double lrDecay = 0.999;  // StepLR(step_size 1, gamma) stepped once an epoch, as released
 };
 
 long long positive(const Args& args, const char* name, long long fallback, long long lo = 1) {
@@ -64,6 +65,8 @@ RunOptions parse(const Args& args, std::size_t frames) {
     }
     r.seed = static_cast<std::uint64_t>(positive(args, "seed", 0, 0));
     r.dpo.learningRate = args.number("lr", 1e-5);
+    r.lrDecay = args.number("lr-decay", 0.999);
+    if (!(r.lrDecay > 0) || r.lrDecay > 1) throw UsageError("--lr-decay must be in (0, 1]");
     r.dpo.noiseScale = args.number("lambda", 1.1);
     r.dpo.gradClip = args.number("clip", 0.05);
     r.dpo.loserWeight = args.number("loser-weight", 1.0);
@@ -95,6 +98,7 @@ Json runJson(const Args& args, const RunOptions& r, const std::string& teacher,
                 {"steps", r.steps},
                 {"objective", args.value("objective", "linear")},
                 {"lr", r.dpo.learningRate},
+                {"lr_decay", r.lrDecay},
                 {"lambda", r.dpo.noiseScale},
                 {"clip", r.dpo.gradClip},
                 {"loser_weight", r.dpo.loserWeight},
@@ -178,6 +182,9 @@ int runTrain(const Args& args, Context& ctx) {
         while (step < r.steps) {
             checkpoint(&bar, double(step) / r.steps, "training");
             const std::size_t frame = frameOfStep(frames, step, r.seed);
+            const auto epoch = static_cast<double>(static_cast<std::size_t>(step) / frames.size());
+            const double lr = r.dpo.learningRate * std::pow(r.lrDecay, epoch);
+            trainer.setLearningRate(lr);
             const std::uint64_t stepSeed = r.seed * 1000003u + static_cast<std::uint64_t>(step);
             const auto sample =
                 dataset::makeTrainingSample(seq, staticMap, frame, stepSeed, r.sample);
@@ -192,6 +199,7 @@ int runTrain(const Args& args, Context& ctx) {
                         {"grad_g", st.generatorGradNorm},
                         {"grad_aux", st.auxGradNorm},
                         {"scaled_won", st.scaledNoiseWon},
+                        {"lr", lr},
                         {"seconds", seconds()}}
                        .dump()
                 << std::endl;  // flushed: the studio follows this file
@@ -254,6 +262,8 @@ Command trainDpoCommand() {
                   false, "1000"},
                  {"frames", "A:B", "training frames A..B-1", false, "all"},
                  {"lr", "LR", "SGD learning rate", false, "1e-5"},
+                 {"lr-decay", "G", "learning rate x G after every epoch (pass over --frames)",
+                  false, "0.999"},
                  {"lambda", "L", "noise scale of the second candidate", false, "1.1"},
                  {"clip", "C", "gradient norm clip (0: none)", false, "0.05"},
                  {"loser-weight", "W", "weight of the loser (repulsive) term", false, "1.0"},

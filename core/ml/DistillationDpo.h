@@ -63,6 +63,10 @@ public:
     /// @throws InvalidArgument for empty clouds.
     DpoStepStats step(const PointCloud& partial, const PointCloud& groundTruth, std::uint64_t seed);
 
+    /// Sets the learning rate of both optimizers (an epoch-wise decay is the caller's schedule).
+    /// @throws InvalidArgument unless positive.
+    void setLearningRate(double lr);
+
     /// The student as a model file's content (encoder, G, refiner): save() it, or complete
     /// with it (8 steps, w 3.5).
     const LidiffModel& student() const;

@@ -110,6 +110,24 @@ TEST(DistillationDpo, ReleasedObjectiveHasExactlyZeroGradient) {
     EXPECT_EQ(largestChange(*student.denoiser, g0), 0.0);
 }
 
+TEST(DistillationDpo, LearningRateReachesTheOptimizers) {
+    LIDISTILL_REQUIRE_SHARED_DATA();
+    DpoSetup s = makeSetup();
+    DpoOptions o;
+    o.tile = 2;
+    o.learningRate = 1e-2;
+    o.gradClip = 0;
+    DpoTrainer trainer(s.teacher, o);
+    trainer.setLearningRate(1e-30);
+    auto& student = trainer.student().impl();
+    const auto g0 = snapshot(*student.denoiser);
+    const DpoStepStats st = trainer.step(s.partial, s.gt, 5);
+    EXPECT_GT(st.generatorGradNorm, 0.0);
+    // Each change is lr x gradient, ~1e-30 here (the first test sees lr 1e-2 move it).
+    EXPECT_LT(largestChange(*student.denoiser, g0), 1e-25);
+    EXPECT_THROW(trainer.setLearningRate(0), InvalidArgument);
+}
+
 TEST(DistillationDpo, BadInputIsRejected) {
     LidiffModel teacher(modeltest::smallConfig(false), 3);
     DpoOptions bad;

@@ -70,6 +70,8 @@ TEST_F(TrainRun, LogsEveryStepCheckpointsValidatesAndMovesTheStudent) {
     }
     const auto log = readLog(out / "metrics.jsonl");
     ASSERT_EQ(log.size(), 4u);
+    // 5 frames an epoch: the three steps share epoch 0's learning rate.
+    for (int k = 0; k < 3; ++k) EXPECT_DOUBLE_EQ(log[k].at("lr").get<double>(), 1e-2);
     for (int k = 0; k < 3; ++k) {
         const auto& j = log[k];
         EXPECT_EQ(j.at("step").get<int>(), k + 1);
@@ -107,6 +109,17 @@ TEST_F(TrainRun, ResumeVisitsTheFramesOfAnUninterruptedRun) {
         EXPECT_EQ(parts[k].at("step"), whole[k].at("step"));
         EXPECT_EQ(parts[k].at("frame"), whole[k].at("frame")) << k;
     }
+}
+
+TEST_F(TrainRun, LearningRateDecaysOnceAnEpoch) {
+    const auto out = dir / "decay";
+    ASSERT_EQ(train(out, {"--steps", "3", "--frames", "0:2", "--lr-decay", "0.5"}).code, 0);
+    const auto log = readLog(out / "metrics.jsonl");
+    ASSERT_EQ(log.size(), 3u);
+    EXPECT_DOUBLE_EQ(log[0].at("lr").get<double>(), 1e-2);
+    EXPECT_DOUBLE_EQ(log[1].at("lr").get<double>(), 1e-2);
+    EXPECT_DOUBLE_EQ(log[2].at("lr").get<double>(), 0.5e-2);  // second pass over 2 frames
+    EXPECT_EQ(train(out, {"--lr-decay", "1.5"}).code, 2);
 }
 
 TEST_F(TrainRun, ReleasedObjectiveLeavesTheStudentAsTheTeacher) {

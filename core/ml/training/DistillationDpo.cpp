@@ -158,6 +158,15 @@ DpoTrainer::DpoTrainer(const LidiffModel& teacher, const DpoOptions& options,
 
 DpoTrainer::~DpoTrainer() = default;
 
+void DpoTrainer::setLearningRate(double lr) {
+    if (!(lr > 0) || !std::isfinite(lr)) throw InvalidArgument("learning rate must be positive");
+    for (auto* opt : {m_impl->optG.get(), m_impl->optAux.get()}) {
+        for (auto& group : opt->param_groups()) {
+            static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
+        }
+    }
+}
+
 const LidiffModel& DpoTrainer::student() const {
     return m_impl->student;
 }
