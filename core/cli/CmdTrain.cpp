@@ -70,14 +70,19 @@ RunOptions parse(const Args& args, std::size_t frames) {
     r.dpo.noiseScale = args.number("lambda", 1.1);
     r.dpo.gradClip = args.number("clip", 0.05);
     r.dpo.loserWeight = args.number("loser-weight", 1.0);
+    r.dpo.beta = args.number("beta", 1000.0);
+    if (!(r.dpo.beta > 0) || !std::isfinite(r.dpo.beta)) throw UsageError("--beta must be > 0");
     r.dpo.tile = static_cast<int>(positive(args, "tile", 10));
     const std::string objective = args.value("objective", "linear");
     if (objective == "linear") {
         r.dpo.objective = ml::DpoOptions::Objective::Linear;
     } else if (objective == "released") {
         r.dpo.objective = ml::DpoOptions::Objective::Released;
+    } else if (objective == "bounded") {
+        r.dpo.objective = ml::DpoOptions::Objective::Bounded;
     } else {
-        throw UsageError("--objective must be linear or released, got '" + objective + "'");
+        throw UsageError("--objective must be linear, released or bounded, got '" + objective +
+                         "'");
     }
     if (!(r.dpo.learningRate > 0) || !(r.dpo.noiseScale > 0) || !(r.dpo.gradClip >= 0) ||
         !std::isfinite(r.dpo.loserWeight)) {
@@ -102,6 +107,7 @@ Json runJson(const Args& args, const RunOptions& r, const std::string& teacher,
                 {"lambda", r.dpo.noiseScale},
                 {"clip", r.dpo.gradClip},
                 {"loser_weight", r.dpo.loserWeight},
+                {"beta", r.dpo.beta},
                 {"tile", r.dpo.tile},
                 {"points", r.sample.partialPoints},
                 {"full_points", r.sample.fullPoints},
@@ -246,7 +252,8 @@ Command trainDpoCommand() {
     c.synopsis = "TEACHER SEQUENCE_DIR OUT_DIR";
     c.description =
         "Reference 6 with the intended objective (reference 0.2: the released loss has an exactly\n"
-        "zero gradient; --objective released keeps it, for ablation). Each step takes a frame's\n"
+        "zero gradient; --objective released keeps it, for ablation; --objective bounded is the\n"
+        "Diffusion-DPO-style variant of reference 6.5 with --beta). Each step takes a frame's\n"
         "LiDiff training sample (18k partial points, 180k ground-truth points from the sequence's\n"
         "map), draws a preference pair from the student (noise eps and --lambda eps, one step\n"
         "999 -> 0), ranks it by Chamfer distance, trains the fake-score pair, then the student\n"
@@ -267,7 +274,8 @@ Command trainDpoCommand() {
                  {"lambda", "L", "noise scale of the second candidate", false, "1.1"},
                  {"clip", "C", "gradient norm clip (0: none)", false, "0.05"},
                  {"loser-weight", "W", "weight of the loser (repulsive) term", false, "1.0"},
-                 {"objective", "linear|released", "generator loss", false, "linear"},
+                 {"objective", "linear|released|bounded", "generator loss", false, "linear"},
+                 {"beta", "B", "bounded objective: inverse temperature", false, "1000"},
                  {"points", "N", "partial scan points", false, "18000"},
                  {"full-points", "N", "ground-truth points", false, "180000"},
                  {"tile", "K", "copies of the partial scan in x_init", false, "10"},

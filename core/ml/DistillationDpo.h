@@ -13,7 +13,9 @@
 // zero gradient (reference 0.2). Objective::Linear is the intended estimator with explicit
 // stop-gradients: L = mean(sg(eps_T^w - eps_phi_w) x0^w) - loserWeight mean(sg(eps_T^l -
 // eps_phi_l) x0^l). Objective::Released keeps the released form, for ablation and to show the
-// zero gradient. Torch-free interface.
+// zero gradient. Objective::Bounded is the Diffusion-DPO-style variant of reference 6.5 (not the
+// authors'): L = -log sigmoid(-beta (D_w - D_l)), D = mean |eps_T(x_t) - eps_phi(x_t)|^2, with
+// gradients into x0 through x_t and frozen network weights. Torch-free interface.
 
 #include "core/base/PointCloud.h"
 #include "core/ml/Model.h"
@@ -25,12 +27,13 @@
 namespace lidistill::ml {
 
 struct DpoOptions {
-    enum class Objective { Linear, Released };
+    enum class Objective { Linear, Released, Bounded };
     Objective objective = Objective::Linear;
     double learningRate = 1e-5;  ///< plain SGD for G and for the fake-score pair, as released
     double gradClip = 0.05;      ///< max gradient norm per optimizer (Lightning's clip)
     double noiseScale = 1.1;     ///< lambda of the second candidate (Table 3's best)
     double loserWeight = 1.0;    ///< weight of the unbounded repulsive loser term (Linear)
+    double beta = 1000.0;        ///< Bounded: inverse temperature (a new hyper-parameter: sweep)
     int tile = 10;               ///< x_init = the partial scan tiled this many times
 };
 

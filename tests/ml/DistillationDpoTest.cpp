@@ -110,6 +110,39 @@ TEST(DistillationDpo, ReleasedObjectiveHasExactlyZeroGradient) {
     EXPECT_EQ(largestChange(*student.denoiser, g0), 0.0);
 }
 
+TEST(DistillationDpo, BoundedObjectiveMovesOnlyTheStudentInItsStep) {
+    LIDISTILL_REQUIRE_SHARED_DATA();
+    DpoSetup s = makeSetup();
+    DpoOptions o;
+    o.tile = 2;
+    o.learningRate = 1e-2;  // with the default clipping: beta 1000 makes raw steps huge
+    o.objective = DpoOptions::Objective::Bounded;
+    DpoTrainer trainer(s.teacher, o);
+    auto& student = trainer.student().impl();
+    const auto g0 = snapshot(*student.denoiser);
+    const auto t0 = snapshot(*s.teacher.impl().denoiser);
+    const DpoStepStats st = trainer.step(s.partial, s.gt, 9);
+    // -log sigmoid(.) > 0, and its gradient reaches G through x_t's voxel features.
+    EXPECT_GT(st.generatorLoss, 0.0);
+    EXPECT_GT(st.generatorGradNorm, 0.0);
+    EXPECT_GT(largestChange(*student.denoiser, g0), 0.0);
+    EXPECT_EQ(largestChange(*s.teacher.impl().denoiser, t0), 0.0);
+    // The fake scores keep learning in the next step (their flags were restored).
+    EXPECT_GT(trainer.step(s.partial, s.gt, 10).auxGradNorm, 0.0);
+
+    // A diverged student is reported as such, not as a bad point cloud somewhere inside.
+    DpoOptions wild = o;
+    wild.gradClip = 0;
+    wild.learningRate = 1e6;
+    DpoTrainer diverging(s.teacher, wild);
+    try {
+        for (std::uint64_t seed = 0; seed < 5; ++seed) diverging.step(s.partial, s.gt, seed);
+        ADD_FAILURE() << "a learning rate of 1e6 should diverge within 5 steps";
+    } catch (const ModelError& e) {
+        EXPECT_NE(std::string(e.what()).find("diverged"), std::string::npos) << e.what();
+    }
+}
+
 TEST(DistillationDpo, LearningRateReachesTheOptimizers) {
     LIDISTILL_REQUIRE_SHARED_DATA();
     DpoSetup s = makeSetup();
@@ -132,6 +165,9 @@ TEST(DistillationDpo, BadInputIsRejected) {
     LidiffModel teacher(modeltest::smallConfig(false), 3);
     DpoOptions bad;
     bad.learningRate = 0;
+    EXPECT_THROW(DpoTrainer(teacher, bad), InvalidArgument);
+    bad = DpoOptions{};
+    bad.beta = 0;
     EXPECT_THROW(DpoTrainer(teacher, bad), InvalidArgument);
     ModelConfig refinerOnly = modeltest::smallConfig(true);
     refinerOnly.hasEncoder = refinerOnly.hasDenoiser = false;

@@ -76,7 +76,8 @@ struct DpoTrainer::Impl {
         if (!T.encoder || !T.denoiser) {
             throw ModelError("Distillation-DPO needs a teacher with an encoder and a denoiser");
         }
-        if (!(o.learningRate > 0) || !(o.noiseScale > 0) || o.tile < 1 || !(o.gradClip >= 0)) {
+        if (!(o.learningRate > 0) || !(o.noiseScale > 0) || o.tile < 1 || !(o.gradClip >= 0) ||
+            !(o.beta > 0)) {
             throw InvalidArgument("Distillation-DPO: bad options (learning rate, lambda, tile)");
         }
         device = T.device;
@@ -117,6 +118,15 @@ struct DpoTrainer::Impl {
         return net(voxels(x.detach()), cond, torch::full({1}, t, torch::kLong));
     }
 
+    // The same with x's graph kept in the voxel features (the mean xyz a voxel); the voxel
+    // coordinates themselves are piecewise constant in x.
+    torch::Tensor epsWithInputGrad(nets::MinkUNetDiff& net, const SparseTensor& cond,
+                                   const torch::Tensor& x, int t) const {
+        auto batch = torch::zeros({x.size(0)}, torch::TensorOptions(torch::kLong).device(device));
+        const auto field = sparse::pointsToVoxels(x.detach(), batch, x, teacher.config().voxelSize);
+        return net(field, cond, torch::full({1}, t, torch::kLong));
+    }
+
     // G's one-step completion (999 -> 0), differentiable in G's parameters when grad is on.
     torch::Tensor generate(const SparseTensor& cond, const torch::Tensor& xInit,
                            const torch::Tensor& xT, const torch::Tensor& z) {
@@ -140,6 +150,11 @@ struct DpoTrainer::Impl {
         const auto base = normal();
         const auto a = generate(cond, xInit, xInit + base, normal());
         const auto b = generate(cond, xInit, xInit + options.noiseScale * base, normal());
+        if (!torch::isfinite(a).all().item<bool>() || !torch::isfinite(b).all().item<bool>()) {
+            throw ModelError(
+                "Distillation-DPO: the student's output is no longer finite (diverged: lower "
+                "the learning rate or keep gradient clipping)");
+        }
         const double cdA = metrics::chamferDistance(toCloud(a), gt).chamfer;
         const double cdB = metrics::chamferDistance(toCloud(b), gt).chamfer;
         Pair p;
@@ -231,27 +246,48 @@ DpoStepStats DpoTrainer::step(const PointCloud& partial, const PointCloud& groun
     const int t = uniformT();
     const auto e = normalLike(pair.winner);
     const float sigma = m.schedule.sigma(t);
-    torch::Tensor epsTw, epsTl, epsFw, epsFl;
-    {
-        torch::NoGradGuard noGrad;
-        T.denoiser->eval();
-        m.fakeWinner->eval();
-        m.fakeLoser->eval();
-        const auto xw = pair.winner.detach() + sigma * e, xl = pair.loser.detach() + sigma * e;
-        epsTw = m.eps(T.denoiser, cond, xw, t);
-        epsTl = m.eps(T.denoiser, cond, xl, t);
-        epsFw = m.eps(m.fakeWinner, cond, xw, t);
-        epsFl = m.eps(m.fakeLoser, cond, xl, t);
-    }
+    T.denoiser->eval();
+    m.fakeWinner->eval();
+    m.fakeLoser->eval();
     torch::Tensor loss;
-    if (m.options.objective == DpoOptions::Objective::Linear) {
-        loss = ((epsTw - epsFw) * pair.winner).mean() -
-               m.options.loserWeight * ((epsTl - epsFl) * pair.loser).mean();
-    } else {
-        // As released: x_t - x0 with x_t built from x0 itself, so its derivative is exactly 0.
+    if (m.options.objective == DpoOptions::Objective::Bounded) {
+        // Discrepancies with input gradients: x_t carries x0's graph into the frozen networks'
+        // voxel features; their own weights get no gradient (flags off for this step).
         const auto xw = pair.winner + sigma * e, xl = pair.loser + sigma * e;
-        loss = ((epsTw - epsFw) * (xw - pair.winner)).mean() -
-               ((epsTl - epsFl) * (xl - pair.loser)).mean();
+        for (auto* f : {&m.fakeWinner, &m.fakeLoser}) {
+            for (auto& q : (*f)->parameters()) q.set_requires_grad(false);
+        }
+        const auto dW = (m.epsWithInputGrad(T.denoiser, cond, xw, t) -
+                         m.epsWithInputGrad(m.fakeWinner, cond, xw, t))
+                            .pow(2)
+                            .mean();
+        const auto dL = (m.epsWithInputGrad(T.denoiser, cond, xl, t) -
+                         m.epsWithInputGrad(m.fakeLoser, cond, xl, t))
+                            .pow(2)
+                            .mean();
+        loss = -torch::log_sigmoid(-m.options.beta * (dW - dL));
+        for (auto* f : {&m.fakeWinner, &m.fakeLoser}) {
+            for (auto& q : (*f)->parameters()) q.set_requires_grad(true);
+        }
+    } else {
+        torch::Tensor epsTw, epsTl, epsFw, epsFl;
+        {
+            torch::NoGradGuard noGrad;
+            const auto xw = pair.winner.detach() + sigma * e, xl = pair.loser.detach() + sigma * e;
+            epsTw = m.eps(T.denoiser, cond, xw, t);
+            epsTl = m.eps(T.denoiser, cond, xl, t);
+            epsFw = m.eps(m.fakeWinner, cond, xw, t);
+            epsFl = m.eps(m.fakeLoser, cond, xl, t);
+        }
+        if (m.options.objective == DpoOptions::Objective::Linear) {
+            loss = ((epsTw - epsFw) * pair.winner).mean() -
+                   m.options.loserWeight * ((epsTl - epsFl) * pair.loser).mean();
+        } else {
+            // As released: x_t - x0 with x_t built from x0 itself: derivative exactly 0.
+            const auto xw = pair.winner + sigma * e, xl = pair.loser + sigma * e;
+            loss = ((epsTw - epsFw) * (xw - pair.winner)).mean() -
+                   ((epsTl - epsFl) * (xl - pair.loser)).mean();
+        }
     }
     loss.backward();
     stats.generatorLoss = loss.item<double>();
