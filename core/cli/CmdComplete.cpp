@@ -7,6 +7,7 @@
 #include "core/cli/TerminalProgress.h"
 #include "core/dataset/Sequence.h"
 #include "core/io/CloudFile.h"
+#include "core/io/ScanIo.h"
 #include "core/ml/Completion.h"
 #include "core/ml/Model.h"
 
@@ -48,6 +49,22 @@ ml::CompletionOptions parseOptions(const Args& args) {
     return o;
 }
 
+io::NuscenesAxes nuscenesAxes(const Args& args) {
+    const std::string v = args.value("nuscenes-axes", "stored");
+    if (v == "stored") return io::NuscenesAxes::AsStored;
+    if (v == "kitti") return io::NuscenesAxes::KittiFrame;
+    throw UsageError("--nuscenes-axes must be stored or kitti, got '" + v + "'");
+}
+
+// nuScenes sweeps in the axes asked for (the output comes back in the same frame); every other
+// format as stored.
+PointCloud readScan(const fs::path& file, io::NuscenesAxes axes) {
+    if (io::formatFromPath(file) == io::CloudFormat::NuscenesBin) {
+        return io::readNuscenesBin(file, axes);
+    }
+    return io::readCloud(file);
+}
+
 void checkOutputName(const std::string& file) {
     io::formatFromPath(file);  // a bad name should not cost an hour of sampling
 }
@@ -61,7 +78,7 @@ int completeOneScan(const Args& args, Context& ctx, const ml::CompletionOptions&
 
     auto model = ml::LidiffModel::load(modelFile);
     if (auto device = args.value("device")) model.setDevice(*device);
-    const PointCloud scan = io::readCloud(scanFile);
+    const PointCloud scan = readScan(scanFile, nuscenesAxes(args));
 
     const auto start = std::chrono::steady_clock::now();
     ml::Completion result;
@@ -112,6 +129,7 @@ int completeSequence(const Args& args, Context& ctx, const ml::CompletionOptions
     auto model = ml::LidiffModel::load(p[0]);
     if (auto device = args.value("device")) model.setDevice(*device);
     ml::Completer completer(model, options, args.flag("lidiff-scheduler-state"));
+    const io::NuscenesAxes axes = nuscenesAxes(args);
     const bool skipExisting = args.flag("skip-existing");
 
     TerminalProgress bar(ctx.err, "complete", ctx.errIsTerminal);
@@ -125,7 +143,8 @@ int completeSequence(const Args& args, Context& ctx, const ml::CompletionOptions
             continue;
         }
         SubProgress sub(&bar, double(k) / frames.size(), double(k + 1) / frames.size());
-        const auto result = completer.complete(seq.loadScan(i), options.seed + i, &sub);
+        const auto result =
+            completer.complete(readScan(seq.scanFile(i), axes), options.seed + i, &sub);
         const bool refined = !result.refined.empty();
         io::writeCloud(outDir / name, refined ? result.refined : result.diffused);
         for (const auto& [what, dir] : folders) {
@@ -149,6 +168,7 @@ int completeSequence(const Args& args, Context& ctx, const ml::CompletionOptions
 
 int runComplete(const Args& args, Context& ctx) {
     const auto options = parseOptions(args);  // a typo should not cost a model load
+    nuscenesAxes(args);
     if (fs::is_directory(args.positional().at(1))) return completeSequence(args, ctx, options);
     for (const char* seqOnly : {"frames", "format", "skip-existing", "lidiff-scheduler-state"}) {
         if (args.has(seqOnly)) {
@@ -190,6 +210,9 @@ Command completeCommand() {
         {"diffused", "FILE", "also write the diffusion result before refinement", false, ""},
         {"partial-out", "FILE", "also write the sampled partial scan (the condition)", false, ""},
         {"device", "DEV", "cpu, cuda or cuda:N", false, "cpu"},
+        {"nuscenes-axes", "stored|kitti",
+         "nuScenes sweeps: complete (and write) in the stored axes or turned to KITTI's", false,
+         "stored"},
         {"frames", "A:B", "sequence: frames A..B-1", false, "all"},
         {"format", "EXT", "sequence: ply, pcd or bin", false, "ply"},
         {"skip-existing", "", "sequence: keep frames already in OUT_DIR", true, ""},

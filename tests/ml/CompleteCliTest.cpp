@@ -154,6 +154,44 @@ TEST(CompleteCli, SequenceFolderIsCompletedFrameByFrameAndEvalScoresIt) {
     EXPECT_EQ(complete({model, seq.string(), out.string(), "--format", "xyz"}).code, 2);
 }
 
+// nuScenes sweeps complete in the axes asked for: the KITTI-axes condition is the stored one
+// turned by -90 degrees about z (x forward), point for point.
+TEST(CompleteCli, NuscenesSweepsCompleteInTheAxesAskedFor) {
+    const auto sweeps = test::sharedData() / "nuscenes-sweep";
+    if (!std::filesystem::is_directory(sweeps)) GTEST_SKIP() << "no " << sweeps;
+    std::filesystem::path sweep;
+    for (const auto& e : std::filesystem::directory_iterator(sweeps)) {
+        if (e.path().string().ends_with(".pcd.bin")) sweep = e.path();
+    }
+    ASSERT_FALSE(sweep.empty());
+    const auto dir = test::scratchDir();
+    const auto model = (dir / "lite.safetensors").string();
+    ASSERT_EQ(lidistill({"model", "init", model, "--width", "0.25"}).code, 0);
+    auto run = [&](const std::string& axes) {
+        const auto partial = dir / (axes + "_partial.bin");
+        const CliResult r =
+            lidistill({"complete", model, sweep.string(), (dir / (axes + ".bin")).string(),
+                       "--steps", "1", "--points", "300", "--tile", "1", "--partial-out",
+                       partial.string(), "--nuscenes-axes", axes});
+        EXPECT_EQ(r.code, 0) << r.err;
+        return io::readKittiBin(partial);
+    };
+    const PointCloud stored = run("stored");
+    const PointCloud kitti = run("kitti");
+    ASSERT_EQ(stored.size(), 300u);
+    ASSERT_EQ(kitti.size(), stored.size());
+    for (std::size_t i = 0; i < stored.size(); ++i) {
+        // (x, y) stored (x right, y forward) -> (y, -x) in KITTI axes.
+        EXPECT_NEAR(kitti.xyz[i][0], stored.xyz[i][1], 1e-4) << i;
+        EXPECT_NEAR(kitti.xyz[i][1], -stored.xyz[i][0], 1e-4) << i;
+        EXPECT_NEAR(kitti.xyz[i][2], stored.xyz[i][2], 1e-4) << i;
+    }
+    EXPECT_EQ(lidistill({"complete", model, sweep.string(), (dir / "x.bin").string(),
+                         "--nuscenes-axes", "up"})
+                  .code,
+              2);
+}
+
 // The studio follows a run through its stderr (LIDISTILL_PROGRESS=percent) and stops it with
 // SIGTERM: the real binary must print a line per percent and stop cleanly, leaving no output.
 TEST(CompleteCli, FollowedRunReportsEveryPercentAndStopsOnSigterm) {

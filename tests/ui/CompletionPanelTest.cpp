@@ -107,6 +107,11 @@ private Q_SLOTS:
                  (QStringList{"complete", "m.safetensors", "scan.bin", "out.bin", "--steps", "3",
                               "--guidance", "3.5", "--seed", "7", "--points", "200", "--tile", "2",
                               "--device", "cuda", "--no-refine"}));
+        // nuScenes sweeps come back in the axes the studio shows them in.
+        const auto sweep = completionArguments(s, "a.pcd.bin", "out.bin", true);
+        QCOMPARE(sweep.mid(sweep.size() - 2), (QStringList{"--nuscenes-axes", "kitti"}));
+        const auto stored = completionArguments(s, "a.pcd.bin", "out.bin", false);
+        QCOMPARE(stored.mid(stored.size() - 2), (QStringList{"--nuscenes-axes", "stored"}));
     }
 
     void studentRunShowsItsPointsAndCoreMetrics() {

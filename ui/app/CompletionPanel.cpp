@@ -245,6 +245,9 @@ void CompletionPanel::onOpened() {
 }
 
 void CompletionPanel::onFrameLoaded(const FrameData& frame) {
+    for (auto* s : m_slots) {
+        s->setNuscenesKittiAxes(m_session->nuscenesAxes() == io::NuscenesAxes::KittiFrame);
+    }
     if (frame.index == m_frame) {
         return;  // the same frame again (its ground truth arrived): results stay
     }

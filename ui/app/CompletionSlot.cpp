@@ -57,7 +57,7 @@ CompletionSettings CompletionSettings::defaults(CompletionRole role) {
 }
 
 QStringList completionArguments(const CompletionSettings& s, const QString& scan,
-                                const QString& out) {
+                                const QString& out, bool nuscenesKittiAxes) {
     QStringList args{QStringLiteral("complete"), s.model, scan, out};
     args << QStringLiteral("--steps") << QString::number(s.steps);
     // 'g' with 17 digits: the CLI parses exactly the value the spin box shows.
@@ -67,6 +67,10 @@ QStringList completionArguments(const CompletionSettings& s, const QString& scan
     args << QStringLiteral("--tile") << QString::number(s.tile);
     args << QStringLiteral("--device") << s.device;
     if (!s.refine) args << QStringLiteral("--no-refine");
+    if (scan.endsWith(QStringLiteral(".pcd.bin"), Qt::CaseInsensitive)) {
+        args << QStringLiteral("--nuscenes-axes")
+             << (nuscenesKittiAxes ? QStringLiteral("kitti") : QStringLiteral("stored"));
+    }
     return args;
 }
 
@@ -272,7 +276,7 @@ void CompletionSlot::startRun() {
     m_progress->setFormat(tr("starting"));
     CompletionSettings s = m_runSettings;
     s.device = m_runDevice;
-    m_process->start(completionArguments(s, m_runScan, m_runOutput));
+    m_process->start(completionArguments(s, m_runScan, m_runOutput, m_nuscenesKittiAxes));
 }
 
 void CompletionSlot::stop() {

@@ -45,8 +45,10 @@ struct CompletionSettings {
 /// The `lidistill` arguments that complete `scan` into `out` with `settings`: "complete MODEL
 /// SCAN OUT --steps N --guidance W --seed S --points N --tile K --device D [--no-refine]".
 /// `settings.device` must be resolved ("cpu", "cuda"); "auto" is the slot's business.
+/// A nuScenes sweep (.pcd.bin) gets "--nuscenes-axes kitti|stored" so the result comes back in
+/// the axes the studio shows the scan in.
 QStringList completionArguments(const CompletionSettings& settings, const QString& scan,
-                                const QString& out);
+                                const QString& out, bool nuscenesKittiAxes = true);
 
 /// One model of the completion panel: a model file chooser, steps, guidance, seed and device
 /// (points, tile and refinement under "Advanced"), a Run/Stop button and a progress bar. It
@@ -70,6 +72,8 @@ public:
     /// The frame a Run completes: its index, a name for the output file and the scan file.
     /// An empty scan file disables Run (nothing is open). A running job is not affected.
     void setFrame(int index, const QString& name, const QString& scanFile);
+    /// Whether nuScenes sweeps are shown (and so completed) in KITTI axes.
+    void setNuscenesKittiAxes(bool on) { m_nuscenesKittiAxes = on; }
     /// Where outputs go (the panel's per-session temporary folder).
     void setOutputFolder(const QString& folder) { m_outputFolder = folder; }
     /// The output file a run on frame `name` writes.
@@ -129,6 +133,7 @@ private:
     int m_runFrame = -1;
     QString m_runOutput;
     QString m_runScan;
+    bool m_nuscenesKittiAxes = true;
     CompletionSettings m_runSettings;
     QString m_runDevice;
     bool m_autoDevice = false;  // the run tries CUDA for "auto": may fall back to the CPU
