@@ -56,15 +56,6 @@ io::NuscenesAxes nuscenesAxes(const Args& args) {
     throw UsageError("--nuscenes-axes must be stored or kitti, got '" + v + "'");
 }
 
-// nuScenes sweeps in the axes asked for (the output comes back in the same frame); every other
-// format as stored.
-PointCloud readScan(const fs::path& file, io::NuscenesAxes axes) {
-    if (io::formatFromPath(file) == io::CloudFormat::NuscenesBin) {
-        return io::readNuscenesBin(file, axes);
-    }
-    return io::readCloud(file);
-}
-
 void checkOutputName(const std::string& file) {
     io::formatFromPath(file);  // a bad name should not cost an hour of sampling
 }
@@ -78,7 +69,7 @@ int completeOneScan(const Args& args, Context& ctx, const ml::CompletionOptions&
 
     auto model = ml::LidiffModel::load(modelFile);
     if (auto device = args.value("device")) model.setDevice(*device);
-    const PointCloud scan = readScan(scanFile, nuscenesAxes(args));
+    const PointCloud scan = io::readCloud(scanFile, {}, nuscenesAxes(args));
 
     const auto start = std::chrono::steady_clock::now();
     ml::Completion result;
@@ -143,8 +134,7 @@ int completeSequence(const Args& args, Context& ctx, const ml::CompletionOptions
             continue;
         }
         SubProgress sub(&bar, double(k) / frames.size(), double(k + 1) / frames.size());
-        const auto result =
-            completer.complete(readScan(seq.scanFile(i), axes), options.seed + i, &sub);
+        const auto result = completer.complete(seq.loadScan(i, {}, axes), options.seed + i, &sub);
         const bool refined = !result.refined.empty();
         io::writeCloud(outDir / name, refined ? result.refined : result.diffused);
         for (const auto& [what, dir] : folders) {

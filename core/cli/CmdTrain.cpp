@@ -170,6 +170,20 @@ int runTrain(const Args& args, Context& ctx) {
     const map::StaticMap staticMap = map::loadOrBuildStaticMap(seq, mapFile, {}, &mapProgress);
     ml::DpoTrainer trainer(teacher, r.dpo, resumed ? &*resumed : nullptr);
 
+    // Validation: the student as it is used (8 steps, CFG 3.5) on one frame, whose scan and
+    // ground truth are read once.
+    PointCloud valScan, valTruth;
+    ml::CompletionOptions val;
+    if (r.validateEvery > 0) {
+        valScan = seq.loadScan(*r.validationFrame);
+        valTruth = map::groundTruthForFrame(seq, staticMap, *r.validationFrame);
+        val.steps = 8;
+        val.guidance = 3.5;
+        val.partialPoints = r.sample.partialPoints;
+        val.tile = r.dpo.tile;
+        val.refine = false;
+    }
+
     std::ofstream log(logFile, std::ios::app);
     if (!log) throw IoError(logFile, "cannot open for appending");
     const auto t0 = std::chrono::steady_clock::now();
@@ -211,19 +225,10 @@ int runTrain(const Args& args, Context& ctx) {
                 << std::endl;  // flushed: the studio follows this file
             if (step % r.checkpointEvery == 0 || step == r.steps) saveCheckpoint(step);
             if (r.validateEvery > 0 && step % r.validateEvery == 0) {
-                // The student as it is used: 8 steps, CFG 3.5, on the validation frame's scan.
-                ml::CompletionOptions v;
-                v.steps = 8;
-                v.guidance = 3.5;
-                v.partialPoints = r.sample.partialPoints;
-                v.tile = r.dpo.tile;
-                v.refine = false;
-                const std::size_t vf = *r.validationFrame;
-                const auto done = ml::completeScan(trainer.student(), seq.loadScan(vf), v);
-                const auto gt = map::groundTruthForFrame(seq, staticMap, vf);
-                const double cd = metrics::chamferDistance(done.diffused, gt).chamfer;
+                const auto done = ml::completeScan(trainer.student(), valScan, val);
+                const double cd = metrics::chamferDistance(done.diffused, valTruth).chamfer;
                 log << Json{{"step", step},
-                            {"val_frame", seq.frameName(vf)},
+                            {"val_frame", seq.frameName(*r.validationFrame)},
                             {"val_cd", cd},
                             {"seconds", seconds()}}
                            .dump()

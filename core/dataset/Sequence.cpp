@@ -195,12 +195,13 @@ std::optional<double> Sequence::time(std::size_t i) const {
     return m_times.at(i);
 }
 
-PointCloud Sequence::loadScan(std::size_t i, const io::ReadOptions& options) const {
+PointCloud Sequence::loadScan(std::size_t i, const io::ReadOptions& options,
+                              io::NuscenesAxes nuscenesAxes) const {
     const fs::path& scan = m_scans.at(i);
     if (io::formatFromPath(scan) == io::CloudFormat::KittiBin) {
         return io::readKittiScan(scan, labelFile(i), options);
     }
-    return io::readCloud(scan, options);
+    return io::readCloud(scan, options, nuscenesAxes);
 }
 
 }  // namespace lidistill

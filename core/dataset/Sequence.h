@@ -47,8 +47,10 @@ public:
     /// Seconds since the start, if times.txt exists.
     std::optional<double> time(std::size_t i) const;
 
-    /// Reads frame i with its labels. @throws IoError on any fault in the files.
-    PointCloud loadScan(std::size_t i, const io::ReadOptions& options = {}) const;
+    /// Reads frame i with its labels (nuScenes sweeps in `nuscenesAxes`).
+    /// @throws IoError on any fault in the files.
+    PointCloud loadScan(std::size_t i, const io::ReadOptions& options = {},
+                        io::NuscenesAxes nuscenesAxes = io::NuscenesAxes::AsStored) const;
 
 private:
     std::filesystem::path m_dir;

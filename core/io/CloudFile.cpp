@@ -826,12 +826,12 @@ CloudFormat formatFromPath(const fs::path& file) {
                   "unsupported point cloud file type (expected .bin, .pcd.bin, .pcd or .ply)");
 }
 
-PointCloud readCloud(const fs::path& file, const ReadOptions& options) {
+PointCloud readCloud(const fs::path& file, const ReadOptions& options, NuscenesAxes nuscenesAxes) {
     switch (formatFromPath(file)) {
         case CloudFormat::KittiBin:
             return readKittiBin(file, options);
         case CloudFormat::NuscenesBin:
-            return readNuscenesBin(file, NuscenesAxes::AsStored, options);
+            return readNuscenesBin(file, nuscenesAxes, options);
         case CloudFormat::Pcd:
             return readPcd(file, options);
         case CloudFormat::Ply:

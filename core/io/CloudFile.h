@@ -40,8 +40,9 @@ enum class CloudFormat { KittiBin, NuscenesBin, Pcd, Ply };
 /// @throws IoError for any other extension.
 CloudFormat formatFromPath(const std::filesystem::path& file);
 
-/// Reads any supported file (nuScenes sweeps keep their stored axes). Thread-safe.
-PointCloud readCloud(const std::filesystem::path& file, const ReadOptions& options = {});
+/// Reads any supported file; nuScenes sweeps in `nuscenesAxes` (default: as stored). Thread-safe.
+PointCloud readCloud(const std::filesystem::path& file, const ReadOptions& options = {},
+                     NuscenesAxes nuscenesAxes = NuscenesAxes::AsStored);
 /// Writes any supported file, chosen by extension (PCD binary, PLY binary little endian).
 /// @throws IoError for `.pcd.bin` (nuScenes sweeps are read-only here) or other extensions.
 void writeCloud(const std::filesystem::path& file, const PointCloud& cloud);

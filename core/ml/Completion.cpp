@@ -35,14 +35,6 @@ PointCloud inRange(const PointCloud& scan, double lo, double hi) {
     return out;
 }
 
-PointCloud toCloud(const torch::Tensor& xyz) {
-    const auto t = xyz.to(torch::kCPU, torch::kFloat).contiguous();
-    PointCloud c;
-    c.xyz.resize(static_cast<std::size_t>(t.size(0)));
-    std::memcpy(c.xyz.data(), t.data_ptr<float>(), c.xyz.size() * sizeof(Vec3f));
-    return c;
-}
-
 }  // namespace
 
 struct Completer::State {
@@ -146,20 +138,17 @@ Completion Completer::complete(const PointCloud& scan, std::uint64_t seed, Progr
     const auto z = x.select(1, 2);
     const auto keep = ((x * x).sum(1) < o.maxRange * o.maxRange) & (z > zMin) & (z < zMax);
     const auto diffused = x.index_select(0, keep.nonzero().select(1, 0));
-    result.diffused = toCloud(diffused);
+    result.diffused = detail::cloudOf(diffused);
 
     if (o.refine && m.refiner && diffused.size(0) > 0) {
         checkpoint(progress, 0.95, "refining");
-        const auto field =
-            sparse::pointsToVoxels(diffused, torch::zeros({diffused.size(0)}, cpuLong).to(dev),
-                                   diffused, m.config.voxelSize);
-        const auto offsets = m.refiner(field);
+        const auto offsets = m.refiner(m.voxelize(diffused));
         if (offsets.size(1) % 3 != 0) {
             throw ModelError("refiner output of " + std::to_string(offsets.size(1)) +
                              " channels is not a list of 3D offsets");
         }
         const auto up = diffused.unsqueeze(1) + offsets.view({diffused.size(0), -1, 3});
-        result.refined = toCloud(up.reshape({-1, 3}));
+        result.refined = detail::cloudOf(up.reshape({-1, 3}));
     }
     checkpoint(progress, 1.0, "done");
     return result;

@@ -164,10 +164,7 @@ std::vector<Vec3f> LidiffModel::denoise(const PointCloud& noisy, const PointClou
     const auto x = m_impl->field(noisy, "noisy");
     const auto part = m_impl->field(partial, "partial");
     auto cond = m_impl->encoder(part.voxels);
-    auto eps = m_impl->denoiser(x, cond, torch::full({1}, t, torch::kLong)).cpu().contiguous();
-    std::vector<Vec3f> out(noisy.size());
-    std::memcpy(out.data(), eps.data_ptr<float>(), out.size() * sizeof(Vec3f));
-    return out;
+    return detail::cloudOf(m_impl->denoiser(x, cond, torch::full({1}, t, torch::kLong))).xyz;
 }
 
 std::vector<float> LidiffModel::refine(const PointCloud& cloud) const {

@@ -39,6 +39,15 @@ inline torch::Tensor xyzTensor(const PointCloud& cloud, const char* what) {
     std::memcpy(t.data_ptr<float>(), cloud.xyz.data(), cloud.size() * sizeof(Vec3f));
     return t;
 }
+
+/// The inverse: an [N, 3] tensor on any device as a host-side cloud of xyz.
+inline PointCloud cloudOf(const torch::Tensor& xyz) {
+    const auto t = xyz.detach().to(torch::kCPU, torch::kFloat).contiguous();
+    PointCloud c;
+    c.xyz.resize(static_cast<std::size_t>(t.size(0)));
+    std::memcpy(c.xyz.data(), t.data_ptr<float>(), c.xyz.size() * sizeof(Vec3f));
+    return c;
+}
 }  // namespace detail
 
 struct LidiffModel::Impl {
@@ -64,10 +73,15 @@ struct LidiffModel::Impl {
     }
     torch::Device device{torch::kCPU};
 
-    sparse::TensorField field(const PointCloud& cloud, const char* what) const {
-        auto xyz = detail::xyzTensor(cloud, what).to(device);
+    /// One batch element voxelised as LiDiff does: coordinates from `xyz` (on this device),
+    /// features the per-voxel mean of `feats` (default: xyz itself; pass a tensor with a graph
+    /// to differentiate through the features).
+    sparse::TensorField voxelize(const torch::Tensor& xyz, const torch::Tensor& feats = {}) const {
         auto batch = torch::zeros({xyz.size(0)}, torch::TensorOptions(torch::kLong).device(device));
-        return sparse::pointsToVoxels(xyz, batch, xyz, config.voxelSize);
+        return sparse::pointsToVoxels(xyz, batch, feats.defined() ? feats : xyz, config.voxelSize);
+    }
+    sparse::TensorField field(const PointCloud& cloud, const char* what) const {
+        return voxelize(detail::xyzTensor(cloud, what).to(device));
     }
 };
 

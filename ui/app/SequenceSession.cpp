@@ -16,17 +16,6 @@
 
 namespace lidistill::ui {
 
-namespace {
-/// Turns a nuScenes sweep read as stored into KITTI axes, exactly as
-/// io::readNuscenesBin(file, NuscenesAxes::KittiFrame) does: -90 degrees about z. Done after
-/// the read so that every reader (a folder's Sequence::loadScan, readCloud) is covered.
-void toKittiAxes(PointCloud& cloud) {
-    for (Vec3f& p : cloud.xyz) {
-        p = {p[1], -p[0], p[2]};
-    }
-}
-}  // namespace
-
 SequenceSession::SequenceSession(QObject* parent)
     : QObject(parent), m_frames(new FrameListModel(this)) {
     connect(&m_frameWatcher, &QFutureWatcher<FrameData>::finished, this,
@@ -155,41 +144,36 @@ void SequenceSession::startFrameLoad(int index) {
     auto staticMap = m_map;
     const std::filesystem::path single = m_singleFile;
     const int generation = m_generation;
-    const bool kittiAxes = m_nuscenesAxes == io::NuscenesAxes::KittiFrame;
-    m_frameWatcher.setFuture(
-        QtConcurrent::run([seq, staticMap, single, index, generation, kittiAxes] {
-            FrameData out;
-            out.index = index;
-            out.generation = generation;
-            const auto i = static_cast<std::size_t>(index);
-            PointCloud scan;
-            try {
-                const std::filesystem::path& file = seq ? seq->scanFile(i) : single;
-                if (seq) {
-                    out.name = QString::fromStdString(seq->frameName(i));
-                    scan = seq->loadScan(i);
-                } else {
-                    out.name = QString::fromStdString(single.filename().string());
-                    scan = io::readCloud(single);
-                }
-                if (kittiAxes && io::formatFromPath(file) == io::CloudFormat::NuscenesBin) {
-                    toKittiAxes(scan);
-                }
-                out.scan = toPolyData(scan);
-            } catch (const std::exception& e) {
-                out.error = QString::fromUtf8(e.what());
-                return out;
+    const io::NuscenesAxes axes = m_nuscenesAxes;
+    m_frameWatcher.setFuture(QtConcurrent::run([seq, staticMap, single, index, generation, axes] {
+        FrameData out;
+        out.index = index;
+        out.generation = generation;
+        const auto i = static_cast<std::size_t>(index);
+        PointCloud scan;
+        try {
+            if (seq) {
+                out.name = QString::fromStdString(seq->frameName(i));
+                scan = seq->loadScan(i, {}, axes);
+            } else {
+                out.name = QString::fromStdString(single.filename().string());
+                scan = io::readCloud(single, {}, axes);
             }
-            if (staticMap && seq) {
-                try {
-                    out.groundTruth =
-                        toPolyData(map::groundTruthForScan(*staticMap, seq->pose(i), scan));
-                } catch (const std::exception& e) {
-                    out.groundTruthError = QString::fromUtf8(e.what());
-                }
-            }
+            out.scan = toPolyData(scan);
+        } catch (const std::exception& e) {
+            out.error = QString::fromUtf8(e.what());
             return out;
-        }));
+        }
+        if (staticMap && seq) {
+            try {
+                out.groundTruth =
+                    toPolyData(map::groundTruthForScan(*staticMap, seq->pose(i), scan));
+            } catch (const std::exception& e) {
+                out.groundTruthError = QString::fromUtf8(e.what());
+            }
+        }
+        return out;
+    }));
 }
 
 void SequenceSession::onFrameFinished() {

@@ -7,6 +7,7 @@
 #include "core/ml/diffusion/DpmSolver.h"
 
 #include <cmath>
+#include <limits>
 #include <string>
 
 namespace lidistill::ml {
@@ -31,31 +32,11 @@ void copyWeights(torch::nn::Module& from, torch::nn::Module& to) {
     }
 }
 
-std::vector<torch::Tensor> parametersOf(torch::nn::Module& m) {
-    return m.parameters(true);
-}
-
+// Lightning's gradient_clip_val: the total L2 norm (returned, before clipping) scaled down to
+// at most maxNorm; 0 means no clipping.
 double clipGradNorm(const std::vector<torch::Tensor>& params, double maxNorm) {
-    double total = 0;
-    for (const auto& p : params) {
-        if (p.grad().defined()) total += p.grad().pow(2).sum().item<double>();
-    }
-    total = std::sqrt(total);
-    if (maxNorm > 0 && total > maxNorm) {
-        const double scale = maxNorm / (total + 1e-6);
-        for (const auto& p : params) {
-            if (p.grad().defined()) p.grad().mul_(scale);
-        }
-    }
-    return total;
-}
-
-PointCloud toCloud(const torch::Tensor& xyz) {
-    const auto t = xyz.detach().to(torch::kCPU, torch::kFloat).contiguous();
-    PointCloud c;
-    c.xyz.resize(static_cast<std::size_t>(t.size(0)));
-    std::memcpy(c.xyz.data(), t.data_ptr<float>(), c.xyz.size() * sizeof(Vec3f));
-    return c;
+    return torch::nn::utils::clip_grad_norm_(
+        params, maxNorm > 0 ? maxNorm : std::numeric_limits<double>::infinity());
 }
 
 }  // namespace
@@ -98,33 +79,26 @@ struct DpoTrainer::Impl {
         }
         for (auto& p : S.encoder->parameters()) p.set_requires_grad(false);
         for (auto& p : T.denoiser->parameters()) p.set_requires_grad(false);
-        optG = std::make_unique<torch::optim::SGD>(parametersOf(*S.denoiser),
+        optG = std::make_unique<torch::optim::SGD>(S.denoiser->parameters(),
                                                    torch::optim::SGDOptions(o.learningRate));
-        auto auxParams = parametersOf(*fakeWinner);
-        for (auto& p : parametersOf(*fakeLoser)) auxParams.push_back(p);
+        auto auxParams = fakeWinner->parameters();
+        for (auto& p : fakeLoser->parameters()) auxParams.push_back(p);
         optAux = std::make_unique<torch::optim::SGD>(auxParams,
                                                      torch::optim::SGDOptions(o.learningRate));
         diffusion::SdeDpmSolver solver(schedule, 1);
         oneStep = solver.coefficients(0);
     }
 
-    sparse::TensorField voxels(const torch::Tensor& xyz) const {
-        auto batch = torch::zeros({xyz.size(0)}, torch::TensorOptions(torch::kLong).device(device));
-        return sparse::pointsToVoxels(xyz, batch, xyz, teacher.config().voxelSize);
-    }
-
     torch::Tensor eps(nets::MinkUNetDiff& net, const SparseTensor& cond, const torch::Tensor& x,
                       int t) const {
-        return net(voxels(x.detach()), cond, torch::full({1}, t, torch::kLong));
+        return net(teacher.impl().voxelize(x.detach()), cond, torch::full({1}, t, torch::kLong));
     }
 
     // The same with x's graph kept in the voxel features (the mean xyz a voxel); the voxel
     // coordinates themselves are piecewise constant in x.
     torch::Tensor epsWithInputGrad(nets::MinkUNetDiff& net, const SparseTensor& cond,
                                    const torch::Tensor& x, int t) const {
-        auto batch = torch::zeros({x.size(0)}, torch::TensorOptions(torch::kLong).device(device));
-        const auto field = sparse::pointsToVoxels(x.detach(), batch, x, teacher.config().voxelSize);
-        return net(field, cond, torch::full({1}, t, torch::kLong));
+        return net(teacher.impl().voxelize(x.detach(), x), cond, torch::full({1}, t, torch::kLong));
     }
 
     // G's one-step completion (999 -> 0), differentiable in G's parameters when grad is on.
@@ -155,8 +129,8 @@ struct DpoTrainer::Impl {
                 "Distillation-DPO: the student's output is no longer finite (diverged: lower "
                 "the learning rate or keep gradient clipping)");
         }
-        const double cdA = metrics::chamferDistance(toCloud(a), gt).chamfer;
-        const double cdB = metrics::chamferDistance(toCloud(b), gt).chamfer;
+        const double cdA = metrics::chamferDistance(detail::cloudOf(a), gt).chamfer;
+        const double cdB = metrics::chamferDistance(detail::cloudOf(b), gt).chamfer;
         Pair p;
         p.scaledWon = cdB < cdA;
         p.winner = p.scaledWon ? b : a;
@@ -209,7 +183,7 @@ DpoStepStats DpoTrainer::step(const PointCloud& partial, const PointCloud& groun
     {
         torch::NoGradGuard noGrad;
         S.encoder->eval();
-        cond = S.encoder(m.voxels(p).voxels);
+        cond = S.encoder(T.voxelize(p).voxels);
     }
 
     // Fake scores: denoising score matching on the student's winners and losers.
