@@ -87,23 +87,27 @@ bool parseIndex(std::string_view word, std::size_t& value) {
     return ec == std::errc() && ptr == word.data() + word.size();
 }
 
-std::vector<std::size_t> frameRange(const Args& args, std::size_t n) {
-    std::size_t a = 0, b = n;
-    if (auto r = args.value("frames")) {
+std::vector<std::size_t> frameRange(const Args& args, std::size_t n, const std::string& option) {
+    std::size_t a = 0, b = n, step = 1;
+    if (auto r = args.value(option)) {
         const auto colon = r->find(':');
-        if (colon == std::string::npos) throw UsageError("--frames expects A:B, e.g. 0:9");
+        if (colon == std::string::npos) throw UsageError("--" + option + " expects A:B, e.g. 0:9");
         const std::string_view text(*r);
+        const auto colon2 = r->find(':', colon + 1);
+        const auto bEnd = colon2 == std::string::npos ? r->size() : colon2;
         if ((colon > 0 && !parseIndex(text.substr(0, colon), a)) ||
-            (colon + 1 < r->size() && !parseIndex(text.substr(colon + 1), b))) {
-            throw UsageError("--frames expects A:B with whole numbers, got '" + *r + "'");
+            (colon + 1 < bEnd && !parseIndex(text.substr(colon + 1, bEnd - colon - 1), b)) ||
+            (colon2 != std::string::npos && (!parseIndex(text.substr(colon2 + 1), step) || step == 0))) {
+            throw UsageError("--" + option + " expects A:B or A:B:STEP with whole numbers, got '" +
+                             *r + "'");
         }
         if (a >= b || b > n) {
-            throw UsageError("--frames " + *r +
+            throw UsageError("--" + option + " " + *r +
                              " is outside the sequence's 0:" + std::to_string(n));
         }
     }
     std::vector<std::size_t> frames;
-    for (std::size_t i = a; i < b; ++i) frames.push_back(i);
+    for (std::size_t i = a; i < b; i += step) frames.push_back(i);
     return frames;
 }
 

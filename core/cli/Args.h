@@ -50,8 +50,10 @@ private:
 
 /// The whole of `word` as a frame index (no sign, no exponent, nothing after the digits).
 bool parseIndex(std::string_view word, std::size_t& value);
-/// The frames of --frames A:B (half-open, like Python; A or B may be left out) or all of 0..n.
+/// The frames of --frames A:B or A:B:STEP (half-open, like Python; A or B may be left out) or
+/// all of 0..n.
 /// @throws UsageError for a malformed or out-of-range selection.
-std::vector<std::size_t> frameRange(const Args& args, std::size_t n);
+std::vector<std::size_t> frameRange(const Args& args, std::size_t n,
+                                    const std::string& option = "frames");
 
 }  // namespace lidistill::cli

@@ -25,7 +25,10 @@ std::vector<Command> allCommands() {
 #ifdef LIDISTILL_HAVE_ML
     cmds.push_back(modelCommand());
     cmds.push_back(completeCommand());
+    cmds.push_back(trainTeacherCommand());
+    cmds.push_back(trainRefinerCommand());
     cmds.push_back(trainDpoCommand());
+    cmds.push_back(evalModelsCommand());
 #endif
     return cmds;
 }

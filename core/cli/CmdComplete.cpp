@@ -22,30 +22,48 @@ namespace lidistill::cli {
 namespace {
 namespace fs = std::filesystem;
 
-ml::CompletionOptions parseOptions(const Args& args) {
-    ml::CompletionOptions o;
-    const long long steps = args.integer("steps", 50);
+// `base` holds the model's own options (its scale and sampling defaults); flags override them.
+ml::CompletionOptions parseOptions(const Args& args, const ml::CompletionOptions& base = {}) {
+    ml::CompletionOptions o = base;
+    const long long steps = args.integer("steps", base.steps);
     if (steps < 1 || steps > 1000) {
         throw UsageError("--steps must be in 1..1000, got " + std::to_string(steps));
     }
     o.steps = static_cast<int>(steps);
-    o.guidance = args.number("guidance", 6.0);
+    o.guidance = args.number("guidance", base.guidance);
     if (!std::isfinite(o.guidance)) throw UsageError("--guidance must be a finite number");
     const long long seed = args.integer("seed", 0);
     if (seed < 0) throw UsageError("--seed must be >= 0");
     o.seed = static_cast<std::uint64_t>(seed);
-    const long long points = args.integer("points", 18000);
+    const long long points = args.integer("points", static_cast<long long>(base.partialPoints));
     if (points < 1) throw UsageError("--points must be positive");
     o.partialPoints = static_cast<std::size_t>(points);
-    const long long tile = args.integer("tile", 10);
+    const long long tile = args.integer("tile", base.tile);
     if (tile < 1 || tile > 1000) throw UsageError("--tile must be in 1..1000");
     o.tile = static_cast<int>(tile);
-    o.minRange = args.number("min-range", 3.5);
-    o.maxRange = args.number("max-range", 50.0);
+    o.minRange = args.number("min-range", base.minRange);
+    o.maxRange = args.number("max-range", base.maxRange);
     if (!(o.minRange >= 0) || !(o.maxRange > o.minRange) || !std::isfinite(o.maxRange)) {
         throw UsageError("need 0 <= --min-range < --max-range");
     }
     o.refine = !args.flag("no-refine");
+    return o;
+}
+
+// The model's options with the flags on top; says so when the flags leave the model's scale.
+ml::CompletionOptions optionsForModel(const Args& args, const ml::LidiffModel& model,
+                                      Context& ctx) {
+    const auto& c = model.config();
+    auto o = parseOptions(args, ml::completionOptionsFor(c));
+    ml::ModelScale asked = c.scale;
+    asked.partialPoints = o.partialPoints;
+    asked.tile = o.tile;
+    asked.minRange = o.minRange;
+    asked.maxRange = o.maxRange;
+    if (const auto diff = asked.differencesFrom(c.scale); !diff.empty()) {
+        ctx.err << "complete: note: running outside the model's " << c.scale.name
+                << " scale (" << diff << ")\n";
+    }
     return o;
 }
 
@@ -60,7 +78,7 @@ void checkOutputName(const std::string& file) {
     io::formatFromPath(file);  // a bad name should not cost an hour of sampling
 }
 
-int completeOneScan(const Args& args, Context& ctx, const ml::CompletionOptions& options) {
+int completeOneScan(const Args& args, Context& ctx) {
     const auto& p = args.positional();
     const std::string modelFile = p[0], scanFile = p[1], outFile = p[2];
     checkOutputName(outFile);
@@ -69,6 +87,7 @@ int completeOneScan(const Args& args, Context& ctx, const ml::CompletionOptions&
 
     auto model = ml::LidiffModel::load(modelFile);
     if (auto device = args.value("device")) model.setDevice(*device);
+    const auto options = optionsForModel(args, model, ctx);
     const PointCloud scan = io::readCloud(scanFile, {}, nuscenesAxes(args));
 
     const auto start = std::chrono::steady_clock::now();
@@ -100,7 +119,7 @@ int completeOneScan(const Args& args, Context& ctx, const ml::CompletionOptions&
 // A sequence folder: OUT (and --diffused / --partial-out) are folders of FRAME.EXT files that
 // `lidistill eval OUT --sequence SEQ` matches by frame name. Frame i uses seed + i, so a frame's
 // result does not depend on which other frames run (unless --lidiff-scheduler-state).
-int completeSequence(const Args& args, Context& ctx, const ml::CompletionOptions& options) {
+int completeSequence(const Args& args, Context& ctx) {
     const auto& p = args.positional();
     const fs::path outDir = p[2];
     const std::string ext = "." + args.value("format", "ply");
@@ -119,6 +138,7 @@ int completeSequence(const Args& args, Context& ctx, const ml::CompletionOptions
 
     auto model = ml::LidiffModel::load(p[0]);
     if (auto device = args.value("device")) model.setDevice(*device);
+    const auto options = optionsForModel(args, model, ctx);
     ml::Completer completer(model, options, args.flag("lidiff-scheduler-state"));
     const io::NuscenesAxes axes = nuscenesAxes(args);
     const bool skipExisting = args.flag("skip-existing");
@@ -157,15 +177,15 @@ int completeSequence(const Args& args, Context& ctx, const ml::CompletionOptions
 }
 
 int runComplete(const Args& args, Context& ctx) {
-    const auto options = parseOptions(args);  // a typo should not cost a model load
+    parseOptions(args);  // a typo should not cost a model load
     nuscenesAxes(args);
-    if (fs::is_directory(args.positional().at(1))) return completeSequence(args, ctx, options);
+    if (fs::is_directory(args.positional().at(1))) return completeSequence(args, ctx);
     for (const char* seqOnly : {"frames", "format", "skip-existing", "lidiff-scheduler-state"}) {
         if (args.has(seqOnly)) {
             throw UsageError(std::string("--") + seqOnly + " needs a sequence folder as SCAN");
         }
     }
-    return completeOneScan(args, ctx, options);
+    return completeOneScan(args, ctx);
 }
 
 }  // namespace
@@ -182,20 +202,22 @@ Command completeCommand() {
         "classifier-free guidance --guidance, drop points beyond max-range or outside LiDiff's\n"
         "height band, then (if the model has a refiner) move each point by its 6 predicted\n"
         "offsets. OUT gets the refined cloud, or the diffused one without a refiner.\n"
-        "LiDiff: 50 steps, w 6. ScoreLiDAR / Distillation-DPO students: 8 steps, w 3.5.\n"
+        "Defaults come from the model file: its scale (points, tile, ranges; LiDiff's published\n"
+        "scale is 18000 x 10 within 3.5-50 m, the lite scale 2000 x 4) and its sampling (LiDiff\n"
+        "teachers 50 steps, w 6; ScoreLiDAR / Distillation-DPO students 8 steps, w 3.5).\n"
         "With a sequence folder, every frame (or --frames A:B) is completed with one model load\n"
         "into OUT_DIR/FRAME.ply (--format), frame i with seed + i; score the folder with\n"
         "`lidistill eval OUT_DIR --sequence SEQ`. --skip-existing resumes an interrupted run.\n"
         "--lidiff-scheduler-state carries the sampler's state from frame to frame as LiDiff's\n"
         "pipeline does (only to reproduce its published numbers exactly).";
     c.options = {
-        {"steps", "N", "denoising steps, 1..1000", false, "50"},
-        {"guidance", "W", "classifier-free guidance weight", false, "6.0"},
+        {"steps", "N", "denoising steps, 1..1000", false, "the model's"},
+        {"guidance", "W", "classifier-free guidance weight", false, "the model's"},
         {"seed", "N", "noise seed (same noise on every device)", false, "0"},
-        {"points", "N", "farthest point samples of the scan", false, "18000"},
-        {"tile", "K", "copies of the samples in x_init", false, "10"},
-        {"min-range", "M", "keep scan points beyond this range, metres", false, "3.5"},
-        {"max-range", "M", "and within this one (also the output's limit)", false, "50"},
+        {"points", "N", "farthest point samples of the scan", false, "the model's scale"},
+        {"tile", "K", "copies of the samples in x_init", false, "the model's scale"},
+        {"min-range", "M", "keep scan points beyond this range, metres", false, "the model's"},
+        {"max-range", "M", "and within this one (also the output's limit)", false, "the model's"},
         {"no-refine", "", "skip the refiner even if the model has one", true, ""},
         {"diffused", "FILE", "also write the diffusion result before refinement", false, ""},
         {"partial-out", "FILE", "also write the sampled partial scan (the condition)", false, ""},

@@ -13,6 +13,7 @@
 #include <iomanip>
 #include <ostream>
 #include <random>
+#include <sstream>
 
 namespace lidistill::cli {
 namespace {
@@ -20,8 +21,13 @@ namespace {
 int runInfo(const std::string& file, Context& ctx) {
     const auto model = ml::LidiffModel::load(file);
     const auto& c = model.config();
-    ctx.out << file << "\n  width " << c.width << ", in_channels " << c.inChannels
-            << ", voxel_size " << c.voxelSize << " m, refiner_out_channels " << c.refinerOutChannels
+    const auto& s = c.scale;
+    ctx.out << file << "\n  " << c.role << ", width " << c.width << ", in_channels "
+            << c.inChannels << ", voxel_size " << c.voxelSize << " m, refiner_out_channels "
+            << c.refinerOutChannels << "\n  scale " << s.name << ": " << s.partialPoints
+            << " partial points x " << s.tile << ", " << s.fullPoints
+            << " ground-truth points in training, " << s.minRange << "-" << s.maxRange
+            << " m\n  sampling: " << c.sampling.steps << " steps, guidance " << c.sampling.guidance
             << "\n  source: " << (c.source.empty() ? "-" : c.source) << '\n';
     std::int64_t total = 0;
     for (const auto& n : model.summary()) {
@@ -34,14 +40,81 @@ int runInfo(const std::string& file, Context& ctx) {
     return kOk;
 }
 
+// --width, --voxel-size and the scale's figures on top of a chosen scale.
+void applyScaleOptions(const Args& args, ml::ModelConfig& c) {
+    c.width = args.number("width", c.width);
+    c.voxelSize = args.number("voxel-size", c.voxelSize);
+    auto& s = c.scale;
+    const auto before = s;
+    s.partialPoints = static_cast<std::size_t>(
+        std::max(0LL, args.integer("points", static_cast<long long>(s.partialPoints))));
+    s.tile = static_cast<int>(args.integer("tile", s.tile));
+    s.fullPoints = static_cast<std::size_t>(
+        std::max(0LL, args.integer("full-points", static_cast<long long>(s.fullPoints))));
+    if (!s.differencesFrom(before).empty()) s.name = "custom";
+    try {
+        ml::ModelConfig::fromJson(c.toJson());
+    } catch (const InvalidArgument& e) {
+        throw UsageError(e.what());
+    }
+}
+
 int runInit(const std::string& file, const Args& args, Context& ctx) {
-    ml::ModelConfig c;
-    c.width = args.number("width", 1.0);
+    ml::ModelConfig c = ml::ModelConfig::lite();
+    const std::string scale = args.value("scale", "full");
+    if (scale == "full") {
+        c = ml::ModelConfig{};
+    } else if (scale != "lite") {
+        throw UsageError("--scale must be full or lite, got '" + scale + "'");
+    }
+    applyScaleOptions(args, c);
     c.hasRefiner = args.flag("refiner");
     c.source = "lidistill model init (random initialisation)";
     ml::LidiffModel model(c, static_cast<std::uint64_t>(args.integer("seed", 0)));
     model.save(file);
     ctx.out << "wrote " << file << '\n';
+    return kOk;
+}
+
+// One file from the networks of several: each network from the first file that has it (of
+// --networks); config (scale, role, sampling) from the first file.
+int runMerge(const std::vector<std::string>& files, const Args& args, Context& ctx) {
+    if (files.size() < 3) throw UsageError("merge needs OUT and at least two model files");
+    std::vector<ml::LidiffModel> in;
+    for (std::size_t i = 1; i < files.size(); ++i) in.push_back(ml::LidiffModel::load(files[i]));
+    std::vector<std::string> wanted;
+    std::stringstream ss(args.value("networks", "encoder,denoiser,refiner"));
+    for (std::string w; std::getline(ss, w, ',');) {
+        if (w != "encoder" && w != "denoiser" && w != "refiner") {
+            throw UsageError("--networks lists encoder, denoiser, refiner; got '" + w + "'");
+        }
+        wanted.push_back(w);
+    }
+    auto has = [](const ml::ModelConfig& c, const std::string& n) {
+        return n == "encoder" ? c.hasEncoder : n == "denoiser" ? c.hasDenoiser : c.hasRefiner;
+    };
+    ml::ModelConfig c = in.front().config();
+    c.hasEncoder = c.hasDenoiser = c.hasRefiner = false;
+    std::vector<std::pair<std::string, std::size_t>> plan;
+    for (const auto& n : wanted) {
+        for (std::size_t i = 0; i < in.size(); ++i) {
+            if (!has(in[i].config(), n)) continue;
+            if (in[i].config().width != c.width || in[i].config().voxelSize != c.voxelSize) {
+                throw IoError(files[i + 1], "width or voxel size differs from " + files[1]);
+            }
+            (n == "encoder" ? c.hasEncoder : n == "denoiser" ? c.hasDenoiser : c.hasRefiner) = true;
+            plan.emplace_back(n, i);
+            break;
+        }
+    }
+    c.source = args.value("source", "lidistill model merge");
+    ml::LidiffModel out(c, 0);
+    for (const auto& [n, i] : plan) {
+        out.copyNetworksFrom(in[i], n);
+        ctx.out << "  " << n << " from " << files[i + 1] << '\n';
+    }
+    out.save(files[0]);
+    ctx.out << "wrote " << files[0] << '\n';
     return kOk;
 }
 
@@ -105,32 +178,47 @@ Command modelCommand() {
     Command c;
     c.name = "model";
     c.summary = "Inspect, create or run LiDiff-family model files (.safetensors)";
-    c.synopsis = "info FILE | init FILE | forward FILE SCAN";
+    c.synopsis = "info FILE | init FILE | forward FILE SCAN | merge OUT FILE...";
     c.description =
         "info FILE          print the config and parameter counts of a model file\n"
-        "init FILE          write randomly initialised networks (--width, --seed, --refiner)\n"
+        "init FILE          write randomly initialised networks (--scale, --width, --seed,\n"
+        "                   --refiner, ...)\n"
         "forward FILE SCAN  one denoiser call on a scan (the scan is also the condition unless\n"
-        "                   --partial is given); prints timing and output statistics\n\n"
+        "                   --partial is given); prints timing and output statistics\n"
+        "merge OUT FILE...  one file from several: each network (--networks) from the first\n"
+        "                   FILE that has it, the scale and sampling of the first FILE\n\n"
         "Published LiDiff / ScoreLiDAR / Distillation-DPO checkpoints are converted with\n"
         "resources/tools/convert_lightning_checkpoint.py.";
     c.options = {
-        {"width", "W", "channel multiplier for init", false, "1.0"},
+        {"scale", "full|lite", "init: LiDiff's published scale or the CPU-sized lite one", false,
+         "full"},
+        {"width", "W", "init: channel multiplier", false, "1.0 (lite 0.25)"},
+        {"voxel-size", "M", "init: voxel size, metres", false, "0.05 (lite 0.1)"},
+        {"tile", "K", "init: copies of the partial scan in x_init", false, "10 (lite 4)"},
+        {"full-points", "N", "init: ground-truth points of a training sample", false,
+         "180000 (lite 8000)"},
         {"seed", "N", "random seed", false, "0"},
         {"refiner", "", "init: also create the refinement network", true, ""},
         {"partial", "SCAN", "forward: the condition scan", false, ""},
-        {"points", "N", "forward: use at most N points of SCAN (0: all)", false, "0"},
+        {"points", "N",
+         "forward: use at most N points of SCAN (0: all); init: partial points of the scale",
+         false, "0 / 18000 (lite 2000)"},
         {"noise", "M", "forward: Gaussian noise std added to the points, metres", false, "0"},
         {"t", "STEP", "forward: diffusion step 0..999", false, "500"},
         {"device", "DEV", "forward: cpu, cuda or cuda:N", false, "cpu"},
-        {"out", "FILE", "forward: write the prediction as a cloud file", false, ""}};
+        {"out", "FILE", "forward: write the prediction as a cloud file", false, ""},
+        {"networks", "LIST", "merge: networks to take", false, "encoder,denoiser,refiner"},
+        {"source", "TEXT", "merge: provenance written into the file", false, ""}};
     c.minPositional = 2;
-    c.maxPositional = 3;
+    c.maxPositional = 20;
     c.run = [](const Args& args, Context& ctx) -> int {
         const auto& p = args.positional();
         if (p[0] == "info" && p.size() == 2) return runInfo(p[1], ctx);
         if (p[0] == "init" && p.size() == 2) return runInit(p[1], args, ctx);
         if (p[0] == "forward" && p.size() == 3) return runForward(p[1], p[2], args, ctx);
-        throw UsageError("expected 'info FILE', 'init FILE' or 'forward FILE SCAN'");
+        if (p[0] == "merge") return runMerge({p.begin() + 1, p.end()}, args, ctx);
+        throw UsageError(
+            "expected 'info FILE', 'init FILE', 'forward FILE SCAN' or 'merge OUT FILE...'");
     };
     return c;
 }

@@ -1,302 +1,333 @@
 // SPDX-License-Identifier: MIT
-// `lidistill train-dpo`: Distillation-DPO training of a few-step student from a teacher.
+// `lidistill train-teacher`, `train-refiner` and `train-dpo`: one loop (ml::runTrainingLoop),
+// three trainers.
 #ifdef LIDISTILL_HAVE_ML
-#include "core/base/AtomicFile.h"
 #include "core/base/Error.h"
 #include "core/cli/Cli.h"
 #include "core/cli/Command.h"
 #include "core/cli/TerminalProgress.h"
-#include "core/dataset/Sequence.h"
-#include "core/dataset/TrainingSample.h"
+#include "core/cli/TrainSetup.h"
 #include "core/map/SequenceMap.h"
-#include "core/metrics/ChamferDistance.h"
-#include "core/ml/Completion.h"
 #include "core/ml/DistillationDpo.h"
 #include "core/ml/Model.h"
+#include "core/ml/training/Trainer.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <numeric>
 #include <optional>
-#include <ostream>
-#include <random>
 
 namespace lidistill::cli {
 namespace {
 namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
 
-struct RunOptions {
-    ml::DpoOptions dpo;
-    dataset::TrainingSampleOptions sample;
-    long long steps = 1000;
-    long long checkpointEvery = 200;
-    long long validateEvery = 0;
-    std::optional<std::size_t> validationFrame;
-    std::uint64_t seed = 0;
-    double lrDecay = 0.999;  // StepLR(step_size 1, gamma) stepped once an epoch, as released
-};
-
-long long positive(const Args& args, const char* name, long long fallback, long long lo = 1) {
-    const long long v = args.integer(name, fallback);
-    if (v < lo) throw UsageError(std::string("--") + name + " must be >= " + std::to_string(lo));
-    return v;
+std::vector<OptionSpec> withCommon(std::vector<OptionSpec> own, const char* lr, const char* decay,
+                                   long long steps) {
+    auto common = commonTrainOptions(lr, decay, steps);
+    own.insert(own.begin(), common.begin(), common.end());
+    return own;
 }
 
-RunOptions parse(const Args& args, std::size_t frames) {
-    RunOptions r;
-    r.steps = positive(args, "steps", 1000);
-    r.checkpointEvery = positive(args, "checkpoint-every", 200);
-    r.validateEvery = positive(args, "validate-every", 0, 0);
-    if (args.has("validation-frame")) {
-        std::size_t f = 0;
-        if (!parseIndex(*args.value("validation-frame"), f) || f >= frames) {
-            throw UsageError("--validation-frame must be a frame index below " +
-                             std::to_string(frames));
+// The model a run resumes from (NAME_latest in OUT_DIR) when --resume finds a checkpoint.
+std::optional<ml::LidiffModel> resumedModel(const Args& args, const fs::path& outDir,
+                                            const std::string& name) {
+    const fs::path latest = outDir / (name + "_latest.safetensors");
+    if (args.flag("resume") && fs::exists(outDir / "checkpoint.json") && fs::exists(latest)) {
+        return ml::LidiffModel::load(latest);
+    }
+    return std::nullopt;
+}
+
+// ---- train-teacher -------------------------------------------------------------------------
+
+int runTeacher(const Args& args, Context& ctx) {
+    const fs::path outDir = args.positional().back();
+    // The networks: a checkpoint to go on from, or fresh ones of the asked scale.
+    ml::ModelConfig config;
+    std::optional<ml::LidiffModel> init = resumedModel(args, outDir, "teacher");
+    if (!init && args.has("init")) init.emplace(ml::LidiffModel::load(*args.value("init")));
+    if (init) {
+        config = init->config();
+        for (const char* fresh : {"scale", "width", "voxel-size", "tile", "max-range"}) {
+            if (args.has(fresh)) {
+                throw UsageError(std::string("--") + fresh +
+                                 " shapes new networks; the model given has its own");
+            }
         }
-        r.validationFrame = f;
+    } else {
+        config = ml::ModelConfig{};
+        const std::string scale = args.value("scale", "lite");
+        if (scale == "lite") {
+            config = ml::ModelConfig::lite();
+        } else if (scale != "full") {
+            throw UsageError("--scale must be full or lite, got '" + scale + "'");
+        }
+        config.width = args.number("width", config.width);
+        config.voxelSize = args.number("voxel-size", config.voxelSize);
+        config.scale.tile = static_cast<int>(args.integer("tile", config.scale.tile));
+        config.scale.maxRange = args.number("max-range", config.scale.maxRange);
+        // New networks take their scale from the options: the data they are trained on.
+        const auto before = config.scale;
+        config.scale.partialPoints = static_cast<std::size_t>(std::max(
+            1LL, args.integer("points", static_cast<long long>(config.scale.partialPoints))));
+        config.scale.fullPoints = static_cast<std::size_t>(std::max(
+            1LL, args.integer("full-points", static_cast<long long>(config.scale.fullPoints))));
+        if (!config.scale.differencesFrom(before).empty()) config.scale.name = "custom";
+        config.hasRefiner = args.flag("refiner");
+        config.source = "lidistill train-teacher";
+        try {
+            ml::ModelConfig::fromJson(config.toJson());
+        } catch (const InvalidArgument& e) {
+            throw UsageError(e.what());
+        }
+        init.emplace(config, static_cast<std::uint64_t>(args.integer("seed", 0)));
     }
-    if (r.validateEvery > 0 && !r.validationFrame) {
-        throw UsageError("--validate-every needs --validation-frame");
+    if (auto device = args.value("device")) init->setDevice(*device);
+
+    ml::TeacherOptions t;
+    t.batchSize = static_cast<int>(args.integer("batch", 2));
+    t.uncondProb = args.number("uncond-prob", 0.1);
+    t.validationSteps = static_cast<int>(args.integer("val-steps", 8));
+    t.validationGuidance = args.number("val-guidance", config.sampling.guidance);
+    if (t.batchSize < 1 || t.batchSize > 64) throw UsageError("--batch must be in 1..64");
+    if (!(t.uncondProb >= 0 && t.uncondProb <= 1)) {
+        throw UsageError("--uncond-prob must be in [0, 1]");
     }
-    r.seed = static_cast<std::uint64_t>(positive(args, "seed", 0, 0));
-    r.dpo.learningRate = args.number("lr", 1e-5);
-    r.lrDecay = args.number("lr-decay", 0.999);
-    if (!(r.lrDecay > 0) || r.lrDecay > 1) throw UsageError("--lr-decay must be in (0, 1]");
-    r.dpo.noiseScale = args.number("lambda", 1.1);
-    r.dpo.gradClip = args.number("clip", 0.05);
-    r.dpo.loserWeight = args.number("loser-weight", 1.0);
-    r.dpo.beta = args.number("beta", 1000.0);
-    if (!(r.dpo.beta > 0) || !std::isfinite(r.dpo.beta)) throw UsageError("--beta must be > 0");
-    r.dpo.tile = static_cast<int>(positive(args, "tile", 10));
+    if (t.validationSteps < 1 || t.validationSteps > 1000) {
+        throw UsageError("--val-steps must be in 1..1000");
+    }
+    TerminalProgress prep(ctx.err, "train-teacher: maps", ctx.errIsTerminal);
+    auto setup = prepareTraining(args, 0, config.scale, 1e-4, 0.5, 20000, &prep);
+    prep.finish();
+    t.learningRate = setup.loop.learningRate;
+    auto trainer = ml::makeTeacherTrainer(*init, t);
+    writeRunJson(setup, "train-teacher",
+                 Json{{"config", Json::parse(config.toJson())},
+                      {"init", args.value("init", "")},
+                      {"batch", t.batchSize},
+                      {"uncond_prob", t.uncondProb},
+                      {"val_steps", t.validationSteps}});
+    return runAndReport(*trainer, setup, "train-teacher", ctx);
+}
+
+Command teacherCommand() {
+    Command c;
+    c.name = "train-teacher";
+    c.summary = "Train a LiDiff teacher (diffusion + condition encoder) on sequences";
+    c.synopsis = "SEQUENCE_DIR... OUT_DIR";
+    c.description =
+        "Reference 3.1: x_t = G + sigma_t eps with t ~ U{0..999} per example, the denoiser\n"
+        "predicts eps from x_t and the encoded partial scan, loss MSE + 5 (mean^2 + (std-1)^2),\n"
+        "classifier-free-guidance dropout per example (--uncond-prob, also at --batch 1), Adam\n"
+        "(--lr) with the learning rate x --lr-decay after every epoch. Examples are LiDiff's\n"
+        "training samples (reference 1.3) of the model's scale from every SEQUENCE_DIR (real or\n"
+        "synthetic, with poses and labels). New networks are --scale lite (default: width 0.25,\n"
+        "0.1 m voxels, 2000 x 4 points, for CPUs) or full (LiDiff's); --init starts from a file.\n"
+        "Validation (--validate-every) completes the held-out --validation frames with\n"
+        "--val-steps and logs val_cd / val_jsd. OUT_DIR gets run.json, metrics.jsonl,\n"
+        "teacher_latest.safetensors, teacher_step_N.safetensors, state_latest.pt and\n"
+        "checkpoint.json; Ctrl+C / SIGTERM saves and --resume goes on.";
+    c.options = withCommon(
+        {{"scale", "lite|full", "new networks: scale", false, "lite"},
+         {"width", "W", "new networks: channel multiplier", false, "the scale's"},
+         {"voxel-size", "M", "new networks: voxel size", false, "the scale's"},
+         {"tile", "K", "new networks: copies of the partial scan in x_init", false, "the scale's"},
+         {"max-range", "M", "new networks: scan and ground-truth range, metres", false,
+          "the scale's"},
+         {"refiner", "", "new networks: add a (fresh) refiner, for train-refiner later", true, ""},
+         {"init", "MODEL", "start from this model file", false, ""},
+         {"batch", "B", "examples a step", false, "2"},
+         {"uncond-prob", "P", "probability of the null condition per example", false, "0.1"},
+         {"val-steps", "N", "sampler steps of the validation completions", false, "8"},
+         {"val-guidance", "W", "guidance of the validation completions", false, "6"}},
+        "1e-4", "0.5", 20000);
+    c.minPositional = 2;
+    c.maxPositional = 1000;
+    c.run = runTeacher;
+    return c;
+}
+
+// ---- train-refiner -------------------------------------------------------------------------
+
+int runRefiner(const Args& args, Context& ctx) {
+    const fs::path outDir = args.positional().back();
+    std::optional<ml::LidiffModel> model = resumedModel(args, outDir, "refiner");
+    if (!model) {
+        auto base = ml::LidiffModel::load(args.positional()[0]);
+        if (base.config().hasRefiner) {
+            model.emplace(std::move(base));
+        } else {
+            // Add a fresh refiner of the same width beside the model's networks.
+            auto config = base.config();
+            config.hasRefiner = true;
+            model.emplace(config, static_cast<std::uint64_t>(args.integer("seed", 0)));
+            model->copyNetworksFrom(base);
+        }
+    }
+    if (auto device = args.value("device")) model->setDevice(*device);
+    const auto& config = model->config();
+    ml::RefinerOptions r;
+    r.jitter = args.number("jitter", 0.2);
+    r.jitterClip = args.number("jitter-clip", 0.3);
+    r.batchSize = static_cast<int>(args.integer("batch", 1));
+    if (!(r.jitter >= 0) || !(r.jitterClip >= 0)) throw UsageError("--jitter must be >= 0");
+    if (r.batchSize < 1 || r.batchSize > 64) throw UsageError("--batch must be in 1..64");
+    // The refiner's target is denser than the diffusion's output by its up-sampling factor.
+    ml::ModelScale scale = config.scale;
+    scale.fullPoints *= static_cast<std::size_t>(std::max(1, config.refinerOutChannels / 3));
+    TerminalProgress prep(ctx.err, "train-refiner: maps", ctx.errIsTerminal);
+    auto setup = prepareTraining(args, 1, scale, 1e-4, 1.0, 2000, &prep);
+    prep.finish();
+    r.learningRate = setup.loop.learningRate;
+    auto trainer = ml::makeRefinerTrainer(*model, r);
+    writeRunJson(setup, "train-refiner",
+                 Json{{"model", args.positional()[0]},
+                      {"jitter", r.jitter},
+                      {"jitter_clip", r.jitterClip},
+                      {"batch", r.batchSize}});
+    return runAndReport(*trainer, setup, "train-refiner", ctx);
+}
+
+Command refinerCommand() {
+    Command c;
+    c.name = "train-refiner";
+    c.summary = "Train LiDiff's refinement network (6x offsets, Chamfer loss)";
+    c.synopsis = "MODEL SEQUENCE_DIR... OUT_DIR";
+    c.description =
+        "Reference 3.6: ground-truth samples of the model's scale (x6 denser than the\n"
+        "diffusion's output) are the target; a sixth of them, jittered by\n"
+        "clip(--jitter N(0,1), +-jitter-clip) per coordinate, is the input; the refiner moves\n"
+        "every input point by its 6 offsets and learns by Chamfer loss (pytorch3d's: the two\n"
+        "mean squared nearest distances). MODEL's other networks are kept as they are (a\n"
+        "model without a refiner gets a fresh one), so refiner_latest.safetensors is the whole\n"
+        "model, ready for `lidistill complete`. Validation logs val_cd and val_cd_refined of\n"
+        "8-step completions of the held-out frames.";
+    c.options = withCommon({{"jitter", "M", "input noise std, metres", false, "0.2"},
+                            {"jitter-clip", "M", "input noise clip, metres", false, "0.3"},
+                            {"batch", "B", "examples a step", false, "1"}},
+                           "1e-4", "1.0", 2000);
+    c.minPositional = 3;
+    c.maxPositional = 1000;
+    c.run = runRefiner;
+    return c;
+}
+
+// ---- train-dpo -----------------------------------------------------------------------------
+
+int runDpo(const Args& args, Context& ctx) {
+    const auto& p = args.positional();
+    auto teacher = ml::LidiffModel::load(p[0]);
+    if (auto device = args.value("device")) teacher.setDevice(*device);
+    ml::DpoOptions d;
+    d.noiseScale = args.number("lambda", 1.1);
+    d.gradClip = args.number("clip", 0.05);
+    d.loserWeight = args.number("loser-weight", 1.0);
+    d.beta = args.number("beta", 1000.0);
+    d.tile = static_cast<int>(args.integer("tile", teacher.config().scale.tile));
+    if (d.tile < 1) throw UsageError("--tile must be >= 1");
     const std::string objective = args.value("objective", "linear");
     if (objective == "linear") {
-        r.dpo.objective = ml::DpoOptions::Objective::Linear;
+        d.objective = ml::DpoOptions::Objective::Linear;
     } else if (objective == "released") {
-        r.dpo.objective = ml::DpoOptions::Objective::Released;
+        d.objective = ml::DpoOptions::Objective::Released;
     } else if (objective == "bounded") {
-        r.dpo.objective = ml::DpoOptions::Objective::Bounded;
+        d.objective = ml::DpoOptions::Objective::Bounded;
     } else {
         throw UsageError("--objective must be linear, released or bounded, got '" + objective +
                          "'");
     }
-    if (!(r.dpo.learningRate > 0) || !(r.dpo.noiseScale > 0) || !(r.dpo.gradClip >= 0) ||
-        !std::isfinite(r.dpo.loserWeight)) {
-        throw UsageError("--lr and --lambda must be positive, --clip >= 0");
+    if (!(d.beta > 0) || !std::isfinite(d.beta)) throw UsageError("--beta must be > 0");
+    if (!(d.noiseScale > 0) || !(d.gradClip >= 0) || !std::isfinite(d.loserWeight)) {
+        throw UsageError("--lambda must be positive, --clip >= 0");
     }
-    r.sample.partialPoints = static_cast<std::size_t>(positive(args, "points", 18000));
-    r.sample.fullPoints = static_cast<std::size_t>(positive(args, "full-points", 180000));
-    r.sample.augment = args.flag("augment");
-    return r;
-}
-
-Json runJson(const Args& args, const RunOptions& r, const std::string& teacher,
-             const std::string& seq, const std::vector<std::size_t>& frames) {
-    return Json{{"command", "train-dpo"},
-                {"teacher", teacher},
-                {"sequence", seq},
-                {"frames", {frames.front(), frames.back() + 1}},
-                {"steps", r.steps},
-                {"objective", args.value("objective", "linear")},
-                {"lr", r.dpo.learningRate},
-                {"lr_decay", r.lrDecay},
-                {"lambda", r.dpo.noiseScale},
-                {"clip", r.dpo.gradClip},
-                {"loser_weight", r.dpo.loserWeight},
-                {"beta", r.dpo.beta},
-                {"tile", r.dpo.tile},
-                {"points", r.sample.partialPoints},
-                {"full_points", r.sample.fullPoints},
-                {"augment", r.sample.augment},
-                {"seed", r.seed}};
-}
-
-// The frame of step k: a fresh seeded shuffle of the training frames every epoch, so a resumed
-// run visits the same frames as an uninterrupted one.
-std::size_t frameOfStep(const std::vector<std::size_t>& frames, long long step,
-                        std::uint64_t seed) {
-    const auto epoch = static_cast<std::uint64_t>(step) / frames.size();
-    std::vector<std::size_t> order = frames;
-    std::mt19937_64 rng(seed * 1000003u + epoch);
-    std::shuffle(order.begin(), order.end(), rng);
-    return order[static_cast<std::size_t>(step) % frames.size()];
-}
-
-int runTrain(const Args& args, Context& ctx) {
-    const auto& p = args.positional();
-    const std::string teacherFile = p[0];
-    const Sequence seq = Sequence::open(p[1]);
-    const fs::path outDir = p[2];
-    const auto frames = frameRange(args, seq.size());
-    const RunOptions r = parse(args, seq.size());
-    if (!seq.hasPoses()) throw IoError(seq.dir(), "training needs poses.txt (the map)");
-    if (fs::exists(outDir) && !fs::is_directory(outDir)) {
-        throw IoError(outDir, "OUT_DIR must be a folder");
+    ml::ModelScale scale = teacher.config().scale;
+    if (d.tile != scale.tile && !args.flag("force-scale")) {
+        throw UsageError("the teacher is of the " + scale.name + " scale (tile " +
+                         std::to_string(scale.tile) + "); --tile " + std::to_string(d.tile) +
+                         " leaves it: leave it out, or pass --force-scale");
     }
-    fs::create_directories(outDir);
-    const fs::path latest = outDir / "student_latest.safetensors";
-    const fs::path logFile = outDir / "metrics.jsonl";
-
-    auto teacher = ml::LidiffModel::load(teacherFile);
-    if (auto device = args.value("device")) teacher.setDevice(*device);
-    // Resume: the latest student and the number of steps logged so far.
-    std::optional<ml::LidiffModel> resumed;
-    long long start = 0;
-    if (args.flag("resume") && fs::exists(latest)) {
-        resumed.emplace(ml::LidiffModel::load(latest));
-        std::ifstream log(logFile);
-        for (std::string line; std::getline(log, line);) {
-            try {
-                const auto j = Json::parse(line);
-                if (j.contains("loss_g")) start = std::max(start, j.at("step").get<long long>());
-            } catch (const nlohmann::json::exception&) {
-                break;  // a line cut by a crash ends the usable log
-            }
+    TerminalProgress prep(ctx.err, "train-dpo: maps", ctx.errIsTerminal);
+    auto setup = prepareTraining(args, 1, scale, 1e-5, 0.999, 1000, &prep);
+    prep.finish();
+    // --validation-frame I: frame I of the (first) training sequence is held out for validation.
+    if (auto v = args.value("validation-frame")) {
+        std::size_t f = 0;
+        auto& src = setup.sources.front();
+        if (!parseIndex(*v, f) || f >= src.sequence->size()) {
+            throw UsageError("--validation-frame must be a frame index below " +
+                             std::to_string(src.sequence->size()));
         }
-    } else if (fs::exists(logFile)) {
-        fs::remove(logFile);
+        src.frames.erase(std::remove(src.frames.begin(), src.frames.end(), f), src.frames.end());
+        if (src.frames.empty()) throw UsageError("no training frame left beside the validation frame");
+        setup.validation.push_back({src.sequence->frameName(f), src.sequence->loadScan(f),
+                                    map::groundTruthForFrame(*src.sequence, *src.map, f,
+                                                             groundTruthFor(scale))});
     }
-    writeStreamAtomically(outDir / "run.json", [&](std::ostream& os) {
-        os << runJson(args, r, teacherFile, seq.dir().string(), frames).dump(2) << '\n';
-    });
-
-    const fs::path mapFile = args.value("map", (outDir / "train-map.ldmap").string());
-    TerminalProgress bar(ctx.err, "train-dpo", ctx.errIsTerminal);
-    SubProgress mapProgress(&bar, 0.0, 0.0);
-    const map::StaticMap staticMap = map::loadOrBuildStaticMap(seq, mapFile, {}, &mapProgress);
-    ml::DpoTrainer trainer(teacher, r.dpo, resumed ? &*resumed : nullptr);
-
-    // Validation: the student as it is used (8 steps, CFG 3.5) on one frame, whose scan and
-    // ground truth are read once.
-    PointCloud valScan, valTruth;
-    ml::CompletionOptions val;
-    if (r.validateEvery > 0) {
-        valScan = seq.loadScan(*r.validationFrame);
-        valTruth = map::groundTruthForFrame(seq, staticMap, *r.validationFrame);
-        val.steps = 8;
-        val.guidance = 3.5;
-        val.partialPoints = r.sample.partialPoints;
-        val.tile = r.dpo.tile;
-        val.refine = false;
+    if (setup.loop.validateEvery > 0 && setup.validation.empty()) {
+        throw UsageError("--validate-every needs --validation SEQ or --validation-frame I");
     }
-
-    std::ofstream log(logFile, std::ios::app);
-    if (!log) throw IoError(logFile, "cannot open for appending");
-    const auto t0 = std::chrono::steady_clock::now();
-    auto seconds = [&] {
-        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    };
-    auto saveCheckpoint = [&](long long step) {
-        trainer.student().save(latest);
-        if (step % r.checkpointEvery == 0) {
-            trainer.student().save(outDir /
-                                   ("student_step_" + std::to_string(step) + ".safetensors"));
-        }
-    };
-    long long step = start;
-    try {
-        while (step < r.steps) {
-            checkpoint(&bar, double(step) / r.steps, "training");
-            const std::size_t frame = frameOfStep(frames, step, r.seed);
-            const auto epoch = static_cast<double>(static_cast<std::size_t>(step) / frames.size());
-            const double lr = r.dpo.learningRate * std::pow(r.lrDecay, epoch);
-            trainer.setLearningRate(lr);
-            const std::uint64_t stepSeed = r.seed * 1000003u + static_cast<std::uint64_t>(step);
-            const auto sample =
-                dataset::makeTrainingSample(seq, staticMap, frame, stepSeed, r.sample);
-            const auto st = trainer.step(sample.partial, sample.full, stepSeed);
-            ++step;
-            log << Json{{"step", step},
-                        {"frame", seq.frameName(frame)},
-                        {"loss_g", st.generatorLoss},
-                        {"loss_aux", st.auxLoss},
-                        {"cd_winner", st.winnerChamfer},
-                        {"cd_loser", st.loserChamfer},
-                        {"grad_g", st.generatorGradNorm},
-                        {"grad_aux", st.auxGradNorm},
-                        {"scaled_won", st.scaledNoiseWon},
-                        {"lr", lr},
-                        {"seconds", seconds()}}
-                       .dump()
-                << std::endl;  // flushed: the studio follows this file
-            if (step % r.checkpointEvery == 0 || step == r.steps) saveCheckpoint(step);
-            if (r.validateEvery > 0 && step % r.validateEvery == 0) {
-                const auto done = ml::completeScan(trainer.student(), valScan, val);
-                const double cd = metrics::chamferDistance(done.diffused, valTruth).chamfer;
-                log << Json{{"step", step},
-                            {"val_frame", seq.frameName(*r.validationFrame)},
-                            {"val_cd", cd},
-                            {"seconds", seconds()}}
-                           .dump()
-                    << std::endl;
-            }
-        }
-    } catch (const Cancelled&) {
-        if (step > start) trainer.student().save(latest);
-        ctx.err << "train-dpo: stopped at step " << step << "; " << latest.string()
-                << " holds the student (--resume continues)\n";
-        throw;
-    }
-    bar.finish();
-    ctx.out << "trained " << (step - start) << " step(s) (" << step << " in all) in " << std::fixed
-            << std::setprecision(1) << seconds() << " s on " << teacher.device() << "\n  wrote "
-            << latest.string() << " and " << logFile.string() << '\n';
-    return kOk;
+    d.learningRate = setup.loop.learningRate;
+    auto trainer = ml::makeDpoTrainer(teacher, d);  // --resume: the state file has the student
+    writeRunJson(setup, "train-dpo",
+                 Json{{"teacher", p[0]},
+                      {"objective", objective},
+                      {"lambda", d.noiseScale},
+                      {"clip", d.gradClip},
+                      {"loser_weight", d.loserWeight},
+                      {"beta", d.beta},
+                      {"tile", d.tile},
+                      {"validation_frame", args.value("validation-frame", "")}});
+    return runAndReport(*trainer, setup, "train-dpo", ctx);
 }
 
-}  // namespace
-
-Command trainDpoCommand() {
+Command dpoCommand() {
     Command c;
     c.name = "train-dpo";
-    c.summary = "Distillation-DPO: train a few-step student from a teacher on a sequence";
-    c.synopsis = "TEACHER SEQUENCE_DIR OUT_DIR";
+    c.summary = "Distillation-DPO: train a few-step student from a teacher on sequences";
+    c.synopsis = "TEACHER SEQUENCE_DIR... OUT_DIR";
     c.description =
         "Reference 6 with the intended objective (reference 0.2: the released loss has an exactly\n"
         "zero gradient; --objective released keeps it, for ablation; --objective bounded is the\n"
         "Diffusion-DPO-style variant of reference 6.5 with --beta). Each step takes a frame's\n"
-        "LiDiff training sample (18k partial points, 180k ground-truth points from the sequence's\n"
-        "map), draws a preference pair from the student (noise eps and --lambda eps, one step\n"
-        "999 -> 0), ranks it by Chamfer distance, trains the fake-score pair, then the student\n"
-        "(plain SGD, --lr, gradient norm clipped at --clip).\n"
+        "LiDiff training sample at the teacher's scale, draws a preference pair from the student\n"
+        "(noise eps and --lambda eps, one step 999 -> 0), ranks it by Chamfer distance, trains\n"
+        "the fake-score pair, then the student (plain SGD, --lr, gradient norm clipped at --clip).\n"
         "OUT_DIR gets metrics.jsonl (a JSON line a step, flushed: loss_g, loss_aux, cd_winner,\n"
-        "cd_loser, grad_g, grad_aux; val_cd lines with --validate-every), run.json (the options),\n"
-        "student_latest.safetensors and student_step_N.safetensors every --checkpoint-every "
-        "steps.\n"
-        "Ctrl+C or SIGTERM stops after the current step and saves the student; --resume goes on.\n"
-        "Complete with the student as it is meant to run: `lidistill complete STUDENT SCAN OUT\n"
-        "--steps 8 --guidance 3.5`.";
-    c.options = {{"steps", "N", "optimisation steps in all (a resumed run counts the earlier ones)",
-                  false, "1000"},
-                 {"frames", "A:B", "training frames A..B-1", false, "all"},
-                 {"lr", "LR", "SGD learning rate", false, "1e-5"},
-                 {"lr-decay", "G", "learning rate x G after every epoch (pass over --frames)",
-                  false, "0.999"},
-                 {"lambda", "L", "noise scale of the second candidate", false, "1.1"},
-                 {"clip", "C", "gradient norm clip (0: none)", false, "0.05"},
-                 {"loser-weight", "W", "weight of the loser (repulsive) term", false, "1.0"},
-                 {"objective", "linear|released|bounded", "generator loss", false, "linear"},
-                 {"beta", "B", "bounded objective: inverse temperature", false, "1000"},
-                 {"points", "N", "partial scan points", false, "18000"},
-                 {"full-points", "N", "ground-truth points", false, "180000"},
-                 {"tile", "K", "copies of the partial scan in x_init", false, "10"},
-                 {"augment", "", "LiDiff's training augmentation", true, ""},
-                 {"seed", "N", "seeds frames, samples and noise", false, "0"},
-                 {"checkpoint-every", "N", "keep student_step_N every N steps", false, "200"},
-                 {"validate-every", "N", "8-step completion CD on --validation-frame every N steps",
-                  false, "0"},
-                 {"validation-frame", "I", "frame index used for validation", false, ""},
-                 {"map", "FILE", "map cache", false, "OUT_DIR/train-map.ldmap"},
-                 {"resume", "", "continue from OUT_DIR/student_latest.safetensors", true, ""},
-                 {"device", "DEV", "cpu, cuda or cuda:N", false, "cpu"}};
+        "cd_loser, grad_g, grad_aux; val_cd lines with --validate-every), run.json,\n"
+        "student_latest.safetensors, student_step_N.safetensors every --checkpoint-every steps,\n"
+        "state_latest.pt (student, fake scores, optimizers) and checkpoint.json.\n"
+        "Ctrl+C or SIGTERM stops after the current step and saves; --resume goes on.\n"
+        "The student file knows it is a student (8 steps, w 3.5): `lidistill complete STUDENT\n"
+        "SCAN OUT` samples it as it is meant to run.";
+    c.options = withCommon(
+        {{"lambda", "L", "noise scale of the second candidate", false, "1.1"},
+         {"clip", "C", "gradient norm clip (0: none)", false, "0.05"},
+         {"loser-weight", "W", "weight of the loser (repulsive) term", false, "1.0"},
+         {"objective", "linear|released|bounded", "generator loss", false, "linear"},
+         {"beta", "B", "bounded objective: inverse temperature", false, "1000"},
+         {"tile", "K", "copies of the partial scan in x_init", false, "the teacher's scale"},
+         {"validation-frame", "I",
+          "hold frame I of the first sequence out of training and validate on it", false, ""},
+         {"map", "FILE", "map cache (one training sequence)", false, "OUT_DIR/maps/"}},
+        "1e-5", "0.999", 1000);
     c.minPositional = 3;
-    c.maxPositional = 3;
-    c.run = runTrain;
+    c.maxPositional = 1000;
+    c.run = runDpo;
     return c;
+}
+
+}  // namespace
+
+Command trainTeacherCommand() {
+    return teacherCommand();
+}
+Command trainRefinerCommand() {
+    return refinerCommand();
+}
+Command trainDpoCommand() {
+    return dpoCommand();
 }
 
 }  // namespace lidistill::cli

@@ -42,7 +42,10 @@ Command synthCommand();  // core/cli/CmdSynth.cpp
 #ifdef LIDISTILL_HAVE_ML
 Command modelCommand();     // core/cli/CmdModel.cpp
 Command completeCommand();  // core/cli/CmdComplete.cpp
-Command trainDpoCommand();  // core/cli/CmdTrain.cpp
+Command trainTeacherCommand();  // core/cli/CmdTrain.cpp
+Command trainRefinerCommand();
+Command trainDpoCommand();
+Command evalModelsCommand();  // core/cli/CmdEvalModels.cpp
 #endif
 
 }  // namespace lidistill::cli

@@ -6,6 +6,7 @@
 #include "core/ml/ModelImpl.h"
 #include "core/ml/diffusion/DpmSolver.h"
 
+#include <chrono>
 #include <cmath>
 #include <string>
 
@@ -36,6 +37,17 @@ PointCloud inRange(const PointCloud& scan, double lo, double hi) {
 }
 
 }  // namespace
+
+CompletionOptions completionOptionsFor(const ModelConfig& c) {
+    CompletionOptions o;
+    o.steps = c.sampling.steps;
+    o.guidance = c.sampling.guidance;
+    o.partialPoints = c.scale.partialPoints;
+    o.tile = c.scale.tile;
+    o.minRange = c.scale.minRange;
+    o.maxRange = c.scale.maxRange;
+    return o;
+}
 
 struct Completer::State {
     const LidiffModel& model;
@@ -70,6 +82,10 @@ Completion Completer::complete(const PointCloud& scan, std::uint64_t seed, Progr
     auto& solver = m_state->solver;
     torch::NoGradGuard noGrad;
     Completion result;
+    const auto t0 = std::chrono::steady_clock::now();
+    auto since = [](auto t) {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+    };
     // Pre-processing: range filter, farthest point sampling, x_init = the samples tiled.
     const PointCloud kept = inRange(scan, o.minRange, o.maxRange);
     if (kept.empty()) {
@@ -105,6 +121,7 @@ Completion Completer::complete(const PointCloud& scan, std::uint64_t seed, Progr
         sparse::pointsToVoxels(cPts, torch::cat(condBatch).to(dev), cPts, m.config.voxelSize);
     const auto condition = m.encoder(cField.voxels);
     const std::int64_t passes = condPts.size();
+    detail::useThreadsFor(n * passes, dev);
     const auto passBatch = torch::arange(passes, cpuLong).repeat_interleave(n).to(dev);
 
     // The loop on the residual r = x - x_init; noise drawn on the CPU from one generator.
@@ -139,6 +156,7 @@ Completion Completer::complete(const PointCloud& scan, std::uint64_t seed, Progr
     const auto keep = ((x * x).sum(1) < o.maxRange * o.maxRange) & (z > zMin) & (z < zMax);
     const auto diffused = x.index_select(0, keep.nonzero().select(1, 0));
     result.diffused = detail::cloudOf(diffused);
+    result.diffusionSeconds = since(t0);
 
     if (o.refine && m.refiner && diffused.size(0) > 0) {
         checkpoint(progress, 0.95, "refining");
@@ -149,6 +167,7 @@ Completion Completer::complete(const PointCloud& scan, std::uint64_t seed, Progr
         }
         const auto up = diffused.unsqueeze(1) + offsets.view({diffused.size(0), -1, 3});
         result.refined = detail::cloudOf(up.reshape({-1, 3}));
+        result.refineSeconds = since(t0) - result.diffusionSeconds;
     }
     checkpoint(progress, 1.0, "done");
     return result;

@@ -29,12 +29,18 @@ struct CompletionOptions {
     bool refine = true;  ///< run the refiner when the model has one
 };
 
+/// The options a model file asks for: its scale (points, tile, ranges) and its sampling
+/// defaults (steps, guidance); refinement on.
+CompletionOptions completionOptionsFor(const ModelConfig& config);
+
 /// One completed scan.
 struct Completion {
     PointCloud partial;          ///< the condition: the scan after the range filter and FPS
     PointCloud diffused;         ///< the denoised cloud after LiDiff's range and height filter
     PointCloud refined;          ///< 6 points per diffused point; empty without a refiner
     std::vector<int> timesteps;  ///< the sampler's timesteps, in order
+    double diffusionSeconds = 0;  ///< wall time up to the post-filter (pre-processing included)
+    double refineSeconds = 0;     ///< wall time of the refinement
 };
 
 /// Completes scan after scan with one model and one set of options (a sequence). With

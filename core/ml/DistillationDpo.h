@@ -70,6 +70,11 @@ public:
     /// @throws InvalidArgument unless positive.
     void setLearningRate(double lr);
 
+    /// Every network that trains (G, phi_w, phi_l) and both optimizers, atomically.
+    void saveState(const std::filesystem::path& file) const;
+    /// @throws IoError naming the file for a missing, corrupt or foreign state.
+    void loadState(const std::filesystem::path& file);
+
     /// The student as a model file's content (encoder, G, refiner): save() it, or complete
     /// with it (8 steps, w 3.5).
     const LidiffModel& student() const;
@@ -78,5 +83,10 @@ private:
     struct Impl;
     std::unique_ptr<Impl> m_impl;
 };
+
+class Trainer;
+/// DpoTrainer behind the Trainer interface (batch 1; validation: 8-step completion, w 3.5).
+/// The teacher must outlive it. @throws as DpoTrainer.
+std::unique_ptr<Trainer> makeDpoTrainer(const LidiffModel& teacher, const DpoOptions& options);
 
 }  // namespace lidistill::ml

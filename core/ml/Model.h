@@ -3,6 +3,7 @@
 
 #include "core/base/PointCloud.h"
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -10,6 +11,34 @@
 #include <vector>
 
 namespace lidistill::ml {
+
+/// The data scale a model was trained at and is meant to run at: how many points it sees and
+/// how far. Published LiDiff weights are "full" (18k partial points tiled 10x, 180k generated);
+/// "lite" is this project's CPU-sized scale (README, resources/models/MODEL_CARD.md). Commands
+/// take their defaults from here, so any model file just works with its own scale.
+struct ModelScale {
+    std::string name = "full";         ///< "full", "lite" or "custom" (free text, for people)
+    std::size_t partialPoints = 18000;  ///< farthest point samples of the scan (the condition)
+    int tile = 10;                      ///< copies of the partial scan in x_init
+    std::size_t fullPoints = 180000;    ///< ground-truth points of a training sample
+    double minRange = 3.5;              ///< metres: the scan keeps minRange < |p| < maxRange
+    double maxRange = 50.0;
+
+    /// LiDiff's published scale (the default of files without a scale).
+    static ModelScale full() { return {}; }
+    /// The CPU scale: see lite() in Model.cpp for the figures and why.
+    static ModelScale lite();
+    /// "full" / "lite" by name. @throws InvalidArgument for another name.
+    static ModelScale named(const std::string& name);
+    /// The differences from `other`, as "points 2000 vs 18000, tile 5 vs 10" (empty if same).
+    std::string differencesFrom(const ModelScale& other) const;
+};
+
+/// How a model is meant to be sampled: a teacher 50 steps with w = 6, a student 8 with 3.5.
+struct SamplingDefaults {
+    int steps = 50;
+    double guidance = 6.0;
+};
 
 /// What a LiDiff-family model file holds and how its networks are shaped. Stored as JSON in
 /// the safetensors metadata under "lidistill.config".
@@ -22,6 +51,12 @@ struct ModelConfig {
     bool hasDenoiser = true;      ///< MinkUNetDiff, tensors "denoiser.*"
     bool hasRefiner = false;      ///< MinkUNet, tensors "refiner.*"
     std::string source;           ///< free text, e.g. the checkpoint it was converted from
+    ModelScale scale;             ///< data scale (files without one are "full")
+    SamplingDefaults sampling;    ///< steps and guidance it is meant to run with
+    std::string role = "teacher";  ///< "teacher" or "student" (free text otherwise)
+
+    /// The lite scale's networks: width 0.25, 0.1 m voxels, ModelScale::lite().
+    static ModelConfig lite();
 
     std::string toJson() const;
     /// @throws InvalidArgument on malformed JSON or out-of-range values.
@@ -64,6 +99,10 @@ public:
     std::string device() const;
 
     const ModelConfig& config() const;
+    /// Copies the weights of every network both models have (same shapes: same width), or only
+    /// of `network` ("encoder", "denoiser", "refiner") when given.
+    /// @throws InvalidArgument naming the first tensor that differs.
+    void copyNetworksFrom(const LidiffModel& other, const std::string& network = "");
     std::vector<NetworkSummary> summary() const;
 
     /// One denoiser call: the predicted noise for every point of `noisy` at diffusion step `t`,

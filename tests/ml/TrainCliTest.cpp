@@ -37,19 +37,17 @@ struct TrainRun : ::testing::Test {
         (lidistill::test::sourceDir() / "datasets" / "semantickitti-mini" / "sequences" / "00")
             .string();
     void SetUp() override {
-        ASSERT_EQ(runCli({"model", "init", teacher, "--width", "0.25", "--seed", "4"}).code, 0);
+        // A small scale of its own: 200 partial points x 2, 2000 ground-truth points.
+        ASSERT_EQ(runCli({"model", "init", teacher, "--width", "0.25", "--seed", "4", "--points",
+                          "200", "--full-points", "2000", "--tile", "2"})
+                      .code,
+                  0);
     }
     lidistill::test::CliResult train(const fs::path& out, std::vector<std::string> extra) {
         std::vector<std::string> words{"train-dpo",
                                        teacher,
                                        seq,
                                        out.string(),
-                                       "--points",
-                                       "200",
-                                       "--full-points",
-                                       "2000",
-                                       "--tile",
-                                       "2",
                                        "--lr",
                                        "1e-2",
                                        "--map",
@@ -138,6 +136,55 @@ TEST_F(TrainRun, UsageErrors) {
     EXPECT_EQ(train(dir / "x", {"--validation-frame", "99"}).code, 2);
     EXPECT_EQ(train(dir / "x", {"--lr", "0"}).code, 2);
     EXPECT_EQ(train(dir / "x", {"--frames", "3:2"}).code, 2);
+    // Options of another scale than the teacher's are refused, naming it.
+    const auto r = train(dir / "x", {"--points", "18000"});
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("scale"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("partial points 18000 vs 200"), std::string::npos) << r.err;
+    EXPECT_EQ(train(dir / "x", {"--tile", "10"}).code, 2);
+}
+
+TEST_F(TrainRun, TeacherAndRefinerRunsKeepTheRunFolderContract) {
+    const auto out = dir / "teacher-run";
+    auto r = runCli({"train-teacher", seq, out.string(), "--width", "0.25", "--scale", "lite",
+                     "--points", "150", "--full-points", "1500", "--frames",
+                     "0:3", "--steps", "3", "--batch", "2", "--checkpoint-every", "2",
+                     "--validate-every", "3", "--validation", seq, "--validation-frames", "4:5",
+                     "--val-steps", "2"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    for (const char* f : {"run.json", "metrics.jsonl", "teacher_latest.safetensors",
+                          "teacher_step_2.safetensors", "state_latest.pt", "checkpoint.json"}) {
+        EXPECT_TRUE(fs::exists(out / f)) << f;
+    }
+    const auto log = readLog(out / "metrics.jsonl");
+    ASSERT_EQ(log.size(), 4u);
+    for (int k = 0; k < 3; ++k) {
+        EXPECT_TRUE(std::isfinite(log[k].at("loss").get<double>()));
+        EXPECT_EQ(log[k].at("points").get<double>(), 3000.0);  // two examples of 1500
+    }
+    EXPECT_GT(log[3].at("val_cd").get<double>(), 0.0);
+    EXPECT_EQ(log[3].at("val_frame").get<std::string>(), "000004");
+    const auto model = LidiffModel::load(out / "teacher_latest.safetensors");
+    EXPECT_EQ(model.config().scale.partialPoints, 150u);  // the scale travels with the model
+    EXPECT_EQ(model.config().voxelSize, 0.1);
+
+    // Validating on a training frame is refused.
+    r = runCli({"train-teacher", seq, (dir / "t2").string(), "--steps", "1", "--validation", seq,
+                "--validation-frames", "0:1"});
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("also a training frame"), std::string::npos) << r.err;
+
+    // The refiner: a fresh one beside the teacher's networks, trained into refiner_latest.
+    const auto rout = dir / "refiner-run";
+    r = runCli({"train-refiner", (out / "teacher_latest.safetensors").string(), seq,
+                rout.string(), "--steps", "2", "--frames", "0:2"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto refined = LidiffModel::load(rout / "refiner_latest.safetensors");
+    EXPECT_TRUE(refined.config().hasRefiner);
+    EXPECT_TRUE(sameDenoiser(refined, model)) << "train-refiner must keep the teacher as it is";
+    const auto rlog = readLog(rout / "metrics.jsonl");
+    ASSERT_EQ(rlog.size(), 2u);
+    EXPECT_GT(rlog[0].at("loss").get<double>(), 0.0);
 }
 
 }  // namespace

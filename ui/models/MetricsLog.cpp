@@ -148,7 +148,8 @@ bool MetricsLog::addLine(const QByteArray& line) {
         m.cdLoser = number(o, "cd_loser");
         m.gradG = number(o, "grad_g");
         m.gradAux = number(o, "grad_aux");
-        m.scaledWon = o.value(QLatin1String("scaled_won")).toBool();
+        const QJsonValue won = o.value(QLatin1String("scaled_won"));
+        m.scaledWon = won.isBool() ? won.toBool() : won.toDouble() != 0.0;
         m.seconds = number(o, "seconds");
         m_steps.push_back(m);
         return true;

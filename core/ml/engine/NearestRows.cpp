@@ -2,7 +2,7 @@
 //
 // The nearest-encoder-voxel lookup of LiDiff's conditioning (lidiff-family.md 3.2), two ways
 // with identical results (exact, ties to the lowest encoder row; tested against each other):
-//   * the CPU: a per-query ring search over a hash of encoder cells, parallel over queries;
+//   * the CPU: a KD-tree per batch element (nanoflann), parallel over queries;
 //   * every other device (and the CPU under setPortablePath): blocks of cells around each
 //     distinct query cell, probed with searchsorted in the encoder's sorted keys, then an exact
 //     scan of the batch element for the few queries no block certifies; coordinates never
@@ -14,12 +14,14 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <array>
+#include <memory>
+#include <nanoflann.hpp>
 #include <atomic>
 #include <cstdlib>
 #include <limits>
 #include <map>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -31,106 +33,93 @@ constexpr std::int64_t kNone = std::numeric_limits<std::int64_t>::max();
 // its temporary memory (about 100 bytes a candidate) independently of the cloud size.
 constexpr std::int64_t kProbesPerStep = std::int64_t{1} << 21;
 
-std::int64_t floorDiv(std::int64_t a, std::int64_t b) {
-    return a >= 0 ? a / b : -((-a + b - 1) / b);
-}
 
 [[noreturn]] void throwMissingBatch(std::int64_t b) {
     throw InvalidArgument("nearest-voxel lookup: batch element " + std::to_string(b) +
                           " has no encoder voxels");
 }
 
-// The CPU ring search: one query a task, cells in a hash map.
+// Encoder coordinates of one batch element, for nanoflann (integers, exact in double).
+struct EncoderCloud {
+    std::vector<std::array<double, 3>> pts;
+    std::size_t kdtree_get_point_count() const { return pts.size(); }
+    double kdtree_get_pt(std::size_t i, std::size_t d) const { return pts[i][d]; }
+    template <class Bbox>
+    bool kdtree_get_bbox(Bbox& /*bb*/) const {
+        return false;
+    }
+};
+using EncoderTree =
+    nanoflann::KDTreeSingleIndexAdaptor<nanoflann::L2_Simple_Adaptor<double, EncoderCloud>,
+                                        EncoderCloud, 3, std::uint32_t>;
+
+// nanoflann result set that keeps the nearest row with ties to the lowest index: squared
+// distances are integers, so a worst distance of best + 0.5 lets every equal one in (nanoflann
+// adds a point only when strictly below worstDist()) and prunes everything farther.
+class LowestNearest {
+public:
+    void init() {}
+    std::size_t size() const { return m_index == kNoRow ? 0 : 1; }
+    bool full() const { return m_index != kNoRow; }
+    bool addPoint(double d, std::uint32_t i) {
+        if (d < m_best || (d == m_best && i < m_index)) {
+            m_best = d;
+            m_index = i;
+        }
+        return true;
+    }
+    double worstDist() const { return m_index == kNoRow ? m_best : m_best + 0.5; }
+    std::uint32_t index() const { return m_index; }
+
+private:
+    static constexpr std::uint32_t kNoRow = std::numeric_limits<std::uint32_t>::max();
+    double m_best = std::numeric_limits<double>::max();
+    std::uint32_t m_index = kNoRow;
+};
+
+// The CPU search: a KD-tree per batch element over its encoder rows, queried in parallel. Its
+// cost is logarithmic in the encoder rows however far a query lies from the scan (a ring
+// search over cells grows with that distance, which early or random models make large).
 torch::Tensor nearestRowsCpuGrid(const SparseTensor& query, const SparseTensor& encoder) {
     const auto q = query.meCoords().to(torch::kCPU).to(torch::kLong).contiguous();
     const auto e = encoder.meCoords().to(torch::kCPU).to(torch::kLong).contiguous();
     const std::int64_t nq = q.size(0), ne = e.size(0);
-    const std::int64_t cell = encoder.stride;  // encoder rows sit on a grid of this spacing
     const std::int64_t* qp = q.data_ptr<std::int64_t>();
     const std::int64_t* ep = e.data_ptr<std::int64_t>();
 
-    // Cell -> [first, last) range of encoder rows, and per batch element the row range.
-    auto cellKey = [](std::int64_t b, std::int64_t x, std::int64_t y, std::int64_t z) {
-        constexpr std::int64_t bias = std::int64_t{1} << 17;
-        return (b << 54) | ((x + bias) << 36) | ((y + bias) << 18) | (z + bias);
+    // Encoder rows are sorted by batch: one contiguous range, one tree per batch element.
+    struct Batch {
+        std::int64_t first = 0;
+        EncoderCloud cloud;
+        std::unique_ptr<EncoderTree> tree;
     };
-    std::vector<std::int64_t> order(ne);
-    std::vector<std::int64_t> keyOf(ne);
+    std::map<std::int64_t, Batch> trees;
     for (std::int64_t i = 0; i < ne; ++i) {
-        order[i] = i;
-        keyOf[i] = cellKey(ep[4 * i], floorDiv(ep[4 * i + 1], cell), floorDiv(ep[4 * i + 2], cell),
-                           floorDiv(ep[4 * i + 3], cell));
+        auto& b = trees[ep[4 * i]];
+        if (b.cloud.pts.empty()) b.first = i;
+        b.cloud.pts.push_back({double(ep[4 * i + 1]), double(ep[4 * i + 2]), double(ep[4 * i + 3])});
     }
-    std::stable_sort(order.begin(), order.end(),
-                     [&](std::int64_t a, std::int64_t b) { return keyOf[a] < keyOf[b]; });
-    std::unordered_map<std::int64_t, std::pair<std::int64_t, std::int64_t>> cells;
-    cells.reserve(static_cast<std::size_t>(ne) * 2);
-    std::map<std::int64_t, std::vector<std::int64_t>> rowsOfBatch;
-    for (std::int64_t s = 0; s < ne;) {
-        std::int64_t t = s;
-        while (t < ne && keyOf[order[t]] == keyOf[order[s]]) ++t;
-        cells[keyOf[order[s]]] = {s, t};
-        s = t;
+    for (auto& [id, b] : trees) {
+        b.tree = std::make_unique<EncoderTree>(3, b.cloud,
+                                               nanoflann::KDTreeSingleIndexAdaptorParams(16));
+        b.tree->buildIndex();
     }
-    for (std::int64_t i = 0; i < ne; ++i) rowsOfBatch[ep[4 * i]].push_back(i);
-
     auto result = torch::empty({nq}, torch::kLong);
     std::int64_t* rp = result.data_ptr<std::int64_t>();
     std::atomic<std::int64_t> missingBatch{-1};
-    at::parallel_for(0, nq, 256, [&](std::int64_t begin, std::int64_t end) {
+    at::parallel_for(0, nq, 512, [&](std::int64_t begin, std::int64_t end) {
         for (std::int64_t i = begin; i < end; ++i) {
-            const std::int64_t b = qp[4 * i], x = qp[4 * i + 1], y = qp[4 * i + 2],
-                               z = qp[4 * i + 3];
-            auto itB = rowsOfBatch.find(b);
-            if (itB == rowsOfBatch.end()) {
-                missingBatch = b;
+            auto it = trees.find(qp[4 * i]);
+            if (it == trees.end()) {
+                missingBatch = qp[4 * i];
                 rp[i] = -1;
                 continue;
             }
-            std::int64_t best = -1;
-            std::int64_t bestD = std::numeric_limits<std::int64_t>::max();
-            auto consider = [&](std::int64_t j) {
-                const std::int64_t dx = ep[4 * j + 1] - x, dy = ep[4 * j + 2] - y,
-                                   dz = ep[4 * j + 3] - z;
-                const std::int64_t d = dx * dx + dy * dy + dz * dz;
-                if (d < bestD || (d == bestD && j < best)) {
-                    bestD = d;
-                    best = j;
-                }
-            };
-            const std::int64_t cx = floorDiv(x, cell), cy = floorDiv(y, cell),
-                               cz = floorDiv(z, cell);
-            const auto budget = static_cast<std::int64_t>(itB->second.size());
-            std::int64_t visited = 0;
-            bool certified = false;
-            for (std::int64_t r = 0;; ++r) {
-                // Every unvisited cell is at Chebyshev ring > r, hence strictly farther than r *
-                // cell (integer coordinates), so equality certifies too and ties stay lowest-index.
-                for (std::int64_t ix = -r; ix <= r; ++ix) {
-                    for (std::int64_t iy = -r; iy <= r; ++iy) {
-                        const bool edge = std::abs(ix) == r || std::abs(iy) == r;
-                        for (std::int64_t iz = -r; iz <= r;
-                             iz += (edge ? 1 : std::max<std::int64_t>(2 * r, 1))) {
-                            ++visited;
-                            auto it = cells.find(cellKey(b, cx + ix, cy + iy, cz + iz));
-                            if (it == cells.end()) continue;
-                            for (std::int64_t s = it->second.first; s < it->second.second; ++s) {
-                                consider(order[s]);
-                            }
-                        }
-                    }
-                }
-                const std::int64_t reach = r * cell;
-                if (best >= 0 && bestD <= reach * reach) {
-                    certified = true;
-                    break;
-                }
-                if (visited > budget) break;
-            }
-            if (!certified) {
-                for (const std::int64_t j : itB->second) consider(j);
-            }
-            rp[i] = best;
+            const double pt[3] = {double(qp[4 * i + 1]), double(qp[4 * i + 2]),
+                                  double(qp[4 * i + 3])};
+            LowestNearest best;
+            it->second.tree->findNeighbors(best, pt, nanoflann::SearchParams());
+            rp[i] = it->second.first + best.index();
         }
     });
     if (missingBatch >= 0) {

@@ -18,7 +18,7 @@
 //     scatters with a parallel loop, CUDA with index_add_ (rows are unique within an offset,
 //     so the result is deterministic). Offsets live on the host: no syncs in this loop.
 //   * 1x1 conv, BN, ReLU, concat, voxelsToPoints, the MLPs: plain libtorch ops.
-//   * nearestEncoderRows: the CPU runs a per-query ring search over a hash of encoder cells;
+//   * nearestEncoderRows: the CPU searches a KD-tree of encoder rows per batch element;
 //     CUDA probes the 3^3 (then 7^3) cells around each distinct query cell with searchsorted,
 //     takes segment minima over the candidates (scatter_reduce amin), and scans the batch
 //     element for queries no block certified (about 6 host syncs a call). Same results (tested).

@@ -5,6 +5,7 @@
 #include "core/metrics/ChamferDistance.h"
 #include "core/ml/ModelImpl.h"
 #include "core/ml/diffusion/DpmSolver.h"
+#include "core/ml/training/TrainerState.h"
 
 #include <cmath>
 #include <limits>
@@ -15,29 +16,8 @@ namespace {
 
 using sparse::SparseTensor;
 
-// Copies every parameter and buffer of `from` into the same-named tensors of `to`.
-void copyWeights(torch::nn::Module& from, torch::nn::Module& to) {
-    torch::NoGradGuard noGrad;
-    auto src = from.named_parameters(true);
-    for (auto& p : to.named_parameters(true)) {
-        const auto* s = src.find(p.key());
-        if (!s || s->sizes() != p.value().sizes()) {
-            throw InvalidArgument("student and teacher networks differ at '" + p.key() + "'");
-        }
-        p.value().copy_(*s);
-    }
-    auto srcBuf = from.named_buffers(true);
-    for (auto& b : to.named_buffers(true)) {
-        if (const auto* s = srcBuf.find(b.key())) b.value().copy_(*s);
-    }
-}
-
-// Lightning's gradient_clip_val: the total L2 norm (returned, before clipping) scaled down to
-// at most maxNorm; 0 means no clipping.
-double clipGradNorm(const std::vector<torch::Tensor>& params, double maxNorm) {
-    return torch::nn::utils::clip_grad_norm_(
-        params, maxNorm > 0 ? maxNorm : std::numeric_limits<double>::infinity());
-}
+using training::clipGradNorm;
+using training::copyWeights;
 
 }  // namespace
 
@@ -63,12 +43,21 @@ struct DpoTrainer::Impl {
         }
         device = T.device;
         auto& S = student.impl();
-        student.setDevice(t.device());
-        for (auto& [name, module] : S.networks()) {
-            for (auto& [tname, tmodule] : T.networks()) {
-                if (tname == name) copyWeights(*tmodule, *module);
+        S.config.role = "student";
+        S.config.sampling = {8, 3.5};
+        S.config.source = "lidistill train-dpo from a teacher (" + t.config().scale.name + " scale)";
+        if (resume) {
+            const auto& r = resume->config();
+            const auto diff = r.scale.differencesFrom(t.config().scale);
+            if (!diff.empty() || r.voxelSize != t.config().voxelSize || r.width != t.config().width) {
+                throw InvalidArgument("the student to resume and the teacher are of different "
+                                      "scales or widths (" +
+                                      (diff.empty() ? std::string("voxel size or width") : diff) +
+                                      ")");
             }
         }
+        student.setDevice(t.device());
+        training::copyNetworks(T, S);
         if (resume) copyWeights(*resume->impl().denoiser, *S.denoiser);
         const auto& c = t.config();
         fakeWinner = nets::MinkUNetDiff(c.width, c.inChannels);
@@ -156,6 +145,58 @@ void DpoTrainer::setLearningRate(double lr) {
     }
 }
 
+void DpoTrainer::saveState(const std::filesystem::path& file) const {
+    auto& m = *m_impl;
+    training::StateParts parts;
+    parts.modules = {{"student", m.student.impl().denoiser.get()},
+                     {"fake_winner", m.fakeWinner.get()},
+                     {"fake_loser", m.fakeLoser.get()}};
+    parts.optimizers = {{"generator", m.optG.get()}, {"aux", m.optAux.get()}};
+    training::saveStateFile(file, "dpo", parts);
+}
+
+void DpoTrainer::loadState(const std::filesystem::path& file) {
+    auto& m = *m_impl;
+    training::StateParts parts;
+    parts.modules = {{"student", m.student.impl().denoiser.get()},
+                     {"fake_winner", m.fakeWinner.get()},
+                     {"fake_loser", m.fakeLoser.get()}};
+    parts.optimizers = {{"generator", m.optG.get()}, {"aux", m.optAux.get()}};
+    training::loadStateFile(file, "dpo", parts);
+}
+
+namespace {
+class DpoRunTrainer final : public Trainer {
+public:
+    DpoRunTrainer(const LidiffModel& teacher, const DpoOptions& o) : m_dpo(teacher, o) {}
+    std::string modelName() const override { return "student"; }
+    int batchSize() const override { return 1; }
+    const LidiffModel& model() const override { return m_dpo.student(); }
+    void setLearningRate(double lr) override { m_dpo.setLearningRate(lr); }
+    MetricsRecord step(const std::vector<TrainingExample>& batch, std::uint64_t seed) override {
+        if (batch.size() != 1) throw InvalidArgument("Distillation-DPO takes one example a step");
+        const auto st = m_dpo.step(batch[0].partial, batch[0].full, seed);
+        return {{"loss_g", st.generatorLoss},  {"loss_aux", st.auxLoss},
+                {"cd_winner", st.winnerChamfer}, {"cd_loser", st.loserChamfer},
+                {"grad_g", st.generatorGradNorm}, {"grad_aux", st.auxGradNorm},
+                {"scaled_won", st.scaledNoiseWon ? 1.0 : 0.0}};
+    }
+    MetricsRecord validate(const PointCloud& scan, const PointCloud& truth,
+                           std::uint64_t seed) override {
+        return training::validateByCompletion(m_dpo.student(), scan, truth, 8, 3.5, seed);
+    }
+    void saveState(const std::filesystem::path& file) const override { m_dpo.saveState(file); }
+    void loadState(const std::filesystem::path& file) override { m_dpo.loadState(file); }
+
+private:
+    DpoTrainer m_dpo;
+};
+}  // namespace
+
+std::unique_ptr<Trainer> makeDpoTrainer(const LidiffModel& teacher, const DpoOptions& options) {
+    return std::make_unique<DpoRunTrainer>(teacher, options);
+}
+
 const LidiffModel& DpoTrainer::student() const {
     return m_impl->student;
 }
@@ -179,6 +220,7 @@ DpoStepStats DpoTrainer::step(const PointCloud& partial, const PointCloud& groun
 
     const auto p = detail::xyzTensor(partial, "partial").to(m.device);
     const auto xInit = p.repeat({m.options.tile, 1});
+    detail::useThreadsFor(xInit.size(0), m.device);
     SparseTensor cond;
     {
         torch::NoGradGuard noGrad;

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: MIT
+#ifdef LIDISTILL_HAVE_ML
+#include "core/cli/TrainSetup.h"
+
+#include "core/base/AtomicFile.h"
+#include "core/base/Error.h"
+#include "core/cli/Cli.h"
+#include "core/cli/TerminalProgress.h"
+#include "core/map/SequenceMap.h"
+
+#include <cmath>
+#include <iomanip>
+#include <ostream>
+#include <set>
+
+namespace lidistill::cli {
+namespace fs = std::filesystem;
+using Json = nlohmann::ordered_json;
+
+namespace {
+
+long long atLeast(const Args& args, const char* name, long long fallback, long long lo) {
+    const long long v = args.integer(name, fallback);
+    if (v < lo) throw UsageError(std::string("--") + name + " must be >= " + std::to_string(lo));
+    return v;
+}
+
+// A map cache per training sequence, in the run folder (never in a dataset).
+fs::path mapCache(const Args& args, const fs::path& outDir, std::size_t i, std::size_t count,
+                  const Sequence& seq) {
+    if (count == 1 && args.has("map")) return *args.value("map");
+    std::ostringstream name;
+    name << std::setw(2) << std::setfill('0') << i << '-' << seq.dir().filename().string()
+         << ".ldmap";
+    return outDir / "maps" / name.str();
+}
+
+std::string canonicalName(const fs::path& p) {
+    std::error_code ec;
+    const auto c = fs::weakly_canonical(p, ec);
+    return (ec ? p : c).string();
+}
+
+}  // namespace
+
+map::GroundTruthOptions groundTruthFor(const ml::ModelScale& scale) {
+    map::GroundTruthOptions g;
+    g.radius = scale.maxRange;
+    g.viewpointMaxRange = scale.maxRange;
+    return g;
+}
+
+std::vector<OptionSpec> commonTrainOptions(const char* defaultLr, const char* defaultDecay,
+                                           long long defaultSteps) {
+    return {
+        {"steps", "N", "optimisation steps in all (a resumed run counts the earlier ones)", false,
+         std::to_string(defaultSteps)},
+        {"frames", "A:B", "training frames A..B-1 of every sequence", false, "all"},
+        {"lr", "LR", "learning rate", false, defaultLr},
+        {"lr-decay", "G", "learning rate x G after every epoch (a pass over all frames)", false,
+         defaultDecay},
+        {"points", "N", "partial scan points (default: the model's scale)", false, ""},
+        {"full-points", "N", "ground-truth points (default: the model's scale)", false, ""},
+        {"force-scale", "", "accept --points / --full-points that leave the model's scale", true,
+         ""},
+        {"augment", "", "LiDiff's training augmentation", true, ""},
+        {"seed", "N", "seeds frame order, samples and noise", false, "0"},
+        {"checkpoint-every", "N", "keep NAME_step_N every N steps", false, "200"},
+        {"validate-every", "N", "validation on the held-out frames every N steps", false, "0"},
+        {"validation", "SEQ", "held-out sequence for validation (never trained on)", false, ""},
+        {"validation-frames", "A:B", "frames of --validation", false, "all"},
+        {"print-every", "N", "a line on stdout every N steps (for logs)", false, "0"},
+        {"resume", "", "continue the run in OUT_DIR from its last checkpoint", true, ""},
+        {"device", "DEV", "cpu, cuda or cuda:N", false, "cpu"}};
+}
+
+TrainSetup prepareTraining(const Args& args, std::size_t firstSeq, const ml::ModelScale& scale,
+                           double defaultLr, double defaultDecay, long long defaultSteps,
+                           ProgressSink* progress) {
+    const auto& p = args.positional();
+    TrainSetup s;
+    s.outDir = p.back();
+    auto& o = s.loop;
+    o.steps = atLeast(args, "steps", defaultSteps, 1);
+    o.checkpointEvery = atLeast(args, "checkpoint-every", 200, 1);
+    o.validateEvery = atLeast(args, "validate-every", 0, 0);
+    o.printEvery = atLeast(args, "print-every", 0, 0);
+    o.seed = static_cast<std::uint64_t>(atLeast(args, "seed", 0, 0));
+    o.learningRate = args.number("lr", defaultLr);
+    if (!(o.learningRate > 0) || !std::isfinite(o.learningRate)) {
+        throw UsageError("--lr must be positive");
+    }
+    o.lrDecay = args.number("lr-decay", defaultDecay);
+    if (!(o.lrDecay > 0) || o.lrDecay > 1) throw UsageError("--lr-decay must be in (0, 1]");
+    o.resume = args.flag("resume");
+    o.sample.partialPoints = static_cast<std::size_t>(
+        atLeast(args, "points", static_cast<long long>(scale.partialPoints), 1));
+    o.sample.fullPoints = static_cast<std::size_t>(
+        atLeast(args, "full-points", static_cast<long long>(scale.fullPoints), 1));
+    o.sample.minRange = scale.minRange;
+    o.sample.maxRange = scale.maxRange;
+    o.sample.augment = args.flag("augment");
+    ml::ModelScale asked = scale;
+    asked.partialPoints = o.sample.partialPoints;
+    asked.fullPoints = o.sample.fullPoints;
+    if (const auto diff = asked.differencesFrom(scale);
+        !diff.empty() && !args.flag("force-scale")) {
+        throw UsageError("the model is of the " + scale.name + " scale; these options train it " +
+                         "on another scale's data (" + diff +
+                         "): leave them out, or pass --force-scale");
+    }
+    if (fs::exists(s.outDir) && !fs::is_directory(s.outDir)) {
+        throw IoError(s.outDir, "OUT_DIR must be a folder");
+    }
+
+    const std::size_t count = p.size() - 1 - firstSeq;
+    if (count == 0) throw UsageError("no training sequence given");
+    std::set<std::pair<std::string, std::size_t>> trained;
+    for (std::size_t i = 0; i < count; ++i) {
+        s.sequences.push_back(Sequence::open(p[firstSeq + i]));
+        const auto& seq = s.sequences.back();
+        if (!seq.hasPoses()) throw IoError(seq.dir(), "training needs poses.txt (the map)");
+        fs::create_directories(s.outDir / "maps");
+        SubProgress sub(progress, 0.0, 0.0);
+        s.maps.push_back(map::loadOrBuildStaticMap(seq, mapCache(args, s.outDir, i, count, seq), {},
+                                                   &sub));
+        ml::TrainingSource src{&seq, &s.maps.back(), frameRange(args, seq.size())};
+        for (auto f : src.frames) trained.emplace(canonicalName(seq.dir()), f);
+        s.sources.push_back(std::move(src));
+    }
+    if (auto v = args.value("validation")) {
+        const Sequence seq = Sequence::open(*v);
+        if (!seq.hasPoses()) throw IoError(seq.dir(), "validation needs poses.txt (the map)");
+        const auto frames = frameRange(args, seq.size(), "validation-frames");
+        for (auto f : frames) {
+            if (trained.count({canonicalName(seq.dir()), f})) {
+                throw UsageError("validation frame " + seq.frameName(f) + " of " +
+                                 seq.dir().string() +
+                                 " is also a training frame: validate on held-out frames");
+            }
+        }
+        SubProgress sub(progress, 0.0, 0.0);
+        const auto m =
+            map::loadOrBuildStaticMap(seq, s.outDir / "maps" / "validation.ldmap", {}, &sub);
+        for (auto f : frames) {
+            s.validation.push_back({seq.frameName(f), seq.loadScan(f),
+                                    map::groundTruthForFrame(seq, m, f, groundTruthFor(scale))});
+        }
+    }
+    return s;
+}
+
+void writeRunJson(const TrainSetup& s, const std::string& command, const Json& extra) {
+    Json seqs = Json::array();
+    for (const auto& src : s.sources) {
+        seqs.push_back({{"path", src.sequence->dir().string()},
+                        {"frames", {src.frames.front(), src.frames.back() + 1}}});
+    }
+    Json j{{"command", command}};
+    for (const auto& [k, v] : extra.items()) j[k] = v;
+    const auto& o = s.loop;
+    j["sequences"] = seqs;
+    j["validation_frames"] = s.validation.size();
+    j["steps"] = o.steps;
+    j["lr"] = o.learningRate;
+    j["lr_decay"] = o.lrDecay;
+    j["points"] = o.sample.partialPoints;
+    j["full_points"] = o.sample.fullPoints;
+    j["augment"] = o.sample.augment;
+    j["seed"] = o.seed;
+    j["checkpoint_every"] = o.checkpointEvery;
+    j["validate_every"] = o.validateEvery;
+    writeStreamAtomically(s.outDir / "run.json", [&](std::ostream& os) { os << j.dump(2) << '\n'; });
+}
+
+int runAndReport(ml::Trainer& trainer, TrainSetup& s, const std::string& task, Context& ctx) {
+    if (s.loop.validateEvery > 0 && s.validation.empty()) {
+        throw UsageError("--validate-every needs --validation SEQ (held-out frames)");
+    }
+    TerminalProgress bar(ctx.err, task, ctx.errIsTerminal);
+    ml::LoopResult r;
+    try {
+        r = ml::runTrainingLoop(trainer, s.sources, s.validation, s.loop, s.outDir, &bar,
+                                s.loop.printEvery > 0 ? &ctx.out : nullptr);
+    } catch (const Cancelled&) {
+        bar.finish();
+        ctx.err << task << ": stopped; " << (s.outDir / (trainer.modelName() + "_latest.safetensors")).string()
+                << " and the training state hold the last step (--resume continues)\n";
+        throw;
+    }
+    bar.finish();
+    ctx.out << "trained " << (r.lastStep - r.firstStep) << " step(s) (" << r.lastStep
+            << " in all) in " << std::fixed << std::setprecision(1) << r.seconds << " s on "
+            << trainer.model().device() << "\n  wrote " << r.latestModel.string() << " and "
+            << (s.outDir / "metrics.jsonl").string() << '\n';
+    return kOk;
+}
+
+}  // namespace lidistill::cli
+#endif  // LIDISTILL_HAVE_ML

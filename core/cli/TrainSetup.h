@@ -1,0 +1,57 @@
+#pragma once
+// SPDX-License-Identifier: MIT
+//
+// What the train-* commands share: training sequences and their maps, held-out validation
+// frames, the loop options, the scale check against the model, and the run folder's run.json.
+#ifdef LIDISTILL_HAVE_ML
+#include "core/cli/Args.h"
+#include "core/cli/Command.h"
+#include "core/dataset/Sequence.h"
+#include "core/map/GroundTruth.h"
+#include "core/map/StaticMap.h"
+#include "core/ml/Model.h"
+#include "core/ml/training/TrainingLoop.h"
+
+#include <deque>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace lidistill::cli {
+
+/// Sequences, maps and frames of one training run. Deques: sources point into them.
+struct TrainSetup {
+    std::filesystem::path outDir;
+    std::deque<Sequence> sequences;
+    std::deque<map::StaticMap> maps;
+    std::vector<ml::TrainingSource> sources;
+    std::vector<ml::ValidationFrame> validation;
+    ml::LoopOptions loop;
+};
+
+/// The reference 7.1 ground truth within the scale's range (50 m at LiDiff's full scale): a
+/// model that completes 30 m is scored on the 30 m it completes, and so are the baselines.
+map::GroundTruthOptions groundTruthFor(const ml::ModelScale& scale);
+
+/// The options every train-* command takes (appended to a command's own).
+std::vector<OptionSpec> commonTrainOptions(const char* defaultLr, const char* defaultDecay,
+                                           long long defaultSteps);
+
+/// Checks the folder and the options, then reads the sequences (the positional arguments
+/// from `firstSeq` to the last but one), builds or loads their maps (OUT_DIR/maps/) and the
+/// validation frames. `scale` is the model's: --points / --full-points that differ from it are
+/// refused unless --force-scale. @throws UsageError, IoError, InvalidArgument.
+TrainSetup prepareTraining(const Args& args, std::size_t firstSeq, const ml::ModelScale& scale,
+                           double defaultLr, double defaultDecay, long long defaultSteps,
+                           ProgressSink* progress);
+
+/// Writes OUT_DIR/run.json: `command` and `extra` plus the loop's options and the sequences.
+void writeRunJson(const TrainSetup& setup, const std::string& command,
+                  const nlohmann::ordered_json& extra);
+
+/// Runs the loop with the terminal's progress and a summary line at the end.
+int runAndReport(ml::Trainer& trainer, TrainSetup& setup, const std::string& task, Context& ctx);
+
+}  // namespace lidistill::cli
+#endif  // LIDISTILL_HAVE_ML

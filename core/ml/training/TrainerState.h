@@ -1,0 +1,147 @@
+#pragma once
+// SPDX-License-Identifier: MIT
+//
+// Internal header of lidistill_ml (includes torch): what the trainers share: whole-state files
+// (networks and optimizers in one torch archive, written atomically), gradient clipping,
+// batch-norm mode switching and the validation by completion.
+
+#include "core/base/AtomicFile.h"
+#include "core/base/Error.h"
+#include "core/metrics/ChamferDistance.h"
+#include "core/metrics/HistogramJsd.h"
+#include "core/ml/Completion.h"
+#include "core/ml/ModelImpl.h"
+#include "core/ml/training/Trainer.h"
+
+#include <filesystem>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace lidistill::ml::training {
+
+/// Named networks and optimizers, as they go into and come out of a state file.
+struct StateParts {
+    std::vector<std::pair<std::string, torch::nn::Module*>> modules;
+    std::vector<std::pair<std::string, torch::optim::Optimizer*>> optimizers;
+};
+
+/// The format tag inside every state file: a file of another trainer is refused by name.
+inline void saveStateFile(const std::filesystem::path& file, const std::string& kind,
+                          const StateParts& parts) {
+    torch::serialize::OutputArchive archive;
+    archive.write("lidistill_state_kind", torch::tensor(std::vector<std::int64_t>(
+                                              kind.begin(), kind.end())));
+    for (const auto& [name, m] : parts.modules) {
+        torch::serialize::OutputArchive sub;
+        m->save(sub);
+        archive.write("module." + name, sub);
+    }
+    for (const auto& [name, opt] : parts.optimizers) {
+        torch::serialize::OutputArchive sub;
+        opt->save(sub);
+        archive.write("optimizer." + name, sub);
+    }
+    writeViaTemp(file, [&](const std::filesystem::path& tmp) { archive.save_to(tmp.string()); });
+}
+
+inline void loadStateFile(const std::filesystem::path& file, const std::string& kind,
+                          const StateParts& parts) {
+    if (!std::filesystem::exists(file)) throw IoError(file, "no such training state file");
+    try {
+        torch::serialize::InputArchive archive;
+        archive.load_from(file.string());
+        torch::Tensor tag;
+        archive.read("lidistill_state_kind", tag);
+        const auto* p = tag.data_ptr<std::int64_t>();
+        const std::string found(p, p + tag.numel());
+        if (found != kind) {
+            throw IoError(file, "holds the state of a '" + found + "' trainer, not '" + kind + "'");
+        }
+        for (const auto& [name, m] : parts.modules) {
+            torch::serialize::InputArchive sub;
+            archive.read("module." + name, sub);
+            m->load(sub);
+        }
+        for (const auto& [name, opt] : parts.optimizers) {
+            torch::serialize::InputArchive sub;
+            archive.read("optimizer." + name, sub);
+            opt->load(sub);
+        }
+    } catch (const c10::Error& e) {
+        const std::string msg = e.what_without_backtrace();
+        throw IoError(file, "not a readable training state (" + msg.substr(0, 200) + ")");
+    }
+}
+
+/// Copies every parameter and buffer of `from` into the same-named tensors of `to`.
+/// @throws InvalidArgument naming the first tensor that is missing or shaped differently.
+inline void copyWeights(torch::nn::Module& from, torch::nn::Module& to) {
+    torch::NoGradGuard noGrad;
+    auto src = from.named_parameters(true);
+    for (auto& p : to.named_parameters(true)) {
+        const auto* s = src.find(p.key());
+        if (!s || s->sizes() != p.value().sizes()) {
+            throw InvalidArgument("networks differ at '" + p.key() + "'");
+        }
+        p.value().copy_(*s);
+    }
+    auto srcBuf = from.named_buffers(true);
+    for (auto& b : to.named_buffers(true)) {
+        if (const auto* s = srcBuf.find(b.key())) b.value().copy_(*s);
+    }
+}
+
+/// copyWeights for every network the two models both have (encoder, denoiser, refiner).
+inline void copyNetworks(LidiffModel::Impl& from, LidiffModel::Impl& to) {
+    auto src = from.networks();
+    for (auto& [name, module] : to.networks()) {
+        for (auto& [sname, smodule] : src) {
+            if (sname == name) copyWeights(*smodule, *module);
+        }
+    }
+}
+
+/// Lightning's gradient_clip_val: total L2 norm (returned, before clipping); 0 = no clipping.
+inline double clipGradNorm(const std::vector<torch::Tensor>& params, double maxNorm) {
+    return torch::nn::utils::clip_grad_norm_(
+        params, maxNorm > 0 ? maxNorm : std::numeric_limits<double>::infinity());
+}
+
+inline void setAdamLearningRate(torch::optim::Adam& opt, double lr) {
+    if (!(lr > 0) || !std::isfinite(lr)) throw InvalidArgument("learning rate must be positive");
+    for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
+}
+
+/// CD and BEV-JSD of a completion of `scan` against `truth` (diffused and, with a refiner,
+/// refined), with `model`'s own scale.
+inline MetricsRecord validateByCompletion(const LidiffModel& model, const PointCloud& scan,
+                                          const PointCloud& truth, int steps, double guidance,
+                                          std::uint64_t seed) {
+    auto o = completionOptionsFor(model.config());
+    o.steps = steps;
+    o.guidance = guidance;
+    o.seed = seed;
+    const auto done = completeScan(model, scan, o);
+    MetricsRecord r;
+    auto add = [&](const std::string& suffix, const PointCloud& cloud) {
+        if (cloud.empty()) {
+            r.emplace_back("val_cd" + suffix, std::numeric_limits<double>::quiet_NaN());
+            return;
+        }
+        r.emplace_back("val_cd" + suffix, metrics::chamferDistance(cloud, truth).chamfer);
+        double jsd = std::numeric_limits<double>::quiet_NaN();
+        try {
+            jsd = metrics::jensenShannonDistance(cloud.xyz, truth.xyz, true);
+        } catch (const InvalidArgument&) {
+            // no point inside the histogram cube: leave it NaN
+        }
+        r.emplace_back("val_jsd" + suffix, jsd);
+    };
+    add("", done.diffused);
+    if (!done.refined.empty()) add("_refined", done.refined);
+    return r;
+}
+
+}  // namespace lidistill::ml::training

@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: MIT
+#include "core/ml/training/TrainingLoop.h"
+
+#include "core/base/AtomicFile.h"
+#include "core/base/Error.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <future>
+#include <iomanip>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+
+namespace lidistill::ml {
+namespace {
+namespace fs = std::filesystem;
+using Json = nlohmann::ordered_json;
+
+struct FrameRef {
+    std::size_t source;
+    std::size_t frame;
+};
+
+// Example e of the run: epoch e / n visits every training frame once, in an order drawn from
+// the seed and the epoch only.
+class FrameOrder {
+public:
+    FrameOrder(const std::vector<TrainingSource>& sources, std::uint64_t seed) : m_seed(seed) {
+        for (std::size_t s = 0; s < sources.size(); ++s) {
+            for (auto f : sources[s].frames) m_all.push_back({s, f});
+        }
+        if (m_all.empty()) throw InvalidArgument("training: no training frames");
+    }
+    std::size_t size() const { return m_all.size(); }
+    FrameRef at(std::uint64_t example) {
+        std::lock_guard lock(m_mutex);  // the prefetching thread asks too
+        const std::uint64_t epoch = example / m_all.size();
+        if (epoch != m_epoch || m_order.empty()) {
+            m_order = m_all;
+            std::mt19937_64 rng(m_seed * 1000003u + epoch);
+            std::shuffle(m_order.begin(), m_order.end(), rng);
+            m_epoch = epoch;
+        }
+        return m_order[example % m_all.size()];
+    }
+
+private:
+    std::uint64_t m_seed;
+    std::vector<FrameRef> m_all, m_order;
+    std::uint64_t m_epoch = ~std::uint64_t{0};
+    std::mutex m_mutex;
+};
+
+Json recordJson(long long step, const MetricsRecord& r) {
+    Json j{{"step", step}};
+    for (const auto& [k, v] : r) {
+        if (std::isfinite(v)) {
+            j[k] = v;
+        } else {
+            j[k] = nullptr;  // JSON has no NaN; the reader sees a missing value
+        }
+    }
+    return j;
+}
+
+// The step of the last complete checkpoint, or -1.
+long long checkpointStep(const fs::path& outDir) {
+    const fs::path file = outDir / "checkpoint.json";
+    if (!fs::exists(file)) return -1;
+    try {
+        std::ifstream in(file);
+        return Json::parse(in).at("step").get<long long>();
+    } catch (const nlohmann::json::exception& e) {
+        throw IoError(file, std::string("unreadable checkpoint record: ") + e.what());
+    }
+}
+
+// Keeps the log lines up to `step` (a crashed run may have logged steps after its checkpoint,
+// and the line being written when it died may be cut).
+void truncateLog(const fs::path& log, long long step) {
+    if (!fs::exists(log)) return;
+    std::ifstream in(log);
+    std::ostringstream kept;
+    for (std::string line; std::getline(in, line);) {
+        try {
+            const auto j = Json::parse(line);
+            if (j.at("step").get<long long>() <= step) kept << line << '\n';
+        } catch (const nlohmann::json::exception&) {
+            break;
+        }
+    }
+    in.close();
+    writeStreamAtomically(log, [&](std::ostream& os) { os << kept.str(); });
+}
+
+}  // namespace
+
+TrainingExample lidiffExample(const TrainingSource& source, std::size_t frame, std::uint64_t seed,
+                              const dataset::TrainingSampleOptions& options) {
+    auto s = dataset::makeTrainingSample(*source.sequence, *source.map, frame, seed, options);
+    return {std::move(s.partial), std::move(s.full)};
+}
+
+LoopResult runTrainingLoop(Trainer& trainer, const std::vector<TrainingSource>& sources,
+                           const std::vector<ValidationFrame>& validation,
+                           const LoopOptions& o, const fs::path& outDir, ProgressSink* progress,
+                           std::ostream* print, const ExampleMaker& makeExample) {
+    if (o.steps < 1 || o.checkpointEvery < 1 || o.validateEvery < 0) {
+        throw InvalidArgument("training: steps and checkpoint interval must be positive");
+    }
+    FrameOrder order(sources, o.seed);
+    fs::create_directories(outDir);
+    const std::string name = trainer.modelName();
+    const fs::path latest = outDir / (name + "_latest.safetensors");
+    const fs::path stateFile = outDir / "state_latest.pt";
+    const fs::path logFile = outDir / "metrics.jsonl";
+
+    LoopResult result;
+    result.latestModel = latest;
+    long long step = 0;
+    if (o.resume) {
+        const long long at = checkpointStep(outDir);
+        if (at > 0) {
+            trainer.loadState(stateFile);
+            step = at;
+        }
+        truncateLog(logFile, step);
+    } else if (fs::exists(logFile)) {
+        fs::remove(logFile);
+    }
+    result.firstStep = step;
+
+    const int batch = trainer.batchSize();
+    auto seedOf = [&](long long k) { return o.seed * 1000003u + static_cast<std::uint64_t>(k); };
+    auto batchOf = [&](long long k) {
+        std::vector<TrainingExample> b;
+        for (int j = 0; j < batch; ++j) {
+            const auto e = static_cast<std::uint64_t>(k) * batch + j;
+            const FrameRef f = order.at(e);
+            b.push_back(makeExample(sources[f.source], f.frame, seedOf(k) * 131u + j, o.sample));
+        }
+        return b;
+    };
+    auto saveCheckpoint = [&](long long k) {
+        trainer.model().save(latest);
+        if (k % o.checkpointEvery == 0) {
+            trainer.model().save(outDir / (name + "_step_" + std::to_string(k) + ".safetensors"));
+        }
+        trainer.saveState(stateFile);
+        writeStreamAtomically(outDir / "checkpoint.json", [&](std::ostream& os) {
+            os << Json{{"step", k}, {"model", latest.filename().string()},
+                       {"state", stateFile.filename().string()}}
+                      .dump()
+               << '\n';
+        });
+    };
+
+    std::ofstream log(logFile, std::ios::app);
+    if (!log) throw IoError(logFile, "cannot open for appending");
+    const auto t0 = std::chrono::steady_clock::now();
+    auto seconds = [&] {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    };
+    // The next batch is read while the current step computes.
+    std::future<std::vector<TrainingExample>> next;
+    if (step < o.steps) next = std::async(std::launch::async, batchOf, step);
+    long long saved = step;
+    try {
+        while (step < o.steps) {
+            checkpoint(progress, double(step) / double(o.steps), "training");
+            const auto examples = next.get();
+            if (step + 1 < o.steps) next = std::async(std::launch::async, batchOf, step + 1);
+            const auto epoch = static_cast<double>(
+                static_cast<std::uint64_t>(step) * batch / order.size());
+            const double lr = o.learningRate * std::pow(o.lrDecay, epoch);
+            trainer.setLearningRate(lr);
+            auto record = trainer.step(examples, seedOf(step));
+            ++step;
+            record.emplace_back("lr", lr);
+            record.emplace_back("seconds", seconds());
+            Json line = recordJson(step, record);
+            if (examples.size() == 1) {
+                // Which frame, for people reading the log (a batch has several).
+                const FrameRef f = order.at(static_cast<std::uint64_t>(step - 1) * batch);
+                line["frame"] = sources[f.source].sequence->frameName(f.frame);
+            }
+            log << line.dump() << std::endl;  // flushed: the studio follows this file
+            if (print && o.printEvery > 0 && step % o.printEvery == 0) {
+                *print << name << " step " << step << "/" << o.steps;
+                for (std::size_t i = 0; i < std::min<std::size_t>(record.size(), 3); ++i) {
+                    *print << "  " << record[i].first << " " << std::setprecision(4)
+                           << record[i].second;
+                }
+                *print << "  " << std::fixed << std::setprecision(1) << seconds() << " s\n"
+                       << std::defaultfloat << std::flush;
+            }
+            if (step % o.checkpointEvery == 0 || step == o.steps) {
+                saveCheckpoint(step);
+                saved = step;
+            }
+            if (o.validateEvery > 0 && step % o.validateEvery == 0 && !validation.empty()) {
+                MetricsRecord mean;
+                for (std::size_t v = 0; v < validation.size(); ++v) {
+                    const auto r = trainer.validate(validation[v].scan, validation[v].truth,
+                                                    o.seed + v);
+                    if (mean.empty()) {
+                        for (const auto& [k, x] : r) mean.emplace_back(k, 0.0);
+                    }
+                    for (std::size_t i = 0; i < r.size() && i < mean.size(); ++i) {
+                        mean[i].second += r[i].second / double(validation.size());
+                    }
+                }
+                mean.emplace_back("val_frames", static_cast<double>(validation.size()));
+                mean.emplace_back("seconds", seconds());
+                Json val = recordJson(step, mean);
+                val["val_frame"] = validation.size() == 1
+                                       ? validation[0].name
+                                       : std::to_string(validation.size()) + " frames";
+                log << val.dump() << std::endl;
+                if (print) {
+                    *print << name << " step " << step << " validation:";
+                    for (const auto& [k, x] : mean) {
+                        *print << ' ' << k << ' ' << std::setprecision(4) << x;
+                    }
+                    *print << '\n' << std::flush;
+                }
+            }
+        }
+    } catch (const Cancelled&) {
+        if (next.valid()) next.wait();
+        if (step > saved) saveCheckpoint(step);
+        throw;
+    }
+    result.lastStep = step;
+    result.seconds = seconds();
+    return result;
+}
+
+}  // namespace lidistill::ml
