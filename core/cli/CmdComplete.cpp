@@ -2,6 +2,7 @@
 // `lidistill complete`: LiDiff scene completion of one scan with a model file.
 #ifdef LIDISTILL_HAVE_ML
 #include "core/base/Error.h"
+#include "core/base/ShippedModels.h"
 #include "core/cli/Cli.h"
 #include "core/cli/Command.h"
 #include "core/cli/TerminalProgress.h"
@@ -78,8 +79,22 @@ void checkOutputName(const std::string& file) {
     io::formatFromPath(file);  // a bad name should not cost an hour of sampling
 }
 
+// MODEL SCAN OUT, or SCAN OUT with the shipped teacher.
+std::vector<std::string> withModel(const Args& args) {
+    auto p = args.positional();
+    if (p.size() == 2) {
+        const auto shipped = shippedModel(kShippedTeacher);
+        if (shipped.empty()) {
+            throw UsageError(std::string("no MODEL given and no shipped ") + kShippedTeacher +
+                             " found (resources/models, or $LIDISTILL_MODELS_DIR)");
+        }
+        p.insert(p.begin(), shipped.string());
+    }
+    return p;
+}
+
 int completeOneScan(const Args& args, Context& ctx) {
-    const auto& p = args.positional();
+    const auto p = withModel(args);
     const std::string modelFile = p[0], scanFile = p[1], outFile = p[2];
     checkOutputName(outFile);
     if (auto d = args.value("diffused")) checkOutputName(*d);
@@ -120,7 +135,7 @@ int completeOneScan(const Args& args, Context& ctx) {
 // `lidistill eval OUT --sequence SEQ` matches by frame name. Frame i uses seed + i, so a frame's
 // result does not depend on which other frames run (unless --lidiff-scheduler-state).
 int completeSequence(const Args& args, Context& ctx) {
-    const auto& p = args.positional();
+    const auto p = withModel(args);
     const fs::path outDir = p[2];
     const std::string ext = "." + args.value("format", "ply");
     if (ext != ".ply" && ext != ".pcd" && ext != ".bin") {
@@ -179,7 +194,8 @@ int completeSequence(const Args& args, Context& ctx) {
 int runComplete(const Args& args, Context& ctx) {
     parseOptions(args);  // a typo should not cost a model load
     nuscenesAxes(args);
-    if (fs::is_directory(args.positional().at(1))) return completeSequence(args, ctx);
+    const auto& pos = args.positional();
+    if (fs::is_directory(pos.at(pos.size() == 2 ? 0 : 1))) return completeSequence(args, ctx);
     for (const char* seqOnly : {"frames", "format", "skip-existing", "lidiff-scheduler-state"}) {
         if (args.has(seqOnly)) {
             throw UsageError(std::string("--") + seqOnly + " needs a sequence folder as SCAN");
@@ -194,9 +210,10 @@ Command completeCommand() {
     Command c;
     c.name = "complete";
     c.summary = "Complete one scan with a LiDiff-family model (diffusion + refinement)";
-    c.synopsis = "MODEL SCAN OUT | MODEL SEQUENCE_DIR OUT_DIR";
+    c.synopsis = "[MODEL] SCAN OUT | [MODEL] SEQUENCE_DIR OUT_DIR";
     c.description =
-        "LiDiff's pipeline (reference 3.3-3.5): keep points with min-range < |p| < max-range,\n"
+        "Without MODEL the shipped lite teacher (resources/models/lite-teacher.safetensors)\n"
+        "completes. LiDiff's pipeline (reference 3.3-3.5): keep points with min-range < |p| < max-range,\n"
         "farthest-point-sample --points of them (the condition), tile them --tile times as\n"
         "x_init, add unit Gaussian noise, run --steps of SDE-DPM-Solver++ on the residual with\n"
         "classifier-free guidance --guidance, drop points beyond max-range or outside LiDiff's\n"
@@ -229,7 +246,7 @@ Command completeCommand() {
         {"format", "EXT", "sequence: ply, pcd or bin", false, "ply"},
         {"skip-existing", "", "sequence: keep frames already in OUT_DIR", true, ""},
         {"lidiff-scheduler-state", "", "sequence: carry sampler state across frames", true, ""}};
-    c.minPositional = 3;
+    c.minPositional = 2;
     c.maxPositional = 3;
     c.run = runComplete;
     return c;

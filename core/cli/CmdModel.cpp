@@ -52,11 +52,7 @@ void applyScaleOptions(const Args& args, ml::ModelConfig& c) {
     s.fullPoints = static_cast<std::size_t>(
         std::max(0LL, args.integer("full-points", static_cast<long long>(s.fullPoints))));
     if (!s.differencesFrom(before).empty()) s.name = "custom";
-    try {
-        ml::ModelConfig::fromJson(c.toJson());
-    } catch (const InvalidArgument& e) {
-        throw UsageError(e.what());
-    }
+    ml::ModelConfig::fromJson(c.toJson());  // InvalidArgument (exit 1) for values out of range
 }
 
 int runInit(const std::string& file, const Args& args, Context& ctx) {

@@ -47,10 +47,12 @@ int runTeacher(const Args& args, Context& ctx) {
     // The networks: a checkpoint to go on from, or fresh ones of the asked scale.
     ml::ModelConfig config;
     std::optional<ml::LidiffModel> init = resumedModel(args, outDir, "teacher");
+    const bool resumed = init.has_value();  // then the options that shaped it are ignored
     if (!init && args.has("init")) init.emplace(ml::LidiffModel::load(*args.value("init")));
     if (init) {
         config = init->config();
         for (const char* fresh : {"scale", "width", "voxel-size", "tile", "max-range"}) {
+            if (resumed) break;
             if (args.has(fresh)) {
                 throw UsageError(std::string("--") + fresh +
                                  " shapes new networks; the model given has its own");

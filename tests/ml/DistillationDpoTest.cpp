@@ -5,6 +5,7 @@
 #include "core/geometry/FarthestPointSampling.h"
 #include "core/io/ScanIo.h"
 #include "core/ml/DistillationDpo.h"
+#include "core/ml/training/DpoObjective.h"
 #include "tests/ml/ModelTestSupport.h"
 #include "tests/support/TestData.h"
 
@@ -177,6 +178,62 @@ TEST(DistillationDpo, BadInputIsRejected) {
     one.xyz = {{5, 0, 0}};
     EXPECT_THROW(trainer.step(PointCloud{}, one, 0), InvalidArgument);
     EXPECT_THROW(trainer.step(one, PointCloud{}, 0), InvalidArgument);
+}
+
+}  // namespace
+}  // namespace lidistill::ml
+
+namespace lidistill::ml {
+namespace {
+
+// A problem whose answer is known: the teacher's data is a set of points T (its noise
+// prediction at x_t = x0 + sigma e is the analytic (x_t - T) / sigma), the fake score has
+// learned the student's own samples (prediction (x_t - x0) / sigma = e). One SGD step of the
+// generator loss then moves each winner point by lr (T - x0) / (3 N sigma) toward T and each
+// loser point by loserWeight times that away from T: a flipped sign, swapped roles or an ignored
+// loser weight all give other numbers.
+struct KnownProblem {
+    torch::Tensor target = torch::tensor({{0.f, 0.f, 0.f}, {4.f, 1.f, -1.f}, {2.f, -3.f, 0.5f}});
+    torch::Tensor start = torch::tensor({{1.f, 2.f, 0.f}, {3.f, 0.f, 1.f}, {2.f, -1.f, 2.f}});
+    float sigma = 0.5f;
+    torch::Tensor e = torch::tensor({{0.3f, -0.2f, 0.1f}, {-0.5f, 0.4f, 0.0f}, {0.2f, 0.2f, -0.7f}});
+
+    // x0 after one step of lr on the linear loss, for the winner and the loser.
+    std::pair<torch::Tensor, torch::Tensor> step(double lr, double loserWeight) const {
+        auto w = start.clone().requires_grad_(true), l = start.clone().requires_grad_(true);
+        auto side = [&](const torch::Tensor& x0) {
+            const auto xt = x0 + sigma * e;
+            return training::DpoSide{(xt - target) / sigma, (xt - x0) / sigma, x0};
+        };
+        training::linearGeneratorLoss(side(w), side(l), loserWeight).backward();
+        torch::NoGradGuard g;
+        return {w - lr * w.grad(), l - lr * l.grad()};
+    }
+};
+
+TEST(DistillationDpo, IntendedObjectiveMovesWinnersTowardTheTeachersDataAndLosersAway) {
+    const KnownProblem p;
+    const double lr = 0.3;
+    const auto [w, l] = p.step(lr, 1.0);
+    // The exact answer: x0 -/+ lr (x0 - T) / (sigma * 9) (mean over 9 coordinates).
+    const auto move = lr * (p.start - p.target) / (p.sigma * 9.0);
+    EXPECT_TRUE(torch::allclose(w, p.start - move, 1e-6, 1e-6)) << w;
+    EXPECT_TRUE(torch::allclose(l, p.start + move, 1e-6, 1e-6)) << l;
+    const double before = (p.start - p.target).norm().item<double>();
+    EXPECT_LT((w - p.target).norm().item<double>(), before);  // toward the teacher's data
+    EXPECT_GT((l - p.target).norm().item<double>(), before);  // the loser away from it
+    // The loser weight scales only the loser's move.
+    const auto [w2, l2] = p.step(lr, 0.5);
+    EXPECT_TRUE(torch::allclose(w2, w));
+    EXPECT_TRUE(torch::allclose(l2, p.start + 0.5 * move, 1e-6, 1e-6));
+    // A sign-flipped objective moves the winner away: the check above tells them apart.
+    auto flipped = p.start.clone().requires_grad_(true);
+    const auto xt = flipped + p.sigma * p.e;
+    (-training::linearGeneratorLoss({(xt - p.target) / p.sigma, p.e, flipped},
+                                    {(xt - p.target) / p.sigma, p.e, flipped.detach()}, 1.0))
+        .backward();
+    const auto wf = (p.start - lr * flipped.grad()).detach();
+    EXPECT_GT((wf - p.target).norm().item<double>(), before);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 // metrics row with core's numbers; stepping the frame clears the result; failures, Stop and
 // content without ground truth are reported in the panel.
 
+#include "core/base/ShippedModels.h"
 #include "core/dataset/Sequence.h"
 #include "core/io/CloudFile.h"
 #include "core/map/SequenceMap.h"
@@ -99,6 +100,13 @@ private Q_SLOTS:
         QCOMPARE(student.steps, 8);
         QCOMPARE(student.guidance, 3.5);
         QCOMPARE(student.device, QStringLiteral("auto"));  // GPU when there is one
+        // The shipped lite models are the defaults; their scale is the model's (no --points).
+        if (!lidistill::shippedModel(lidistill::kShippedStudent).empty()) {
+            QVERIFY(student.model.endsWith(QStringLiteral("lite-student.safetensors")));
+            QVERIFY(teacher.model.endsWith(QStringLiteral("lite-teacher.safetensors")));
+        }
+        QCOMPARE(student.points, 0);
+        QVERIFY(!completionArguments(student, "s.bin", "o.bin").contains("--points"));
         CompletionSettings s = tinySettings(CompletionRole::Student, "m.safetensors", 3);
         s.seed = 7;
         s.device = "cuda";
@@ -135,6 +143,9 @@ private Q_SLOTS:
         QCOMPARE(shown.last().at(0).toInt(), 0);
 
         CompletionSlot* student = panel->slot(CompletionRole::Student);
+        auto none = student->settings();
+        none.model.clear();
+        student->setSettings(none);
         QVERIFY(!student->runButton()->isEnabled());  // no model yet
         student->setSettings(tinySettings(CompletionRole::Student, m_model));
         QVERIFY(student->runButton()->isEnabled());

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "ui/app/CompletionSlot.h"
 
+#include "core/base/ShippedModels.h"
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDir>
@@ -53,6 +55,9 @@ CompletionSettings CompletionSettings::defaults(CompletionRole role) {
         s.steps = 8;
         s.guidance = 3.5;
     }
+    const auto shipped =
+        shippedModel(role == CompletionRole::Teacher ? kShippedTeacher : kShippedStudent);
+    if (!shipped.empty()) s.model = QString::fromStdString(shipped.string());
     return s;
 }
 
@@ -63,8 +68,8 @@ QStringList completionArguments(const CompletionSettings& s, const QString& scan
     // 'g' with 17 digits: the CLI parses exactly the value the spin box shows.
     args << QStringLiteral("--guidance") << QString::number(s.guidance, 'g', 17);
     args << QStringLiteral("--seed") << QString::number(s.seed);
-    args << QStringLiteral("--points") << QString::number(s.points);
-    args << QStringLiteral("--tile") << QString::number(s.tile);
+    if (s.points > 0) args << QStringLiteral("--points") << QString::number(s.points);
+    if (s.tile > 0) args << QStringLiteral("--tile") << QString::number(s.tile);
     args << QStringLiteral("--device") << s.device;
     if (!s.refine) args << QStringLiteral("--no-refine");
     if (scan.endsWith(QStringLiteral(".pcd.bin"), Qt::CaseInsensitive)) {
@@ -120,9 +125,11 @@ CompletionSlot::CompletionSlot(CompletionRole role, QWidget* parent)
     m_device->setToolTip(
         tr("Where lidistill runs the model; CUDA needs a CUDA build of "
            "lidistill and a GPU. Auto falls back to the CPU without them."));
-    m_points->setRange(1, 1000000);
+    m_points->setRange(0, 1000000);
+    m_points->setSpecialValueText(tr("the model's"));
     m_points->setToolTip(tr("Farthest point samples of the scan: the condition (--points)"));
-    m_tile->setRange(1, 1000);
+    m_tile->setRange(0, 1000);
+    m_tile->setSpecialValueText(tr("the model's"));
     m_tile->setToolTip(tr("Copies of the samples in the initial cloud (--tile)"));
 
     auto* form = new QFormLayout;

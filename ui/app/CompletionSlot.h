@@ -34,11 +34,12 @@ struct CompletionSettings {
     qint64 seed = 0;
     /// "auto" (CUDA when lidistill has a CUDA device, else the CPU), "cpu" or "cuda".
     QString device = QStringLiteral("auto");
-    int points = 18000;  ///< farthest point samples (--points)
-    int tile = 10;       ///< copies in x_init (--tile)
+    int points = 0;      ///< farthest point samples (--points); 0: the model's scale
+    int tile = 0;        ///< copies in x_init (--tile); 0: the model's scale
     bool refine = true;  ///< false adds --no-refine
 
-    /// LiDiff's teacher (50 steps, w 6) or a distilled student (8 steps, w 3.5).
+    /// LiDiff's teacher (50 steps, w 6) or a distilled student (8 steps, w 3.5), with the
+    /// shipped lite model of that role (resources/models) when there is one.
     static CompletionSettings defaults(CompletionRole role);
 };
 

@@ -5,6 +5,7 @@
 #include "core/metrics/ChamferDistance.h"
 #include "core/ml/ModelImpl.h"
 #include "core/ml/diffusion/DpmSolver.h"
+#include "core/ml/training/DpoObjective.h"
 #include "core/ml/training/TrainerState.h"
 
 #include <cmath>
@@ -296,8 +297,8 @@ DpoStepStats DpoTrainer::step(const PointCloud& partial, const PointCloud& groun
             epsFl = m.eps(m.fakeLoser, cond, xl, t);
         }
         if (m.options.objective == DpoOptions::Objective::Linear) {
-            loss = ((epsTw - epsFw) * pair.winner).mean() -
-                   m.options.loserWeight * ((epsTl - epsFl) * pair.loser).mean();
+            loss = training::linearGeneratorLoss({epsTw, epsFw, pair.winner},
+                                                 {epsTl, epsFl, pair.loser}, m.options.loserWeight);
         } else {
             // As released: x_t - x0 with x_t built from x0 itself: derivative exactly 0.
             const auto xw = pair.winner + sigma * e, xl = pair.loser + sigma * e;
