@@ -185,7 +185,7 @@ int runEvalModels(const Args& args, Context& ctx) {
     addRuns(teacher, "teacher", teacherSteps);
     addRuns(student, "student", studentSteps);
 
-    const double work = double(frames.size() * (2 + runs.size()));
+    const double work = double(frames.size() * (1 + runs.size()));
     double done = 0;
     auto score = [&](Row& row, const PointCloud& pred, const PointCloud& truth, double secs) {
         row.acc.add(metrics::evaluateScan(pred, truth));

@@ -9,6 +9,7 @@
 #include "core/map/SequenceMap.h"
 
 #include <cmath>
+#include <fstream>
 #include <iomanip>
 #include <ostream>
 #include <set>
@@ -160,6 +161,10 @@ void writeRunJson(const TrainSetup& s, const std::string& command, const Json& e
     for (const auto& [k, v] : extra.items()) j[k] = v;
     const auto& o = s.loop;
     j["sequences"] = seqs;
+    // The first sequence also as "sequence" / "frames": what one-sequence readers (the studio's
+    // Open run folder) look for.
+    j["sequence"] = s.sources.front().sequence->dir().string();
+    j["frames"] = {s.sources.front().frames.front(), s.sources.front().frames.back() + 1};
     j["validation_frames"] = s.validation.size();
     j["steps"] = o.steps;
     j["lr"] = o.learningRate;
@@ -184,8 +189,16 @@ int runAndReport(ml::Trainer& trainer, TrainSetup& s, const std::string& task, C
                                 s.loop.printEvery > 0 ? &ctx.out : nullptr);
     } catch (const Cancelled&) {
         bar.finish();
-        ctx.err << task << ": stopped; " << (s.outDir / (trainer.modelName() + "_latest.safetensors")).string()
-                << " and the training state hold the last step (--resume continues)\n";
+        long long step = 0;
+        try {
+            std::ifstream in(s.outDir / "checkpoint.json");
+            step = nlohmann::json::parse(in).at("step").get<long long>();
+        } catch (const std::exception&) {
+            // stopped before the first checkpoint
+        }
+        ctx.err << task << ": stopped at step " << step << "; "
+                << (s.outDir / (trainer.modelName() + "_latest.safetensors")).string()
+                << " and state_latest.pt hold it (--resume continues)\n";
         throw;
     }
     bar.finish();

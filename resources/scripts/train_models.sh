@@ -21,9 +21,9 @@ shift || true
 STAGES=${*:-data teacher refiner dpo models eval}
 L=${LIDISTILL:-$ROOT/build/app/lidistill}
 SHARED=${LIDISTILL_SHARED_DATA:-$ROOT/../shared/data}
-TEACHER_STEPS=${TEACHER_STEPS:-7000}
+TEACHER_STEPS=${TEACHER_STEPS:-5000}
 REFINER_STEPS=${REFINER_STEPS:-2500}
-DPO_STEPS=${DPO_STEPS:-600}
+DPO_STEPS=${DPO_STEPS:-400}
 mkdir -p "$WORK/logs" "$WORK/data" "$WORK/models"
 export OMP_WAIT_POLICY=PASSIVE
 

@@ -327,6 +327,7 @@ private Q_SLOTS:
                                                        "2000",
                                                        "--tile",
                                                        "2",
+                                                       "--force-scale",
                                                        "--resume"}));
     }
 };

@@ -81,6 +81,8 @@ QStringList trainArguments(const TrainingSettings& s, bool resume) {
     if (s.points > 0) opt("points", QString::number(s.points));
     if (s.fullPoints > 0) opt("full-points", QString::number(s.fullPoints));
     if (s.tile > 0) opt("tile", QString::number(s.tile));
+    // Sampling figures typed in the panel are the user's choice, even off the teacher's scale.
+    if (s.points > 0 || s.fullPoints > 0 || s.tile > 0) a << QStringLiteral("--force-scale");
     if (s.augment) a << QStringLiteral("--augment");
     if (resume) a << QStringLiteral("--resume");
     return a;

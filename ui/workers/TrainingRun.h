@@ -26,9 +26,9 @@ struct TrainingSettings {
     int validateEvery = 0;    ///< 0: no validation
     int validationFrame = 0;  ///< with validateEvery
     QString frames;           ///< "A:B", empty for all
-    int points = 0;           ///< --points, 0: the CLI's default (18000)
-    int fullPoints = 0;       ///< --full-points, 0: default
-    int tile = 0;             ///< --tile, 0: default
+    int points = 0;           ///< --points, 0: the teacher's scale (any set: --force-scale)
+    int fullPoints = 0;       ///< --full-points, 0: the teacher's scale
+    int tile = 0;             ///< --tile, 0: the teacher's scale
     bool augment = false;
 };
 
