@@ -3,6 +3,7 @@
 
 #include "core/base/Error.h"
 
+#include <cmath>
 #include <string>
 
 namespace lidistill {
@@ -68,6 +69,15 @@ void PointCloud::append(const PointCloud& other) {
     appendField(label, other.label, wasEmpty);
     appendField(ring, other.ring, wasEmpty);
     xyz.insert(xyz.end(), other.xyz.begin(), other.xyz.end());
+}
+
+PointCloud withinRange(const PointCloud& cloud, double lo, double hi) {
+    PointCloud out;
+    for (const auto& p : cloud.xyz) {
+        const double r = std::sqrt(double(p[0]) * p[0] + double(p[1]) * p[1] + double(p[2]) * p[2]);
+        if (r > lo && r < hi) out.xyz.push_back(p);
+    }
+    return out;
 }
 
 void transformInPlace(PointCloud& cloud, const Eigen::Matrix4d& t) {

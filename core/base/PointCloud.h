@@ -49,6 +49,9 @@ inline std::uint16_t instanceId(std::uint32_t label) noexcept {
     return static_cast<std::uint16_t>(label >> 16);
 }
 
+/// The xyz of the points with lo < |p| < hi (metres, from the sensor): LiDiff's range filter.
+PointCloud withinRange(const PointCloud& cloud, double lo, double hi);
+
 /// Applies a rigid 4x4 transform (row-major maths, column vectors: p' = T * [p; 1]) in place.
 void transformInPlace(PointCloud& cloud, const Eigen::Matrix4d& transform);
 

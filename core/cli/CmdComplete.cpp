@@ -83,6 +83,9 @@ void checkOutputName(const std::string& file) {
 std::vector<std::string> withModel(const Args& args) {
     auto p = args.positional();
     if (p.size() == 2) {
+        if (fs::path(p[0]).extension() == ".safetensors") {
+            throw UsageError("MODEL and SCAN given, but no OUT");
+        }
         const auto shipped = shippedModel(kShippedTeacher);
         if (shipped.empty()) {
             throw UsageError(std::string("no MODEL given and no shipped ") + kShippedTeacher +

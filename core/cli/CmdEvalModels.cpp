@@ -59,20 +59,12 @@ std::vector<int> stepList(const Args& args, const char* name, const std::string&
     return out;
 }
 
-PointCloud inRange(const PointCloud& scan, double lo, double hi) {
-    PointCloud out;
-    for (const auto& p : scan.xyz) {
-        const double r = std::sqrt(double(p[0]) * p[0] + double(p[1]) * p[1] + double(p[2]) * p[2]);
-        if (r > lo && r < hi) out.xyz.push_back(p);
-    }
-    return out;
-}
 
 // The non-learned baseline: the model-scale partial scan tiled with Gaussian jitter, as many
 // points as the diffusion's output.
 PointCloud jitterBaseline(const PointCloud& scan, const ml::ModelScale& s, double sigma,
                           std::uint64_t seed) {
-    const PointCloud kept = inRange(scan, s.minRange, s.maxRange);
+    const PointCloud kept = withinRange(scan, s.minRange, s.maxRange);
     if (kept.empty()) throw InvalidArgument("baseline: the scan has no point in range");
     const PointCloud part =
         geometry::farthestPointSample(kept, std::min(s.partialPoints, kept.size()));
@@ -195,7 +187,7 @@ int runEvalModels(const Args& args, Context& ctx) {
     for (std::size_t f = 0; f < frames.size(); ++f) {
         const auto& fr = frames[f];
         checkpoint(&bar, done++ / work, "baselines");
-        score(rows[0], inRange(fr.scan, scale.minRange, scale.maxRange), fr.truth, 0);
+        score(rows[0], withinRange(fr.scan, scale.minRange, scale.maxRange), fr.truth, 0);
         const auto t0 = std::chrono::steady_clock::now();
         const auto b = jitterBaseline(fr.scan, scale, sigma, seed + f);
         score(rows[1], b, fr.truth,

@@ -26,15 +26,6 @@ void validate(const CompletionOptions& o) {
     }
 }
 
-PointCloud inRange(const PointCloud& scan, double lo, double hi) {
-    PointCloud out;
-    for (std::size_t i = 0; i < scan.size(); ++i) {
-        const auto& p = scan.xyz[i];
-        const double r = std::sqrt(double(p[0]) * p[0] + double(p[1]) * p[1] + double(p[2]) * p[2]);
-        if (r > lo && r < hi) out.xyz.push_back(p);
-    }
-    return out;
-}
 
 }  // namespace
 
@@ -87,7 +78,7 @@ Completion Completer::complete(const PointCloud& scan, std::uint64_t seed, Progr
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
     };
     // Pre-processing: range filter, farthest point sampling, x_init = the samples tiled.
-    const PointCloud kept = inRange(scan, o.minRange, o.maxRange);
+    const PointCloud kept = withinRange(scan, o.minRange, o.maxRange);
     if (kept.empty()) {
         throw InvalidArgument("completion: the scan has no point between " +
                               std::to_string(o.minRange) + " and " + std::to_string(o.maxRange) +

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // `lidistill complete` in-process: outputs, reproducibility, and usage/input errors.
+#include "core/base/ShippedModels.h"
 #include "core/cli/Cli.h"
 #include "core/io/CloudFile.h"
 #include "core/io/ScanIo.h"
@@ -246,6 +247,31 @@ TEST(CompleteCli, FollowedRunReportsEveryPercentAndStopsOnSigterm) {
     EXPECT_EQ(exitCode(pid), 1);
     EXPECT_NE(bytesOf(errLog).find("cancelled"), std::string::npos) << bytesOf(errLog);
     EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+}  // namespace
+}  // namespace lidistill::ml
+
+namespace lidistill::ml {
+namespace {
+
+TEST(CompleteCli, WithoutAModelTheShippedTeacherCompletesAtItsOwnScale) {
+    LIDISTILL_REQUIRE_SHARED_DATA();
+    if (shippedModel(kShippedTeacher).empty()) GTEST_SKIP() << "no shipped models in this tree";
+    const auto dir = test::scratchDir();
+    const auto scan = (test::semanticKittiSeq00() / "velodyne" / "000000.bin").string();
+    const CliResult r = test::runCli({"complete", scan, (dir / "out.bin").string(), "--steps", "2",
+                                      "--diffused", (dir / "diffused.bin").string(),
+                                      "--partial-out", (dir / "partial.bin").string()});
+    ASSERT_EQ(r.code, 0) << r.err;
+    // The lite scale from the file: 2000 partial points, 4 x 2000 diffused before the filter,
+    // and 6 refined points for each diffused one.
+    EXPECT_EQ(io::readCloud(dir / "partial.bin").size(), 2000u);
+    const auto diffused = io::readCloud(dir / "diffused.bin").size();
+    EXPECT_GT(diffused, 0u);
+    EXPECT_LE(diffused, 8000u);
+    EXPECT_EQ(io::readCloud(dir / "out.bin").size(), 6 * diffused);
+    EXPECT_EQ(r.err.find("outside the model's"), std::string::npos) << r.err;
 }
 
 }  // namespace
