@@ -38,7 +38,7 @@ void printMainHelp(std::ostream& os, const std::vector<Command>& cmds) {
           "Usage: lidistill COMMAND [options]   (lidistill COMMAND --help for details)\n\n"
           "Commands:\n";
     for (const auto& c : cmds) {
-        os << "  " << c.name << std::string(c.name.size() < 12 ? 12 - c.name.size() : 1, ' ')
+        os << "  " << c.name << std::string(c.name.size() < 15 ? 15 - c.name.size() : 1, ' ')
            << c.summary << '\n';
     }
     os << "\nGlobal options: --quiet (warnings and errors only), --verbose (debug messages).\n"
