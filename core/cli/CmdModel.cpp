@@ -4,6 +4,7 @@
 #include "core/base/Error.h"
 #include "core/cli/Cli.h"
 #include "core/cli/Command.h"
+#include "core/cli/TrainSetup.h"
 #include "core/io/CloudFile.h"
 #include "core/ml/Model.h"
 
@@ -40,30 +41,9 @@ int runInfo(const std::string& file, Context& ctx) {
     return kOk;
 }
 
-// --width, --voxel-size and the scale's figures on top of a chosen scale.
-void applyScaleOptions(const Args& args, ml::ModelConfig& c) {
-    c.width = args.number("width", c.width);
-    c.voxelSize = args.number("voxel-size", c.voxelSize);
-    auto& s = c.scale;
-    const auto before = s;
-    s.partialPoints = static_cast<std::size_t>(
-        std::max(0LL, args.integer("points", static_cast<long long>(s.partialPoints))));
-    s.tile = static_cast<int>(args.integer("tile", s.tile));
-    s.fullPoints = static_cast<std::size_t>(
-        std::max(0LL, args.integer("full-points", static_cast<long long>(s.fullPoints))));
-    if (!s.differencesFrom(before).empty()) s.name = "custom";
-    ml::ModelConfig::fromJson(c.toJson());  // InvalidArgument (exit 1) for values out of range
-}
-
 int runInit(const std::string& file, const Args& args, Context& ctx) {
-    ml::ModelConfig c = ml::ModelConfig::lite();
-    const std::string scale = args.value("scale", "full");
-    if (scale == "full") {
-        c = ml::ModelConfig{};
-    } else if (scale != "lite") {
-        throw UsageError("--scale must be full or lite, got '" + scale + "'");
-    }
-    applyScaleOptions(args, c);
+    ml::ModelConfig c = newModelConfig(args, "full");
+    ml::ModelConfig::fromJson(c.toJson());  // InvalidArgument (exit 1) for values out of range
     c.hasRefiner = args.flag("refiner");
     c.source = "lidistill model init (random initialisation)";
     ml::LidiffModel model(c, static_cast<std::uint64_t>(args.integer("seed", 0)));

@@ -59,24 +59,8 @@ int runTeacher(const Args& args, Context& ctx) {
             }
         }
     } else {
-        config = ml::ModelConfig{};
-        const std::string scale = args.value("scale", "lite");
-        if (scale == "lite") {
-            config = ml::ModelConfig::lite();
-        } else if (scale != "full") {
-            throw UsageError("--scale must be full or lite, got '" + scale + "'");
-        }
-        config.width = args.number("width", config.width);
-        config.voxelSize = args.number("voxel-size", config.voxelSize);
-        config.scale.tile = static_cast<int>(args.integer("tile", config.scale.tile));
-        config.scale.maxRange = args.number("max-range", config.scale.maxRange);
         // New networks take their scale from the options: the data they are trained on.
-        const auto before = config.scale;
-        config.scale.partialPoints = static_cast<std::size_t>(std::max(
-            1LL, args.integer("points", static_cast<long long>(config.scale.partialPoints))));
-        config.scale.fullPoints = static_cast<std::size_t>(std::max(
-            1LL, args.integer("full-points", static_cast<long long>(config.scale.fullPoints))));
-        if (!config.scale.differencesFrom(before).empty()) config.scale.name = "custom";
+        config = newModelConfig(args, "lite");
         config.hasRefiner = args.flag("refiner");
         config.source = "lidistill train-teacher";
         try {

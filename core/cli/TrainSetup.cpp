@@ -8,8 +8,8 @@
 #include "core/cli/TerminalProgress.h"
 #include "core/map/SequenceMap.h"
 
+#include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <iomanip>
 #include <ostream>
 #include <set>
@@ -43,6 +43,28 @@ std::string canonicalName(const fs::path& p) {
 }
 
 }  // namespace
+
+ml::ModelConfig newModelConfig(const Args& args, const std::string& defaultScale) {
+    const std::string scale = args.value("scale", defaultScale);
+    if (scale != "full" && scale != "lite") {
+        throw UsageError("--scale must be full or lite, got '" + scale + "'");
+    }
+    ml::ModelConfig c = scale == "lite" ? ml::ModelConfig::lite() : ml::ModelConfig{};
+    c.width = args.number("width", c.width);
+    c.voxelSize = args.number("voxel-size", c.voxelSize);
+    auto& s = c.scale;
+    const auto named = s;
+    auto count = [&](const char* name, std::size_t fallback) {
+        return static_cast<std::size_t>(
+            std::max(0LL, args.integer(name, static_cast<long long>(fallback))));
+    };
+    s.tile = static_cast<int>(args.integer("tile", s.tile));
+    s.maxRange = args.number("max-range", s.maxRange);
+    s.partialPoints = count("points", s.partialPoints);
+    s.fullPoints = count("full-points", s.fullPoints);
+    if (!s.differencesFrom(named).empty()) s.name = "custom";
+    return c;
+}
 
 map::GroundTruthOptions groundTruthFor(const ml::ModelScale& scale) {
     map::GroundTruthOptions g;
@@ -189,14 +211,8 @@ int runAndReport(ml::Trainer& trainer, TrainSetup& s, const std::string& task, C
                                 s.loop.printEvery > 0 ? &ctx.out : nullptr);
     } catch (const Cancelled&) {
         bar.finish();
-        long long step = 0;
-        try {
-            std::ifstream in(s.outDir / "checkpoint.json");
-            step = nlohmann::json::parse(in).at("step").get<long long>();
-        } catch (const std::exception&) {
-            // stopped before the first checkpoint
-        }
-        ctx.err << task << ": stopped at step " << step << "; "
+        ctx.err << task << ": stopped at step "
+                << std::max(0LL, ml::lastCheckpointStep(s.outDir)) << "; "
                 << (s.outDir / (trainer.modelName() + "_latest.safetensors")).string()
                 << " and state_latest.pt hold it (--resume continues)\n";
         throw;

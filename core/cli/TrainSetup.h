@@ -2,7 +2,8 @@
 // SPDX-License-Identifier: MIT
 //
 // What the train-* commands share: training sequences and their maps, held-out validation
-// frames, the loop options, the scale check against the model, and the run folder's run.json.
+// frames, the loop options, the scale check against the model, and the run folder's run.json;
+// and the config of new networks from options (also `model init`).
 #ifdef LIDISTILL_HAVE_ML
 #include "core/cli/Args.h"
 #include "core/cli/Command.h"
@@ -29,6 +30,12 @@ struct TrainSetup {
     std::vector<ml::ValidationFrame> validation;
     ml::LoopOptions loop;
 };
+
+/// The config of new networks: --scale (full or lite, else UsageError; `defaultScale` when
+/// absent), then --width, --voxel-size, --tile, --max-range, --points, --full-points on top (the
+/// scale's name becomes "custom" when they change it). Not validated: callers decide how a value
+/// out of range is reported (ModelConfig::fromJson throws InvalidArgument).
+ml::ModelConfig newModelConfig(const Args& args, const std::string& defaultScale);
 
 /// The reference 7.1 ground truth within the scale's range (50 m at LiDiff's full scale): a
 /// model that completes 30 m is scored on the 30 m it completes, and so are the baselines.

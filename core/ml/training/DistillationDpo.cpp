@@ -101,6 +101,16 @@ struct DpoTrainer::Impl {
         return xInit + oneStep.sample * r + oneStep.data * d + oneStep.noise * z;
     }
 
+    // What a state file holds: every network that trains and both optimizers.
+    training::StateParts stateParts() {
+        training::StateParts parts;
+        parts.modules = {{"student", student.impl().denoiser.get()},
+                         {"fake_winner", fakeWinner.get()},
+                         {"fake_loser", fakeLoser.get()}};
+        parts.optimizers = {{"generator", optG.get()}, {"aux", optAux.get()}};
+        return parts;
+    }
+
     struct Pair {
         torch::Tensor winner, loser;
         double cdWinner = 0, cdLoser = 0;
@@ -147,23 +157,11 @@ void DpoTrainer::setLearningRate(double lr) {
 }
 
 void DpoTrainer::saveState(const std::filesystem::path& file) const {
-    auto& m = *m_impl;
-    training::StateParts parts;
-    parts.modules = {{"student", m.student.impl().denoiser.get()},
-                     {"fake_winner", m.fakeWinner.get()},
-                     {"fake_loser", m.fakeLoser.get()}};
-    parts.optimizers = {{"generator", m.optG.get()}, {"aux", m.optAux.get()}};
-    training::saveStateFile(file, "dpo", parts);
+    training::saveStateFile(file, "dpo", m_impl->stateParts());
 }
 
 void DpoTrainer::loadState(const std::filesystem::path& file) {
-    auto& m = *m_impl;
-    training::StateParts parts;
-    parts.modules = {{"student", m.student.impl().denoiser.get()},
-                     {"fake_winner", m.fakeWinner.get()},
-                     {"fake_loser", m.fakeLoser.get()}};
-    parts.optimizers = {{"generator", m.optG.get()}, {"aux", m.optAux.get()}};
-    training::loadStateFile(file, "dpo", parts);
+    training::loadStateFile(file, "dpo", m_impl->stateParts());
 }
 
 namespace {

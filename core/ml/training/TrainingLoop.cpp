@@ -67,18 +67,6 @@ Json recordJson(long long step, const MetricsRecord& r) {
     return j;
 }
 
-// The step of the last complete checkpoint, or -1.
-long long checkpointStep(const fs::path& outDir) {
-    const fs::path file = outDir / "checkpoint.json";
-    if (!fs::exists(file)) return -1;
-    try {
-        std::ifstream in(file);
-        return Json::parse(in).at("step").get<long long>();
-    } catch (const nlohmann::json::exception& e) {
-        throw IoError(file, std::string("unreadable checkpoint record: ") + e.what());
-    }
-}
-
 // Keeps the log lines up to `step` (a crashed run may have logged steps after its checkpoint,
 // and the line being written when it died may be cut).
 void truncateLog(const fs::path& log, long long step) {
@@ -105,6 +93,17 @@ TrainingExample lidiffExample(const TrainingSource& source, std::size_t frame, s
     return {std::move(s.partial), std::move(s.full)};
 }
 
+long long lastCheckpointStep(const fs::path& outDir) {
+    const fs::path file = outDir / "checkpoint.json";
+    if (!fs::exists(file)) return -1;
+    try {
+        std::ifstream in(file);
+        return Json::parse(in).at("step").get<long long>();
+    } catch (const nlohmann::json::exception& e) {
+        throw IoError(file, std::string("unreadable checkpoint record: ") + e.what());
+    }
+}
+
 LoopResult runTrainingLoop(Trainer& trainer, const std::vector<TrainingSource>& sources,
                            const std::vector<ValidationFrame>& validation,
                            const LoopOptions& o, const fs::path& outDir, ProgressSink* progress,
@@ -123,7 +122,7 @@ LoopResult runTrainingLoop(Trainer& trainer, const std::vector<TrainingSource>& 
     result.latestModel = latest;
     long long step = 0;
     if (o.resume) {
-        const long long at = checkpointStep(outDir);
+        const long long at = lastCheckpointStep(outDir);
         if (at > 0) {
             trainer.loadState(stateFile);
             step = at;

@@ -70,6 +70,10 @@ struct LoopResult {
     std::filesystem::path latestModel;
 };
 
+/// The step of the last complete checkpoint in a run folder (checkpoint.json), or -1 if none.
+/// @throws IoError for an unreadable checkpoint record.
+long long lastCheckpointStep(const std::filesystem::path& outDir);
+
 /// Trains into `outDir` until options.steps. On Cancelled (Ctrl+C, SIGTERM through
 /// `progress`) it writes a checkpoint of the steps done and rethrows.
 /// @throws InvalidArgument for no training frames; IoError for an unwritable folder or an
