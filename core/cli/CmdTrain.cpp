@@ -113,8 +113,8 @@ Command teacherCommand() {
         "0.1 m voxels, 2000 x 4 points, for CPUs) or full (LiDiff's); --init starts from a file.\n"
         "Validation (--validate-every) completes the held-out --validation frames with\n"
         "--val-steps and logs val_cd / val_jsd. OUT_DIR gets run.json, metrics.jsonl,\n"
-        "teacher_latest.safetensors, teacher_step_N.safetensors, state_latest.pt and\n"
-        "checkpoint.json; Ctrl+C / SIGTERM saves and --resume goes on.";
+        "teacher_latest.safetensors, teacher_step_N.safetensors, state_step_N.pt (the latest\n"
+        "two) and checkpoint.json; Ctrl+C / SIGTERM saves and --resume goes on.";
     c.options = withCommon(
         {{"scale", "lite|full", "new networks: scale", false, "lite"},
          {"width", "W", "new networks: channel multiplier", false, "the scale's"},
@@ -283,7 +283,7 @@ Command dpoCommand() {
         "OUT_DIR gets metrics.jsonl (a JSON line a step, flushed: loss_g, loss_aux, cd_winner,\n"
         "cd_loser, grad_g, grad_aux; val_cd lines with --validate-every), run.json,\n"
         "student_latest.safetensors, student_step_N.safetensors every --checkpoint-every steps,\n"
-        "state_latest.pt (student, fake scores, optimizers) and checkpoint.json.\n"
+        "state_step_N.pt (student, fake scores, optimizers; the latest two), checkpoint.json.\n"
         "Ctrl+C or SIGTERM stops after the current step and saves; --resume goes on.\n"
         "The student file knows it is a student (8 steps, w 3.5): `lidistill complete STUDENT\n"
         "SCAN OUT` samples it as it is meant to run.";

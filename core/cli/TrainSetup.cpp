@@ -4,12 +4,14 @@
 
 #include "core/base/AtomicFile.h"
 #include "core/base/Error.h"
+#include "core/base/Log.h"
 #include "core/cli/Cli.h"
 #include "core/cli/TerminalProgress.h"
 #include "core/map/SequenceMap.h"
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <iomanip>
 #include <ostream>
 #include <set>
@@ -34,6 +36,22 @@ fs::path mapCache(const Args& args, const fs::path& outDir, std::size_t i, std::
     name << std::setw(2) << std::setfill('0') << i << '-' << seq.dir().filename().string()
          << ".ldmap";
     return outDir / "maps" / name.str();
+}
+
+// A run started over with --force: its log, checkpoints and event files go; maps stay (a cache
+// of the sequences, valid for any run).
+void clearRun(const fs::path& dir) {
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string f = it->path().filename().string();
+        const bool runFile = f == "metrics.jsonl" || f == "checkpoint.json" || f == "run.json" ||
+                             (f.rfind("state_", 0) == 0 && it->path().extension() == ".pt") ||
+                             f.find("_latest.safetensors") != std::string::npos ||
+                             f.find("_step_") != std::string::npos ||
+                             f.rfind("events.out.tfevents.", 0) == 0;
+        std::error_code rm;
+        if (runFile && it->is_regular_file()) fs::remove(it->path(), rm);
+    }
 }
 
 std::string canonicalName(const fs::path& p) {
@@ -94,6 +112,7 @@ std::vector<OptionSpec> commonTrainOptions(const char* defaultLr, const char* de
         {"validation-frames", "A:B", "frames of --validation", false, "all"},
         {"print-every", "N", "a line on stdout every N steps (for logs)", false, "0"},
         {"resume", "", "continue the run in OUT_DIR from its last checkpoint", true, ""},
+        {"force", "", "start over a run in OUT_DIR, or resume it with other options", true, ""},
         {"device", "DEV", "cpu, cuda or cuda:N", false, "cpu"}};
 }
 
@@ -116,6 +135,7 @@ TrainSetup prepareTraining(const Args& args, std::size_t firstSeq, const ml::Mod
     o.lrDecay = args.number("lr-decay", defaultDecay);
     if (!(o.lrDecay > 0) || o.lrDecay > 1) throw UsageError("--lr-decay must be in (0, 1]");
     o.resume = args.flag("resume");
+    s.force = args.flag("force");
     o.sample.partialPoints = static_cast<std::size_t>(
         atLeast(args, "points", static_cast<long long>(scale.partialPoints), 1));
     o.sample.fullPoints = static_cast<std::size_t>(
@@ -134,6 +154,18 @@ TrainSetup prepareTraining(const Args& args, std::size_t firstSeq, const ml::Mod
     }
     if (fs::exists(s.outDir) && !fs::is_directory(s.outDir)) {
         throw IoError(s.outDir, "OUT_DIR must be a folder");
+    }
+    // Never start over a run by accident: its log and checkpoints would be lost.
+    if (!o.resume && (fs::exists(s.outDir / "run.json") || fs::exists(s.outDir / "checkpoint.json"))) {
+        if (!s.force) {
+            const long long at = ml::lastCheckpointStep(s.outDir);
+            throw UsageError(s.outDir.string() + " holds a run" +
+                             (at >= 0 ? " (last checkpoint: step " + std::to_string(at) + ")"
+                                      : std::string()) +
+                             ": --resume continues it, --force starts it over (deleting its "
+                             "log and checkpoints)");
+        }
+        clearRun(s.outDir);
     }
 
     const std::size_t count = p.size() - 1 - firstSeq;
@@ -197,6 +229,39 @@ void writeRunJson(const TrainSetup& s, const std::string& command, const Json& e
     j["seed"] = o.seed;
     j["checkpoint_every"] = o.checkpointEvery;
     j["validate_every"] = o.validateEvery;
+    const fs::path file = s.outDir / "run.json";
+    if (o.resume && fs::exists(file)) {
+        // A resumed run must be the run it continues: only --steps (to go further) may change.
+        Json before;
+        try {
+            std::ifstream in(file);
+            before = Json::parse(in);
+        } catch (const nlohmann::json::exception& e) {
+            throw IoError(file, std::string("unreadable run record: ") + e.what());
+        }
+        std::string diff;
+        auto note = [&](const std::string& key, const std::string& was, const std::string& now) {
+            diff += (diff.empty() ? "" : ", ") + key + " " + was + " -> " + now;
+        };
+        for (const auto& [k, v] : j.items()) {
+            if (k == "steps") continue;
+            if (!before.contains(k)) {
+                note(k, "(absent)", v.dump());
+            } else if (before.at(k) != v) {
+                note(k, before.at(k).dump(), v.dump());
+            }
+        }
+        for (const auto& [k, v] : before.items()) {
+            if (!j.contains(k)) note(k, v.dump(), "(absent)");
+        }
+        if (!diff.empty()) {
+            if (!s.force) {
+                throw UsageError("--resume with options that differ from " + file.string() +
+                                 ": " + diff + "; give the run's options, or --force");
+            }
+            log::warn("resuming ", s.outDir.string(), " with other options (--force): ", diff);
+        }
+    }
     writeStreamAtomically(s.outDir / "run.json", [&](std::ostream& os) { os << j.dump(2) << '\n'; });
 }
 
@@ -214,7 +279,7 @@ int runAndReport(ml::Trainer& trainer, TrainSetup& s, const std::string& task, C
         ctx.err << task << ": stopped at step "
                 << std::max(0LL, ml::lastCheckpointStep(s.outDir)) << "; "
                 << (s.outDir / (trainer.modelName() + "_latest.safetensors")).string()
-                << " and state_latest.pt hold it (--resume continues)\n";
+                << " and its state hold it (--resume continues)\n";
         throw;
     }
     bar.finish();

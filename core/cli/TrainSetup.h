@@ -29,6 +29,7 @@ struct TrainSetup {
     std::vector<ml::TrainingSource> sources;
     std::vector<ml::ValidationFrame> validation;
     ml::LoopOptions loop;
+    bool force = false;  ///< --force: start a run over, or resume it with other options
 };
 
 /// The config of new networks: --scale (full or lite, else UsageError; `defaultScale` when
@@ -45,7 +46,8 @@ map::GroundTruthOptions groundTruthFor(const ml::ModelScale& scale);
 std::vector<OptionSpec> commonTrainOptions(const char* defaultLr, const char* defaultDecay,
                                            long long defaultSteps);
 
-/// Checks the folder and the options, then reads the sequences (the positional arguments
+/// Checks the folder and the options (a folder holding a run is refused without --resume or
+/// --force; --force without --resume clears it), then reads the sequences (the positional arguments
 /// from `firstSeq` to the last but one), builds or loads their maps (OUT_DIR/maps/) and the
 /// validation frames. `scale` is the model's: --points / --full-points that differ from it are
 /// refused unless --force-scale. @throws UsageError, IoError, InvalidArgument.
@@ -54,6 +56,8 @@ TrainSetup prepareTraining(const Args& args, std::size_t firstSeq, const ml::Mod
                            ProgressSink* progress);
 
 /// Writes OUT_DIR/run.json: `command` and `extra` plus the loop's options and the sequences.
+/// With --resume, options other than --steps that differ from the run.json there are refused,
+/// listing the differences (UsageError), unless --force.
 void writeRunJson(const TrainSetup& setup, const std::string& command,
                   const nlohmann::ordered_json& extra);
 

@@ -153,7 +153,8 @@ TEST_F(TrainRun, TeacherAndRefinerRunsKeepTheRunFolderContract) {
                      "--val-steps", "2"});
     ASSERT_EQ(r.code, 0) << r.err;
     for (const char* f : {"run.json", "metrics.jsonl", "teacher_latest.safetensors",
-                          "teacher_step_2.safetensors", "state_latest.pt", "checkpoint.json"}) {
+                          "teacher_step_2.safetensors", "state_step_2.pt", "state_step_3.pt",
+                          "checkpoint.json"}) {
         EXPECT_TRUE(fs::exists(out / f)) << f;
     }
     const auto log = readLog(out / "metrics.jsonl");

@@ -43,7 +43,9 @@ inline void saveStateFile(const std::filesystem::path& file, const std::string& 
         opt->save(sub);
         archive.write("optimizer." + name, sub);
     }
-    writeViaTemp(file, [&](const std::filesystem::path& tmp) { archive.save_to(tmp.string()); });
+    // Synced: checkpoint.json, written next, must never name a state still in the page cache.
+    writeViaTemp(file, [&](const std::filesystem::path& tmp) { archive.save_to(tmp.string()); },
+                 Durable::yes);
 }
 
 inline void loadStateFile(const std::filesystem::path& file, const std::string& kind,

@@ -3,6 +3,7 @@
 
 #include "core/base/AtomicFile.h"
 #include "core/base/Error.h"
+#include "core/base/Log.h"
 
 #include <algorithm>
 #include <chrono>
@@ -93,15 +94,29 @@ TrainingExample lidiffExample(const TrainingSource& source, std::size_t frame, s
     return {std::move(s.partial), std::move(s.full)};
 }
 
-long long lastCheckpointStep(const fs::path& outDir) {
+std::vector<CheckpointRecord> readCheckpoints(const fs::path& outDir) {
     const fs::path file = outDir / "checkpoint.json";
-    if (!fs::exists(file)) return -1;
+    std::vector<CheckpointRecord> out;
+    if (!fs::exists(file)) return out;
     try {
         std::ifstream in(file);
-        return Json::parse(in).at("step").get<long long>();
+        const auto j = Json::parse(in);
+        auto add = [&](const Json& r) {
+            out.push_back({r.at("step").get<long long>(),
+                           outDir / r.value("state", std::string("state_latest.pt")),
+                           r.value("seconds", 0.0)});
+        };
+        add(j);
+        if (j.contains("previous")) add(j.at("previous"));
     } catch (const nlohmann::json::exception& e) {
         throw IoError(file, std::string("unreadable checkpoint record: ") + e.what());
     }
+    return out;
+}
+
+long long lastCheckpointStep(const fs::path& outDir) {
+    const auto records = readCheckpoints(outDir);
+    return records.empty() ? -1 : records.front().step;
 }
 
 LoopResult runTrainingLoop(Trainer& trainer, const std::vector<TrainingSource>& sources,
@@ -115,17 +130,41 @@ LoopResult runTrainingLoop(Trainer& trainer, const std::vector<TrainingSource>& 
     fs::create_directories(outDir);
     const std::string name = trainer.modelName();
     const fs::path latest = outDir / (name + "_latest.safetensors");
-    const fs::path stateFile = outDir / "state_latest.pt";
     const fs::path logFile = outDir / "metrics.jsonl";
+    removeStaleTemporaries(outDir);
 
     LoopResult result;
     result.latestModel = latest;
     long long step = 0;
+    double secondsBefore = 0;  // training seconds of the earlier invocations
+    std::vector<CheckpointRecord> kept;  // checkpoint.json's records, latest first
     if (o.resume) {
-        const long long at = lastCheckpointStep(outDir);
-        if (at > 0) {
-            trainer.loadState(stateFile);
-            step = at;
+        kept = readCheckpoints(outDir);
+        std::string failures;
+        for (std::size_t i = 0; i < kept.size(); ++i) {
+            try {
+                trainer.loadState(kept[i].state);
+            } catch (const IoError& e) {
+                failures += std::string(failures.empty() ? "" : "; ") + e.what();
+                continue;
+            }
+            if (i > 0) {
+                log::warn("training: the checkpoint of step ", kept[0].step,
+                          " cannot be read (", failures, "); resuming from step ", kept[i].step);
+                kept.erase(kept.begin(), kept.begin() + static_cast<long>(i));
+                trainer.model().save(latest);  // it may hold the unreadable step's weights
+            }
+            step = kept.front().step;
+            secondsBefore = kept.front().seconds;
+            failures.clear();
+            break;
+        }
+        if (!failures.empty()) {
+            throw IoError(outDir / "checkpoint.json",
+                          "no checkpoint of this run can be read: " + failures);
+        }
+        if (kept.empty() && !o.quietResume) {
+            log::warn("training: ", outDir.string(), " holds no checkpoint yet; starting at step 0");
         }
         truncateLog(logFile, step);
     } else if (fs::exists(logFile)) {
@@ -144,26 +183,52 @@ LoopResult runTrainingLoop(Trainer& trainer, const std::vector<TrainingSource>& 
         }
         return b;
     };
+    const auto t0 = std::chrono::steady_clock::now();
+    auto seconds = [&] {
+        return secondsBefore +
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    };
+    // State first, then the record that names it (synced): a kill between the two leaves the
+    // record naming the previous, complete state. The two latest states stay on disk.
     auto saveCheckpoint = [&](long long k) {
         trainer.model().save(latest);
         if (k % o.checkpointEvery == 0) {
             trainer.model().save(outDir / (name + "_step_" + std::to_string(k) + ".safetensors"));
         }
-        trainer.saveState(stateFile);
-        writeStreamAtomically(outDir / "checkpoint.json", [&](std::ostream& os) {
-            os << Json{{"step", k}, {"model", latest.filename().string()},
-                       {"state", stateFile.filename().string()}}
-                      .dump()
-               << '\n';
-        });
+        const fs::path state = outDir / ("state_step_" + std::to_string(k) + ".pt");
+        trainer.saveState(state);
+        const CheckpointRecord now{k, state, seconds()};
+        Json record{{"step", k}, {"model", latest.filename().string()},
+                    {"state", state.filename().string()}, {"seconds", now.seconds}};
+        if (!kept.empty() && kept.front().step != k) {
+            record["previous"] = {{"step", kept.front().step},
+                                  {"state", kept.front().state.filename().string()},
+                                  {"seconds", kept.front().seconds}};
+        }
+        writeStreamAtomically(outDir / "checkpoint.json",
+                              [&](std::ostream& os) { os << record.dump() << '\n'; },
+                              Durable::yes);
+        if (!kept.empty() && kept.front().step != k) {
+            kept = {now, kept.front()};
+        } else {
+            kept = {now};
+        }
+        // Older states (and a state_latest.pt of an earlier version) are no longer named.
+        std::error_code ec;
+        for (fs::directory_iterator it(outDir, ec), end; !ec && it != end; it.increment(ec)) {
+            const std::string f = it->path().filename().string();
+            const bool isState = (f.rfind("state_step_", 0) == 0 || f == "state_latest.pt") &&
+                                 it->path().extension() == ".pt";
+            if (!isState) continue;
+            bool named = false;
+            for (const auto& c : kept) named = named || c.state.filename() == f;
+            std::error_code rm;
+            if (!named) fs::remove(it->path(), rm);
+        }
     };
 
     std::ofstream log(logFile, std::ios::app);
     if (!log) throw IoError(logFile, "cannot open for appending");
-    const auto t0 = std::chrono::steady_clock::now();
-    auto seconds = [&] {
-        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    };
     // The next batch is read while the current step computes.
     std::future<std::vector<TrainingExample>> next;
     if (step < o.steps) next = std::async(std::launch::async, batchOf, step);
@@ -235,7 +300,7 @@ LoopResult runTrainingLoop(Trainer& trainer, const std::vector<TrainingSource>& 
         throw;
     }
     result.lastStep = step;
-    result.seconds = seconds();
+    result.seconds = seconds() - secondsBefore;
     return result;
 }
 

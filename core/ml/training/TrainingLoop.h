@@ -8,11 +8,17 @@
 //                                 flushed at once (the studio follows it)
 //   NAME_latest.safetensors       the model as it is used (NAME = trainer.modelName())
 //   NAME_step_N.safetensors       every checkpointEvery steps
-//   state_latest.pt               the whole trainer state (networks, optimizers)
-//   checkpoint.json               {"step": N}: written last, so it names a complete checkpoint
+//   state_step_N.pt               the whole trainer state (networks, optimizers) at step N;
+//                                 the latest two are kept
+//   checkpoint.json               {"step", "state", "seconds", "previous": {...}}: written last
+//                                 and synced to disk, so it names complete checkpoints only
+//   *.tmpPID_N                    a write in progress (removed at the next start if its
+//                                 process died)
 // Examples come from several sequences at once; each epoch (a pass over all training frames)
 // visits them in a fresh order drawn from the seed, and step k's random numbers come from
-// (seed, k) alone, so a resumed run repeats the steps of an uninterrupted one. Torch-free.
+// (seed, k) alone, so a resumed run repeats the steps of an uninterrupted one: killed at any
+// moment (SIGKILL included) and resumed, it ends with the weights of a run never stopped
+// (bit-identical on the CPU with the same thread count). Torch-free.
 
 #include "core/base/PointCloud.h"
 #include "core/base/Progress.h"
@@ -53,6 +59,7 @@ struct LoopOptions {
     double lrDecay = 1.0;            ///< learning rate x lrDecay after every epoch
     dataset::TrainingSampleOptions sample;
     bool resume = false;             ///< continue from checkpoint.json (a fresh run if none)
+    bool quietResume = false;        ///< no warning when resuming a run with no checkpoint
     long long printEvery = 0;        ///< a human line on `print` every N steps (0: never)
 };
 
@@ -69,6 +76,18 @@ struct LoopResult {
     double seconds = 0;
     std::filesystem::path latestModel;
 };
+
+/// A complete checkpoint: its step, its state file and the run's training seconds at it.
+struct CheckpointRecord {
+    long long step = 0;
+    std::filesystem::path state;
+    double seconds = 0;
+};
+
+/// The checkpoints checkpoint.json names, latest first (the one before it is kept as a fall-back
+/// for a latest state that turns out corrupt); empty if there is none.
+/// @throws IoError for an unreadable checkpoint record.
+std::vector<CheckpointRecord> readCheckpoints(const std::filesystem::path& outDir);
 
 /// The step of the last complete checkpoint in a run folder (checkpoint.json), or -1 if none.
 /// @throws IoError for an unreadable checkpoint record.
