@@ -148,6 +148,20 @@ void TensorBoardWriter::write(long long step,
     writeRecord(event);
 }
 
+void TensorBoardWriter::restartAt(long long step, double wallTime) {
+    std::string sessionLog;
+    putKey(sessionLog, 1, 0);  // SessionLog.status
+    putVarint(sessionLog, 1);  // START
+    std::string event;
+    putDouble(event, 1, wallTime);
+    if (step != 0) {
+        putKey(event, 2, 0);
+        putVarint(event, static_cast<std::uint64_t>(step));
+    }
+    putBytes(event, 6, sessionLog);  // Event.session_log
+    writeRecord(event);
+}
+
 void TensorBoardWriter::writeRecord(const std::string& data) {
     std::string header;
     putLittleEndian(header, data.size(), 8);

@@ -35,6 +35,12 @@ public:
     void write(long long step, const std::vector<std::pair<std::string, double>>& scalars,
                double wallTime = now());
 
+    /// Tells TensorBoard that the run starts again at `step` (a resumed run): it drops the
+    /// earlier files' points at `step` and after, which the killed process logged past its
+    /// last checkpoint (Event.session_log = SessionLog{status: START}).
+    /// @throws IoError naming the file on a write failure.
+    void restartAt(long long step, double wallTime = now());
+
     const std::filesystem::path& file() const noexcept { return m_path; }
 
     /// Seconds since the Unix epoch, the unit TensorBoard expects for wall_time.

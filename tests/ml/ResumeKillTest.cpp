@@ -3,8 +3,10 @@
 // with the weights and the log of a run never stopped; a corrupt latest checkpoint falls back to
 // the one before; a folder holding a run is never started over by accident.
 #include "core/ml/ModelImpl.h"
+#include "core/ml/training/TrainingLoop.h"
 #include "tests/support/RunCli.h"
 #include "tests/support/TestData.h"
+#include "tests/support/TfEventsReader.h"
 
 #include <chrono>
 #include <csignal>
@@ -12,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sys/wait.h>
@@ -84,6 +87,41 @@ void expectSameNetworks(const LidiffModel& a, const LidiffModel& b) {
     }
 }
 
+// What TensorBoard shows of a run folder's event files: a session START at step s drops the
+// points at s and after that earlier files logged. tag -> step -> value.
+std::map<std::string, std::map<long long, float>> boardScalars(const fs::path& dir) {
+    std::map<std::string, std::map<long long, float>> out;
+    for (const auto& e : lidistill::test::tfevents::readFolder(dir)) {
+        if (e.sessionStatus == 1) {
+            for (auto& [tag, series] : out) series.erase(series.lower_bound(e.step), series.end());
+        }
+        for (const auto& v : e.values) out[v.tag][e.step] = v.value;
+    }
+    return out;
+}
+
+// Every number of every metrics.jsonl line is on the board at its step, as a float.
+void expectBoardMatchesLog(const fs::path& dir) {
+    const auto board = boardScalars(dir);
+    std::ifstream in(dir / "metrics.jsonl");
+    std::size_t checked = 0;
+    for (std::string line; std::getline(in, line);) {
+        const auto j = nlohmann::json::parse(line);
+        const long long step = j.at("step").get<long long>();
+        for (const auto& [k, v] : j.items()) {
+            if (k == "step" || !v.is_number()) continue;
+            ASSERT_TRUE(board.count(k) && board.at(k).count(step)) << k << " at step " << step;
+            EXPECT_EQ(board.at(k).at(step), static_cast<float>(v.get<double>())) << k << step;
+            ++checked;
+        }
+    }
+    EXPECT_GT(checked, 0u);
+    // ... and nothing that the log does not have (a killed process's steps past the checkpoint).
+    for (const auto& [tag, series] : board) {
+        EXPECT_LE(series.rbegin()->first, lidistill::ml::lastCheckpointStep(dir)) << tag;
+    }
+}
+
 struct ResumeRun : ::testing::Test {
     fs::path dir = lidistill::test::scratchDir();
     std::string teacher = (dir / "teacher.safetensors").string();
@@ -146,6 +184,8 @@ TEST_F(ResumeRun, SigkillAtRandomMomentsThenResumeEqualsAnUninterruptedRun) {
         EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos)
             << "a killed write's temporary was left: " << e.path();
     }
+    expectBoardMatchesLog(parts);
+    expectBoardMatchesLog(whole);
     // The whole state resumed, not just the student: the fake-score networks train too, and a
     // step from a fresh fake score would log other numbers (checked by the log above).
 }

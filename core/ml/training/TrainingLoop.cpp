@@ -4,6 +4,7 @@
 #include "core/base/AtomicFile.h"
 #include "core/base/Error.h"
 #include "core/base/Log.h"
+#include "core/base/TensorBoardWriter.h"
 
 #include <algorithm>
 #include <chrono>
@@ -229,6 +230,10 @@ LoopResult runTrainingLoop(Trainer& trainer, const std::vector<TrainingSource>& 
 
     std::ofstream log(logFile, std::ios::app);
     if (!log) throw IoError(logFile, "cannot open for appending");
+    // The same scalars for TensorBoard: a new event file per process start; a resumed run
+    // tells it to drop what the earlier process logged after the checkpoint.
+    TensorBoardWriter board(outDir);
+    if (step > 0) board.restartAt(step + 1);
     // The next batch is read while the current step computes.
     std::future<std::vector<TrainingExample>> next;
     if (step < o.steps) next = std::async(std::launch::async, batchOf, step);
@@ -253,6 +258,7 @@ LoopResult runTrainingLoop(Trainer& trainer, const std::vector<TrainingSource>& 
                 line["frame"] = sources[f.source].sequence->frameName(f.frame);
             }
             log << line.dump() << std::endl;  // flushed: the studio follows this file
+            board.write(step, record);
             if (print && o.printEvery > 0 && step % o.printEvery == 0) {
                 *print << name << " step " << step << "/" << o.steps;
                 for (std::size_t i = 0; i < std::min<std::size_t>(record.size(), 3); ++i) {
@@ -285,6 +291,7 @@ LoopResult runTrainingLoop(Trainer& trainer, const std::vector<TrainingSource>& 
                                        ? validation[0].name
                                        : std::to_string(validation.size()) + " frames";
                 log << val.dump() << std::endl;
+                board.write(step, mean);
                 if (print) {
                     *print << name << " step " << step << " validation:";
                     for (const auto& [k, x] : mean) {

@@ -6,6 +6,7 @@
 //   metrics.jsonl                 a JSON line a step ({"step", ...trainer metrics, "lr",
 //                                 "seconds"}) and a line per validation ({"step", "val_*"}),
 //                                 flushed at once (the studio follows it)
+//   events.out.tfevents.*         the same scalars for TensorBoard (a file per process start)
 //   NAME_latest.safetensors       the model as it is used (NAME = trainer.modelName())
 //   NAME_step_N.safetensors       every checkpointEvery steps
 //   state_step_N.pt               the whole trainer state (networks, optimizers) at step N;
