@@ -146,6 +146,45 @@ private Q_SLOTS:
                                               "/student_latest.safetensors");
     }
 
+    void startAsksBeforeReusingAFolder() {
+        const QString out = m_dir.filePath("reuse");
+        auto panel = makePanel();
+        panel->setSettings(tiny(out, 2));
+        QVERIFY2(panel->start(), qPrintable(panel->statusText()));  // a fresh folder: no question
+        m_pids << panel->run()->pid();
+        QTRY_COMPARE_WITH_TIMEOUT(panel->run()->state(), TrainingState::Finished, 60000);
+
+        QStringList asked;
+        auto answer = TrainingPanel::ReuseChoice::Cancel;
+        panel->setReuseQuestion([&](const QString& dir) {
+            asked << dir;
+            return answer;
+        });
+        QVERIFY(!panel->start());
+        QCOMPARE(asked.size(), 1);
+        QVERIFY2(panel->statusText().contains("holds a run"), qPrintable(panel->statusText()));
+        QCOMPARE(panel->run()->state(), TrainingState::Finished);  // nothing was started
+
+        // Resume: the same run goes on to 3 steps.
+        panel->setSettings(tiny(out, 3));
+        answer = TrainingPanel::ReuseChoice::Resume;
+        QVERIFY2(panel->start(), qPrintable(panel->statusText()));
+        m_pids << panel->run()->pid();
+        QTRY_COMPARE_WITH_TIMEOUT(panel->run()->state(), TrainingState::Finished, 60000);
+        QCOMPARE(panel->run()->metrics()->lastStep(), 3);
+        QVERIFY(readAll(out + "/train.log").contains("--resume"));
+
+        // Start over: --force, a new log of 1 step.
+        panel->setSettings(tiny(out, 1));
+        answer = TrainingPanel::ReuseChoice::StartOver;
+        QVERIFY2(panel->start(), qPrintable(panel->statusText()));
+        m_pids << panel->run()->pid();
+        QTRY_COMPARE_WITH_TIMEOUT(panel->run()->state(), TrainingState::Finished, 60000);
+        QCOMPARE(asked.size(), 3);
+        QVERIFY(readAll(out + "/train.log").contains("--force"));
+        QCOMPARE(readAll(out + "/metrics.jsonl").count('\n'), 1);
+    }
+
     void longRunStopsAndResumes() {
         const QString out = m_dir.filePath("long");
         auto panel = makePanel();

@@ -20,6 +20,7 @@
 #include <QJsonObject>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMessageBox>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QStandardPaths>
@@ -230,15 +231,53 @@ void TrainingPanel::setProgram(const QString& program) {
     m_run->setProgram(program);
 }
 
+void TrainingPanel::setReuseQuestion(std::function<ReuseChoice(const QString& dir)> ask) {
+    m_askReuse = std::move(ask);
+}
+
 bool TrainingPanel::start() {
-    return launch(false);
+    const QString out = m_outDir->text().trimmed();
+    const bool holdsRun = !out.isEmpty() && (QFileInfo::exists(out + QStringLiteral("/run.json")) ||
+                                             QFileInfo::exists(out + QStringLiteral("/checkpoint.json")));
+    // A run going on there (or in this panel) is launch()'s to report: no question to ask.
+    if (!holdsRun || m_run->isRunning() ||
+        TrainingRun::findTrainProcess(QDir::cleanPath(QFileInfo(out).absoluteFilePath())) != 0) {
+        return launch(false);
+    }
+    ReuseChoice choice = ReuseChoice::Cancel;
+    if (m_askReuse) {
+        choice = m_askReuse(out);
+    } else {
+        QMessageBox box(QMessageBox::Question, tr("The folder holds a run"),
+                        tr("%1 already holds a training run.\n\nStart over deletes its log and "
+                           "checkpoints; Resume continues it.")
+                            .arg(out),
+                        QMessageBox::Cancel, this);
+        QPushButton* over = box.addButton(tr("Start over"), QMessageBox::DestructiveRole);
+        QPushButton* cont = box.addButton(tr("Resume"), QMessageBox::AcceptRole);
+        box.setDefaultButton(QMessageBox::Cancel);
+        box.exec();
+        if (box.clickedButton() == over) choice = ReuseChoice::StartOver;
+        if (box.clickedButton() == cont) choice = ReuseChoice::Resume;
+    }
+    switch (choice) {
+        case ReuseChoice::Resume:
+            return launch(true);
+        case ReuseChoice::StartOver:
+            return launch(false, true);
+        case ReuseChoice::Cancel:
+            break;
+    }
+    m_status->setText(tr("Not started: %1 holds a run").arg(out));
+    m_statusText = m_status->text();
+    return false;
 }
 
 bool TrainingPanel::resume() {
     return launch(true);
 }
 
-bool TrainingPanel::launch(bool resume) {
+bool TrainingPanel::launch(bool resume, bool force) {
     TrainingSettings s = settings();
     QString problem;
     if (m_run->isRunning()) {
@@ -266,7 +305,7 @@ bool TrainingPanel::launch(bool resume) {
                           QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")));
         m_outDir->setText(s.outDir);
     }
-    const bool ok = m_run->start(s, resume);
+    const bool ok = m_run->start(s, resume, force);
     if (ok) m_outDir->setText(m_run->outDir());
     updateStatus();
     updateEnabled();

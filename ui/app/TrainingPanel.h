@@ -6,6 +6,8 @@
 #include <QString>
 #include <QWidget>
 
+#include <functional>
+
 class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
@@ -53,13 +55,18 @@ public:
     QPushButton* resumeButton() const noexcept { return m_resume; }
     /// "Use the latest student in the completion panel".
     QPushButton* studentButton() const noexcept { return m_useStudent; }
+    /// What Start does when the output folder already holds a run.
+    enum class ReuseChoice { Cancel, Resume, StartOver };
+    /// Replaces the question asked then (a message box by default; tests answer it).
+    void setReuseQuestion(std::function<ReuseChoice(const QString& dir)> ask);
     /// The status line ("running: step 12 of 1000, 2.1 steps/s", "failed: ..." with the end
     /// of train.log).
     QString statusText() const;
 
 public Q_SLOTS:
     /// Starts a fresh run with settings() (a new folder under the app data folder when the
-    /// output folder is empty). @return false, with the reason in the status line, when the
+    /// output folder is empty). A folder that holds a run is only started over (--force) or
+    /// resumed when the user says so. @return false, with the reason in the status line, when the
     /// options are incomplete or the run cannot start.
     bool start();
     /// Continues the run in the output folder (--resume).
@@ -77,12 +84,13 @@ Q_SIGNALS:
     void errorOccurred(const QString& message);
 
 private:
-    bool launch(bool resume);
+    bool launch(bool resume, bool force = false);
     void updateStatus();
     void updateEnabled();
     void onStateChanged(TrainingState state);
     void loadRunJson(const QString& dir);
 
+    std::function<ReuseChoice(const QString& dir)> m_askReuse;
     SequenceSession* m_session;
     TrainingRun* m_run;
     TrainingCharts* m_charts;

@@ -61,7 +61,7 @@ QJsonObject readJsonObject(const QString& file) {
 }
 }  // namespace
 
-QStringList trainArguments(const TrainingSettings& s, bool resume) {
+QStringList trainArguments(const TrainingSettings& s, bool resume, bool force) {
     QStringList a{QStringLiteral("train-dpo"), s.teacher, s.sequence, s.outDir};
     auto opt = [&a](const char* name, const QString& value) {
         a << QStringLiteral("--%1").arg(QLatin1String(name)) << value;
@@ -85,6 +85,7 @@ QStringList trainArguments(const TrainingSettings& s, bool resume) {
     if (s.points > 0 || s.fullPoints > 0 || s.tile > 0) a << QStringLiteral("--force-scale");
     if (s.augment) a << QStringLiteral("--augment");
     if (resume) a << QStringLiteral("--resume");
+    if (force) a << QStringLiteral("--force");
     return a;
 }
 
@@ -128,7 +129,7 @@ QString TrainingRun::logFile() const {
     return QDir(m_outDir).filePath(QStringLiteral("train.log"));
 }
 
-bool TrainingRun::start(const TrainingSettings& settings, bool resume) {
+bool TrainingRun::start(const TrainingSettings& settings, bool resume, bool force) {
     if (isRunning()) {
         refresh();
         if (isRunning()) return false;
@@ -151,7 +152,7 @@ bool TrainingRun::start(const TrainingSettings& settings, bool resume) {
         setState(TrainingState::Failed);
         return false;
     }
-    const QStringList args = trainArguments(s, resume);
+    const QStringList args = trainArguments(s, resume, force);
     {
         QFile log(logFile());
         if (!log.open(QIODevice::WriteOnly | (resume ? QIODevice::Append : QIODevice::Truncate))) {

@@ -33,8 +33,9 @@ struct TrainingSettings {
 };
 
 /// The `lidistill` arguments for `settings`: "train-dpo TEACHER SEQ OUT --steps N --lr ..."
-/// (options left at 0 or empty are not passed), plus --resume when `resume`.
-QStringList trainArguments(const TrainingSettings& settings, bool resume);
+/// (options left at 0 or empty are not passed), plus --resume when `resume` and --force when
+/// `force` (start over a run in OUT_DIR, or resume it with other options).
+QStringList trainArguments(const TrainingSettings& settings, bool resume, bool force = false);
 
 /// Where a run stands.
 enum class TrainingState {
@@ -77,7 +78,7 @@ public:
     /// settings.outDir (train.log appended). Creates OUT_DIR. @return false, with the reason
     /// in message() and state() Failed, when the program cannot be started or a run of this
     /// object is still alive.
-    bool start(const TrainingSettings& settings, bool resume = false);
+    bool start(const TrainingSettings& settings, bool resume = false, bool force = false);
     /// Follows the run in `outDir`: its metrics history, and the process while it lives.
     /// @return false (message() says why) when `outDir` has neither metrics.jsonl, run.json
     /// nor studio-run.json.
