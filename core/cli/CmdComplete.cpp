@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 // `lidistill complete`: LiDiff scene completion of one scan with a model file.
 #ifdef LIDISTILL_HAVE_ML
+#include "core/base/AtomicFile.h"
 #include "core/base/Error.h"
 #include "core/base/ShippedModels.h"
 #include "core/cli/Cli.h"
 #include "core/cli/Command.h"
+#include "core/cli/Outputs.h"
 #include "core/cli/TerminalProgress.h"
 #include "core/dataset/Sequence.h"
 #include "core/io/CloudFile.h"
@@ -79,6 +81,14 @@ void checkOutputName(const std::string& file) {
     io::formatFromPath(file);  // a bad name should not cost an hour of sampling
 }
 
+// OUT and the optional extra outputs of one scan.
+std::vector<fs::path> outputFiles(const Args& args, const fs::path& out) {
+    std::vector<fs::path> files{out};
+    if (auto d = args.value("diffused")) files.emplace_back(*d);
+    if (auto d = args.value("partial-out")) files.emplace_back(*d);
+    return files;
+}
+
 // MODEL SCAN OUT, or SCAN OUT with the shipped teacher.
 std::vector<std::string> withModel(const Args& args) {
     auto p = args.positional();
@@ -102,6 +112,10 @@ int completeOneScan(const Args& args, Context& ctx) {
     checkOutputName(outFile);
     if (auto d = args.value("diffused")) checkOutputName(*d);
     if (auto d = args.value("partial-out")) checkOutputName(*d);
+    const bool force = args.flag("force");
+    for (const auto& o : outputFiles(args, outFile)) {
+        checkOutputFile(o, {modelFile, scanFile}, force);
+    }
 
     auto model = ml::LidiffModel::load(modelFile);
     if (auto device = args.value("device")) model.setDevice(*device);
@@ -152,14 +166,30 @@ int completeSequence(const Args& args, Context& ctx) {
     std::vector<std::pair<std::string, fs::path>> folders{{"out", outDir}};
     if (auto d = args.value("diffused")) folders.emplace_back("diffused", *d);
     if (auto d = args.value("partial-out")) folders.emplace_back("partial", *d);
-    for (const auto& [what, dir] : folders) fs::create_directories(dir);
+    // Every file this run writes, checked before the first model call: never a scan of the
+    // sequence (OUT_DIR = SEQ/velodyne with --format bin would be), and an existing one only
+    // with --force (or kept with --skip-existing).
+    const bool skipExisting = args.flag("skip-existing"), force = args.flag("force");
+    std::vector<fs::path> inputs{p[0]};
+    for (std::size_t i = 0; i < seq.size(); ++i) {
+        inputs.push_back(seq.scanFile(i));
+        if (auto l = seq.labelFile(i)) inputs.push_back(*l);
+    }
+    for (const auto i : frames) {
+        const std::string name = seq.frameName(i) + ext;
+        if (skipExisting && fs::exists(outDir / name)) continue;
+        for (const auto& [what, dir] : folders) checkOutputFile(dir / name, inputs, force);
+    }
+    for (const auto& [what, dir] : folders) {
+        fs::create_directories(dir);
+        removeStaleTemporaries(dir);
+    }
 
     auto model = ml::LidiffModel::load(p[0]);
     if (auto device = args.value("device")) model.setDevice(*device);
     const auto options = optionsForModel(args, model, ctx);
     ml::Completer completer(model, options, args.flag("lidiff-scheduler-state"));
     const io::NuscenesAxes axes = nuscenesAxes(args);
-    const bool skipExisting = args.flag("skip-existing");
 
     TerminalProgress bar(ctx.err, "complete", ctx.errIsTerminal);
     const auto start = std::chrono::steady_clock::now();
@@ -228,6 +258,7 @@ Command completeCommand() {
         "With a sequence folder, every frame (or --frames A:B) is completed with one model load\n"
         "into OUT_DIR/FRAME.ply (--format), frame i with seed + i; score the folder with\n"
         "`lidistill eval OUT_DIR --sequence SEQ`. --skip-existing resumes an interrupted run.\n"
+        "An existing output is replaced only with --force; an input never is.\n"
         "--lidiff-scheduler-state carries the sampler's state from frame to frame as LiDiff's\n"
         "pipeline does (only to reproduce its published numbers exactly).";
     c.options = {
@@ -248,6 +279,7 @@ Command completeCommand() {
         {"frames", "A:B", "sequence: frames A..B-1", false, "all"},
         {"format", "EXT", "sequence: ply, pcd or bin", false, "ply"},
         {"skip-existing", "", "sequence: keep frames already in OUT_DIR", true, ""},
+        {"force", "", "replace existing output files (an input is never replaced)", true, ""},
         {"lidiff-scheduler-state", "", "sequence: carry sampler state across frames", true, ""}};
     c.minPositional = 2;
     c.maxPositional = 3;

@@ -3,6 +3,7 @@
 #include "core/base/Log.h"
 #include "core/cli/Cli.h"
 #include "core/cli/Command.h"
+#include "core/cli/Outputs.h"
 #include "core/io/CloudFile.h"
 #include "core/io/ScanIo.h"
 
@@ -31,6 +32,11 @@ io::PlyEncoding plyEncoding(const std::string& s) {
 
 int runConvert(const Args& args, Context& ctx) {
     const fs::path in = args.positional().at(0), out = args.positional().at(1);
+    const bool force = args.flag("force");
+    std::vector<fs::path> inputs{in};
+    if (auto l = args.value("labels")) inputs.emplace_back(*l);
+    checkOutputFile(out, inputs, force);
+    if (auto l = args.value("labels-out")) checkOutputFile(*l, inputs, force);
     io::ReadOptions opt;
     opt.strict = args.flag("strict");
     PointCloud cloud;
@@ -80,6 +86,7 @@ Command convertCommand() {
         "the output format can hold them (PCD and PLY fields 'intensity' and 'label').";
     c.options = {
         {"labels", "FILE", "SemanticKITTI .label file to attach to a KITTI .bin input", false, ""},
+        {"force", "", "replace an existing output (an input is never replaced)", true, ""},
         {"labels-out", "FILE", "also write the labels of a .bin output to this .label file", false,
          ""},
         {"encoding", "E",

@@ -84,6 +84,15 @@ int runMerge(const std::vector<std::string>& files, const Args& args, Context& c
         }
     }
     c.source = args.value("source", "lidistill model merge");
+    // The sampling the file is meant to run with, when it was chosen after training.
+    c.sampling.steps = static_cast<int>(args.integer("sample-steps", c.sampling.steps));
+    c.sampling.guidance = args.number("guidance", c.sampling.guidance);
+    if (c.sampling.steps < 1 || c.sampling.steps > 1000) {
+        throw UsageError("--sample-steps must be in 1..1000");
+    }
+    if (!(c.sampling.guidance >= 0) || !std::isfinite(c.sampling.guidance)) {
+        throw UsageError("--guidance must be >= 0");
+    }
     ml::LidiffModel out(c, 0);
     for (const auto& [n, i] : plan) {
         out.copyNetworksFrom(in[i], n);
@@ -184,7 +193,11 @@ Command modelCommand() {
         {"device", "DEV", "forward: cpu, cuda or cuda:N", false, "cpu"},
         {"out", "FILE", "forward: write the prediction as a cloud file", false, ""},
         {"networks", "LIST", "merge: networks to take", false, "encoder,denoiser,refiner"},
-        {"source", "TEXT", "merge: provenance written into the file", false, ""}};
+        {"source", "TEXT", "merge: provenance written into the file", false, ""},
+        {"sample-steps", "N", "merge: sampler steps written into the file", false,
+         "the first file's"},
+        {"guidance", "W", "merge: guidance weight written into the file", false,
+         "the first file's"}};
     c.minPositional = 2;
     c.maxPositional = 20;
     c.run = [](const Args& args, Context& ctx) -> int {

@@ -9,10 +9,12 @@
 #include "core/cli/TerminalProgress.h"
 #include "core/synth/SequenceWriter.h"
 
+#include <filesystem>
 #include <ostream>
 
 namespace lidistill::cli {
 namespace {
+namespace fs = std::filesystem;
 
 int runSynth(const Args& args, Context& ctx) {
     synth::SynthOptions o;
@@ -31,6 +33,19 @@ int runSynth(const Args& args, Context& ctx) {
         o.preset = synth::presetFromName(args.value("preset", "urban"));
     } catch (const InvalidArgument& e) {
         throw UsageError(e.what());
+    }
+    // An existing sequence is replaced only with --force, and then wholly: frames of the old
+    // one left beside a shorter new one would make a sequence whose poses do not match.
+    const fs::path dir = fs::path(*out) / "sequences" / o.sequence;
+    std::error_code ec;
+    if (fs::exists(dir, ec) && !fs::is_empty(dir, ec)) {
+        if (!args.flag("force")) {
+            throw UsageError(dir.string() + " exists: pass --force to replace that sequence");
+        }
+        for (const char* part : {"velodyne", "labels", "poses.txt", "times.txt", "calib.txt"}) {
+            fs::remove_all(dir / part, ec);
+            if (ec) throw IoError(dir / part, "cannot remove it (--force): " + ec.message());
+        }
     }
     synth::SynthSummary s;
     {
@@ -59,6 +74,7 @@ Command synthCommand() {
         {"seed", "S", "world and noise seed", false, "0"},
         {"frames", "N", "number of scans", false, "10"},
         {"out", "DIR", "dataset root (required)", false, ""},
+        {"force", "", "replace the sequence if DIR holds it already", true, ""},
         {"sensor", "NAME", "hdl64 (KITTI) or hdl32 (nuScenes)", false, "hdl64"},
         {"preset", "NAME", "urban, suburban or rural", false, "urban"},
         {"sequence", "XX", "sequence folder name", false, "00"},

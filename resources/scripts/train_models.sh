@@ -24,6 +24,10 @@ SHARED=${LIDISTILL_SHARED_DATA:-$ROOT/../shared/data}
 TEACHER_STEPS=${TEACHER_STEPS:-5000}
 REFINER_STEPS=${REFINER_STEPS:-2500}
 DPO_STEPS=${DPO_STEPS:-400}
+# Guidance written into the shipped files: chosen on the validation sequence (seed 901, frames
+# 10-13, CD of the diffused cloud over w in 1, 2, 3.5, 6), never on the evaluation frames.
+TEACHER_GUIDANCE=${TEACHER_GUIDANCE:-2}
+STUDENT_GUIDANCE=${STUDENT_GUIDANCE:-2}
 mkdir -p "$WORK/logs" "$WORK/data" "$WORK/models"
 export OMP_WAIT_POLICY=PASSIVE
 
@@ -37,11 +41,11 @@ stage_data() {
     for s in $(seq 101 124); do
         case $((s % 3)) in 0) p=urban ;; 1) p=suburban ;; 2) p=rural ;; esac
         [ -f "$WORK/data/synth-$s/sequences/00/poses.txt" ] ||
-            "$L" synth --seed "$s" --frames 40 --preset "$p" --out "$WORK/data/synth-$s" >/dev/null
+            "$L" synth --seed "$s" --frames 40 --preset "$p" --out "$WORK/data/synth-$s" --force >/dev/null
     done
     for s in 901 902; do
         [ -f "$WORK/data/val-$s/sequences/00/poses.txt" ] ||
-            "$L" synth --seed "$s" --frames 40 --preset urban --out "$WORK/data/val-$s" >/dev/null
+            "$L" synth --seed "$s" --frames 40 --preset urban --out "$WORK/data/val-$s" --force >/dev/null
     done
 }
 
@@ -78,10 +82,12 @@ stage_dpo() {
 stage_models() {
     "$L" model merge "$WORK/models/lite-teacher.safetensors" \
         "$WORK/teacher/teacher_latest.safetensors" "$WORK/refiner/refiner_latest.safetensors" \
-        --networks encoder,denoiser,refiner --source "train_models.sh: teacher + refiner"
+        --networks encoder,denoiser,refiner --source "train_models.sh: teacher + refiner" \
+        --guidance "$TEACHER_GUIDANCE"
     "$L" model merge "$WORK/models/lite-student.safetensors" \
         "$WORK/dpo/student_latest.safetensors" "$WORK/refiner/refiner_latest.safetensors" \
-        --networks encoder,denoiser,refiner --source "train_models.sh: DPO student + refiner"
+        --networks encoder,denoiser,refiner --source "train_models.sh: DPO student + refiner" \
+        --guidance "$STUDENT_GUIDANCE"
 }
 
 stage_eval() {

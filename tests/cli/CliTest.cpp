@@ -73,6 +73,33 @@ TEST(Cli, ConvertRoundTripKeepsPointsIntensityAndLabels) {
     EXPECT_EQ(runCli({"convert", bin, (dir / "x.pcd").string(), "--encoding", "zip"}).code, 2);
 }
 
+// An input is never written over, an existing output only with --force.
+TEST(Cli, ConvertNeverOverwritesAnInputNorAnOutputWithoutForce) {
+    LIDISTILL_REQUIRE_SHARED_DATA();
+    const auto dir = test::scratchDir();
+    const auto original = test::semanticKittiSeq00() / "velodyne" / "000002.bin";
+    const auto bin = dir / "scan.bin";
+    fs::copy_file(original, bin);
+    const auto size = fs::file_size(bin);
+    const auto ply = (dir / "scan.ply").string();
+
+    auto r = runCli({"convert", bin.string(), bin.string()});
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("is an input"), std::string::npos) << r.err;
+    // The same file by another name is still the input, --force or not.
+    r = runCli({"convert", bin.string(), (dir / "." / "scan.bin").string(), "--force"});
+    EXPECT_EQ(r.code, 2);
+    EXPECT_EQ(fs::file_size(bin), size);
+
+    ASSERT_EQ(runCli({"convert", bin.string(), ply}).code, 0);
+    const auto written = fs::last_write_time(ply);
+    r = runCli({"convert", bin.string(), ply});
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("exists: pass --force"), std::string::npos) << r.err;
+    EXPECT_EQ(fs::last_write_time(ply), written);
+    EXPECT_EQ(runCli({"convert", bin.string(), ply, "--force"}).code, 0);
+}
+
 // Frame numbers are whole numbers or a usage error: "1e3" is not frame 1, "-1" not 2^64-1.
 TEST(Cli, FrameNumbersMustBeWholeNumbers) {
     LIDISTILL_REQUIRE_SHARED_DATA();

@@ -135,6 +135,25 @@ TEST(CompleteCli, SequenceFolderIsCompletedFrameByFrameAndEvalScoresIt) {
     EXPECT_NE(resumed.out.find("1 already done"), std::string::npos) << resumed.out;
     EXPECT_EQ(bytesOf(out / "000002.bin"), frame2);
 
+    // Existing outputs are replaced only with --force.
+    const CliResult again = complete({model, seq.string(), out.string(), "--frames", "1:3",
+                                      "--format", "bin", "--seed", "10"});
+    EXPECT_EQ(again.code, 2);
+    EXPECT_NE(again.err.find("000001.bin exists: pass --force"), std::string::npos) << again.err;
+    // Never over the scans, --force or not: OUT_DIR = SEQ/velodyne with --format bin (a copy).
+    const auto copy = dir / "copy";
+    std::filesystem::copy(seq, copy, std::filesystem::copy_options::recursive);
+    const std::string scan0 = bytesOf(copy / "velodyne" / "000000.bin");
+    const CliResult over = complete({model, copy.string(), (copy / "velodyne").string(),
+                                     "--frames", "0:1", "--format", "bin", "--force"});
+    EXPECT_EQ(over.code, 2);
+    EXPECT_NE(over.err.find("is an input"), std::string::npos) << over.err;
+    EXPECT_EQ(bytesOf(copy / "velodyne" / "000000.bin"), scan0);
+    const CliResult self = complete({model, (copy / "velodyne" / "000000.bin").string(),
+                                     (copy / "velodyne" / "000000.bin").string(), "--force"});
+    EXPECT_EQ(self.code, 2);
+    EXPECT_EQ(bytesOf(copy / "velodyne" / "000000.bin"), scan0);
+
     // LiDiff's carried sampler state changes the second frame only.
     const auto carried = dir / "carried";
     ASSERT_EQ(complete({model, seq.string(), carried.string(), "--frames", "1:3", "--format", "bin",

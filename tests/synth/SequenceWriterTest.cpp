@@ -159,6 +159,17 @@ TEST(SynthCommand, WritesASequenceAndRejectsBadUsage) {
     EXPECT_EQ(seq.size(), 2u);
     EXPECT_NEAR(*seq.time(1), 0.05, 1e-9);  // hdl32 spins at 20 Hz
     {
+        // An existing sequence is replaced only with --force, and then wholly (1 frame, not 2).
+        const char* argv[] = {"lidistill", "synth",      "--frames",   "1",  "--out",
+                              out.c_str(), "--sequence", "07",         "--force"};
+        std::ostringstream o, e;
+        EXPECT_EQ(cli::run(8, argv, o, e), 2) << e.str();
+        EXPECT_NE(e.str().find("pass --force"), std::string::npos) << e.str();
+        EXPECT_EQ(Sequence::open(root / "sequences" / "07").size(), 2u);
+        EXPECT_EQ(cli::run(9, argv, o, e), 0) << e.str();
+        EXPECT_EQ(Sequence::open(root / "sequences" / "07").size(), 1u);
+    }
+    {
         const char* argv[] = {"lidistill", "synth",     "--frames", "2",
                               "--out",     out.c_str(), "--preset", "mars"};
         std::ostringstream o, e;

@@ -112,7 +112,7 @@ private Q_SLOTS:
         s.device = "cuda";
         s.refine = false;
         QCOMPARE(completionArguments(s, "scan.bin", "out.bin"),
-                 (QStringList{"complete", "m.safetensors", "scan.bin", "out.bin", "--steps", "3",
+                 (QStringList{"complete", "m.safetensors", "scan.bin", "out.bin", "--force", "--steps", "3",
                               "--guidance", "3.5", "--seed", "7", "--points", "200", "--tile", "2",
                               "--device", "cuda", "--no-refine"}));
         // nuScenes sweeps come back in the axes the studio shows them in.

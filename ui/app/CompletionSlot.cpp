@@ -63,7 +63,9 @@ CompletionSettings CompletionSettings::defaults(CompletionRole role) {
 
 QStringList completionArguments(const CompletionSettings& s, const QString& scan,
                                 const QString& out, bool nuscenesKittiAxes) {
-    QStringList args{QStringLiteral("complete"), s.model, scan, out};
+    // The studio's own output folder: completing a frame again replaces its earlier result
+    // (the CLI still never writes over an input).
+    QStringList args{QStringLiteral("complete"), s.model, scan, out, QStringLiteral("--force")};
     args << QStringLiteral("--steps") << QString::number(s.steps);
     // 'g' with 17 digits: the CLI parses exactly the value the spin box shows.
     args << QStringLiteral("--guidance") << QString::number(s.guidance, 'g', 17);
