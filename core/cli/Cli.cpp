@@ -2,12 +2,15 @@
 #include "core/cli/Cli.h"
 
 #include "core/base/Error.h"
+#include "core/base/Events.h"
 #include "core/base/Log.h"
 #include "core/cli/Command.h"
 #include "core/cli/TerminalProgress.h"
 
+#include <fstream>
 #include <iostream>
 #include <mutex>
+#include <optional>
 
 namespace lidistill::cli {
 namespace {
@@ -41,7 +44,9 @@ void printMainHelp(std::ostream& os, const std::vector<Command>& cmds) {
         os << "  " << c.name << std::string(c.name.size() < 15 ? 15 - c.name.size() : 1, ' ')
            << c.summary << '\n';
     }
-    os << "\nGlobal options: --quiet (warnings and errors only), --verbose (debug messages).\n"
+    os << "\nGlobal options: --quiet (warnings and errors only), --verbose (debug messages),\n"
+          "  --events FILE|- (a JSON line per event for programs: started, progress, metrics,\n"
+          "  result, error with a code, ended; '-' puts them on stdout and the summary on stderr).\n"
           "Exit codes: 0 success, 1 failure, 2 usage error.\n";
 }
 
@@ -69,11 +74,19 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     // Global switches may stand anywhere.
     std::vector<std::string> rest;
     log::Level level = log::Level::Info;
-    for (const auto& w : words) {
+    std::optional<std::string> eventsTo;
+    for (std::size_t i = 0; i < words.size(); ++i) {
+        const auto& w = words[i];
         if (w == "--quiet" || w == "-q") {
             level = log::Level::Warning;
         } else if (w == "--verbose" || w == "-v") {
             level = log::Level::Debug;
+        } else if (w == "--events") {
+            if (i + 1 == words.size()) {
+                err << "lidistill: --events needs FILE (or - for stdout)\n";
+                return kUsage;
+            }
+            eventsTo = words[++i];
         } else {
             rest.push_back(w);
         }
@@ -103,6 +116,37 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
         }
     }
 
+    // --events: the job's machine-readable stream (core/base/Events.h). "-": stdout carries
+    // only events and the human summary moves to stderr.
+    std::ofstream eventsFile;
+    std::ostream* humanOut = &out;
+    std::ostream* eventsOut = nullptr;
+    if (eventsTo) {
+        if (*eventsTo == "-") {
+            eventsOut = &out;
+            humanOut = &err;
+        } else {
+            eventsFile.open(*eventsTo, std::ios::app);
+            if (!eventsFile) {
+                err << "lidistill " << cmd->name << ": " << *eventsTo
+                    << ": cannot open the events file for appending\n";
+                return kFailure;
+            }
+            eventsOut = &eventsFile;
+        }
+    }
+    std::optional<events::Stream> stream;
+    if (eventsOut) stream.emplace(*eventsOut);
+    events::CurrentGuard current(stream ? &*stream : nullptr);
+    if (stream) stream->started(cmd->name, cmdArgs);
+    auto end = [&](int code, std::string_view status) {
+        if (stream) stream->ended(code, status);
+        return code;
+    };
+    auto fail = [&](events::ErrorCode code, const std::string& message, const std::string& file) {
+        if (stream) stream->error(code, message, file);
+    };
+
     log::setLevel(level);
     std::mutex errMutex;
     log::setSink([&](log::Level lvl, std::string_view msg) {
@@ -115,20 +159,36 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
         ~RestoreSink() { log::setSink({}); }
     } restore;
 
-    Context ctx{out, err, isTerminal(err)};
+    Context ctx{*humanOut, err, isTerminal(err)};
     try {
         Args args(cmdArgs, cmd->options, cmd->minPositional, cmd->maxPositional);
-        return cmd->run(args, ctx);
+        const int code = cmd->run(args, ctx);
+        return end(code, code == kOk ? "ok" : "failed");
     } catch (const UsageError& e) {
+        fail(events::ErrorCode::Usage, e.what(), {});
         err << "lidistill " << cmd->name << ": " << e.what() << "\n\n";
         printCommandHelp(err, *cmd);
-        return kUsage;
+        return end(kUsage, "usage");
     } catch (const Cancelled&) {
+        fail(events::ErrorCode::Cancelled, "cancelled", {});
         err << "lidistill " << cmd->name << ": cancelled\n";
-        return kFailure;
-    } catch (const std::exception& e) {
+        return end(kFailure, "cancelled");
+    } catch (const IoError& e) {
+        fail(events::ErrorCode::Io, e.what(), e.file().string());
         err << "lidistill " << cmd->name << ": error: " << e.what() << '\n';
-        return kFailure;
+        return end(kFailure, "failed");
+    } catch (const InvalidArgument& e) {
+        fail(events::ErrorCode::InvalidArgument, e.what(), {});
+        err << "lidistill " << cmd->name << ": error: " << e.what() << '\n';
+        return end(kFailure, "failed");
+    } catch (const ModelError& e) {
+        fail(events::ErrorCode::Model, e.what(), {});
+        err << "lidistill " << cmd->name << ": error: " << e.what() << '\n';
+        return end(kFailure, "failed");
+    } catch (const std::exception& e) {
+        fail(events::ErrorCode::Internal, e.what(), {});
+        err << "lidistill " << cmd->name << ": error: " << e.what() << '\n';
+        return end(kFailure, "failed");
     }
 }
 

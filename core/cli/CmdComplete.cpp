@@ -3,6 +3,7 @@
 #ifdef LIDISTILL_HAVE_ML
 #include "core/base/AtomicFile.h"
 #include "core/base/Error.h"
+#include "core/base/Events.h"
 #include "core/base/ShippedModels.h"
 #include "core/cli/Cli.h"
 #include "core/cli/Command.h"
@@ -135,6 +136,17 @@ int completeOneScan(const Args& args, Context& ctx) {
     if (auto d = args.value("diffused")) io::writeCloud(*d, result.diffused);
     if (auto d = args.value("partial-out")) io::writeCloud(*d, result.partial);
 
+    if (auto* events = events::current()) {
+        std::vector<std::string> files;
+        for (const auto& f : outputFiles(args, outFile)) files.push_back(f.string());
+        events->result(files,
+                       {{"partial_points", double(result.partial.size())},
+                        {"diffused_points", double(result.diffused.size())},
+                        {"refined_points", double(result.refined.size())},
+                        {"seconds", secs},
+                        {"steps", double(options.steps)}},
+                       {{"device", model.device()}});
+    }
     ctx.out << "completed " << scanFile << " on " << model.device() << " in " << std::fixed
             << std::setprecision(2) << secs << " s (" << options.steps << " steps, w "
             << std::setprecision(2) << options.guidance << ", seed " << options.seed
@@ -217,6 +229,13 @@ int completeSequence(const Args& args, Context& ctx) {
     bar.finish();
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (auto* events = events::current()) {
+        std::vector<std::string> dirs;
+        for (const auto& [what, dir] : folders) dirs.push_back(dir.string());
+        events->result(dirs, {{"frames", double(done)}, {"skipped", double(skipped)},
+                              {"seconds", secs}},
+                       {{"device", model.device()}});
+    }
     ctx.out << "completed " << done << " frame(s) of " << seq.dir().string() << " on "
             << model.device() << " in " << std::fixed << std::setprecision(1) << secs << " s";
     if (skipped > 0) ctx.out << " (" << skipped << " already done, skipped)";

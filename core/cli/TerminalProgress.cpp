@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "core/cli/TerminalProgress.h"
 
+#include "core/base/Events.h"
 #include "core/base/Log.h"
 
 #include <algorithm>
@@ -59,6 +60,7 @@ bool TerminalProgress::cancelled() const {
 }
 
 void TerminalProgress::report(double fraction, std::string_view stage) {
+    if (auto* events = events::current()) events->progress(fraction, stage);
     if (log::level() > log::Level::Info) return;  // --quiet: warnings and errors only
     std::lock_guard lock(m_mutex);
     fraction = std::clamp(fraction, 0.0, 1.0);

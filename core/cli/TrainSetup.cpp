@@ -4,6 +4,7 @@
 
 #include "core/base/AtomicFile.h"
 #include "core/base/Error.h"
+#include "core/base/Events.h"
 #include "core/base/Log.h"
 #include "core/cli/Cli.h"
 #include "core/cli/TerminalProgress.h"
@@ -270,17 +271,30 @@ int runAndReport(ml::Trainer& trainer, TrainSetup& s, const std::string& task, C
         throw UsageError("--validate-every needs --validation SEQ (held-out frames)");
     }
     TerminalProgress bar(ctx.err, task, ctx.errIsTerminal);
+    auto* events = events::current();
+    if (events) s.loop.onRecord = [events](const std::string& line) { events->metrics(line); };
+    const fs::path latest = s.outDir / (trainer.modelName() + "_latest.safetensors");
     ml::LoopResult r;
     try {
         r = ml::runTrainingLoop(trainer, s.sources, s.validation, s.loop, s.outDir, &bar,
                                 s.loop.printEvery > 0 ? &ctx.out : nullptr);
     } catch (const Cancelled&) {
         bar.finish();
-        ctx.err << task << ": stopped at step "
-                << std::max(0LL, ml::lastCheckpointStep(s.outDir)) << "; "
-                << (s.outDir / (trainer.modelName() + "_latest.safetensors")).string()
+        const long long at = std::max(0LL, ml::lastCheckpointStep(s.outDir));
+        if (events) {
+            events->result({latest.string()}, {{"step", double(at)}, {"stopped", 1.0}},
+                           {{"model", latest.string()}, {"run", s.outDir.string()}});
+        }
+        ctx.err << task << ": stopped at step " << at << "; " << latest.string()
                 << " and its state hold it (--resume continues)\n";
         throw;
+    }
+    if (events) {
+        events->result({latest.string()},
+                       {{"step", double(r.lastStep)},
+                        {"steps_run", double(r.lastStep - r.firstStep)},
+                        {"seconds", r.seconds}},
+                       {{"model", latest.string()}, {"run", s.outDir.string()}});
     }
     bar.finish();
     ctx.out << "trained " << (r.lastStep - r.firstStep) << " step(s) (" << r.lastStep

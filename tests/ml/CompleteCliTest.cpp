@@ -4,6 +4,7 @@
 #include "core/cli/Cli.h"
 #include "core/io/CloudFile.h"
 #include "core/io/ScanIo.h"
+#include "core/base/Events.h"
 #include "tests/support/RunCli.h"
 #include "tests/support/TestData.h"
 
@@ -64,6 +65,72 @@ TEST(CompleteCli, WritesRefinedDiffusedAndPartialCloudsReproducibly) {
     again.insert(again.end(), common.begin(), common.end());
     ASSERT_EQ(lidistill(again).code, 0);
     EXPECT_EQ(bytesOf(dir / "again.bin"), bytesOf(dir / "diffused.bin"));
+}
+
+// --events -: stdout carries only events (started, progress, result, ended), the summary moves
+// to stderr; a failure is an error event with a code and the file, never text to match.
+TEST(CompleteCli, EventsStreamDescribesTheJob) {
+    LIDISTILL_REQUIRE_SHARED_DATA();
+    const auto dir = test::scratchDir();
+    const auto model = (dir / "lite.safetensors").string();
+    ASSERT_EQ(lidistill({"model", "init", model, "--width", "0.25"}).code, 0);
+    const auto scan = (test::semanticKittiSeq00() / "velodyne" / "000000.bin").string();
+    const auto out = (dir / "out.ply").string();
+    const CliResult r = lidistill({"--events", "-", "complete", model, scan, out, "--steps", "2",
+                                   "--points", "150", "--tile", "2"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    std::vector<events::Event> ev;
+    std::istringstream lines(r.out);
+    for (std::string line; std::getline(lines, line);) {
+        const auto e = events::parse(line);
+        ASSERT_TRUE(e) << "not an event on stdout: " << line;
+        ev.push_back(*e);
+    }
+    ASSERT_GE(ev.size(), 4u);
+    EXPECT_EQ(ev.front().type, "started");
+    EXPECT_EQ(ev.front().command, "complete");
+    EXPECT_EQ(ev.back().type, "ended");
+    EXPECT_EQ(ev.back().status, "ok");
+    const auto& result = ev[ev.size() - 2];
+    EXPECT_EQ(result.type, "result");
+    EXPECT_EQ(result.outputs, std::vector<std::string>{out});
+    EXPECT_EQ(result.number("partial_points"), 150.0);
+    int progress = 0;
+    double last = 0;
+    for (const auto& e : ev) {
+        if (e.type != "progress") continue;
+        ++progress;
+        EXPECT_GE(e.fraction, last);
+        last = e.fraction;
+    }
+    EXPECT_GE(progress, 3);
+    EXPECT_NE(r.err.find("wrote " + out), std::string::npos) << r.err;  // the summary
+
+    // A corrupt model: an io error naming the file, then ended/failed, in a file of events.
+    std::ofstream(dir / "broken.safetensors") << "not a model";
+    const auto file = dir / "events.jsonl";
+    const CliResult bad = lidistill({"complete", (dir / "broken.safetensors").string(), scan,
+                                     (dir / "x.ply").string(), "--events", file.string()});
+    EXPECT_EQ(bad.code, 1);
+    std::ifstream in(file);
+    std::vector<events::Event> fev;
+    for (std::string line; std::getline(in, line);) fev.push_back(*events::parse(line));
+    ASSERT_EQ(fev.size(), 3u);
+    EXPECT_EQ(fev[1].type, "error");
+    EXPECT_EQ(fev[1].code, "io");
+    EXPECT_EQ(fev[1].file, (dir / "broken.safetensors").string());
+    EXPECT_EQ(fev[2].status, "failed");
+    // A usage error has its own code.
+    const CliResult usage = lidistill({"complete", model, scan, (dir / "y.ply").string(),
+                                       "--steps", "0", "--events", file.string()});
+    EXPECT_EQ(usage.code, 2);
+    std::ifstream again(file);
+    std::string line, lastError;
+    while (std::getline(again, line)) {
+        const auto e = events::parse(line);
+        if (e && e->type == "error") lastError = e->code;
+    }
+    EXPECT_EQ(lastError, "usage");
 }
 
 TEST(CompleteCli, BadOptionsAndInputsFailBeforeAnyOutput) {

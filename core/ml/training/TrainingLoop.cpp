@@ -258,6 +258,7 @@ LoopResult runTrainingLoop(Trainer& trainer, const std::vector<TrainingSource>& 
                 line["frame"] = sources[f.source].sequence->frameName(f.frame);
             }
             log << line.dump() << std::endl;  // flushed: the studio follows this file
+            if (o.onRecord) o.onRecord(line.dump());
             board.write(step, record);
             if (print && o.printEvery > 0 && step % o.printEvery == 0) {
                 *print << name << " step " << step << "/" << o.steps;
@@ -291,6 +292,7 @@ LoopResult runTrainingLoop(Trainer& trainer, const std::vector<TrainingSource>& 
                                        ? validation[0].name
                                        : std::to_string(validation.size()) + " frames";
                 log << val.dump() << std::endl;
+                if (o.onRecord) o.onRecord(val.dump());
                 board.write(step, mean);
                 if (print) {
                     *print << name << " step " << step << " validation:";

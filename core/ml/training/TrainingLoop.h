@@ -62,6 +62,8 @@ struct LoopOptions {
     bool resume = false;             ///< continue from checkpoint.json (a fresh run if none)
     bool quietResume = false;        ///< no warning when resuming a run with no checkpoint
     long long printEvery = 0;        ///< a human line on `print` every N steps (0: never)
+    /// Called with every metrics.jsonl line as it is written (the CLI's metrics events).
+    std::function<void(const std::string& jsonLine)> onRecord;
 };
 
 /// Makes one training example; the default is LiDiff's training sample (reference 1.3).
