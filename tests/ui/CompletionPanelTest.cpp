@@ -61,6 +61,7 @@ CompletionSettings tinySettings(CompletionRole role, const QString& model, int s
     CompletionSettings s = CompletionSettings::defaults(role);
     s.model = model;
     s.steps = steps;
+    s.guidance = role == CompletionRole::Student ? 3.5 : 6.0;
     s.points = 200;
     s.tile = 2;
     return s;
@@ -95,10 +96,14 @@ private Q_SLOTS:
     void defaultsAndArguments() {
         const auto teacher = CompletionSettings::defaults(CompletionRole::Teacher);
         const auto student = CompletionSettings::defaults(CompletionRole::Student);
-        QCOMPARE(teacher.steps, 50);
-        QCOMPARE(teacher.guidance, 6.0);
-        QCOMPARE(student.steps, 8);
-        QCOMPARE(student.guidance, 3.5);
+        // Steps and guidance are the model file's own: no --steps / --guidance.
+        QCOMPARE(teacher.steps, 0);
+        QVERIFY(teacher.guidance < 0);
+        QCOMPARE(student.steps, 0);
+        QVERIFY(student.guidance < 0);
+        const auto plain = completionArguments(student, "scan.bin", "out.bin");
+        QVERIFY(!plain.contains("--steps"));
+        QVERIFY(!plain.contains("--guidance"));
         QCOMPARE(student.device, QStringLiteral("auto"));  // GPU when there is one
         // The shipped lite models are the defaults; their scale is the model's (no --points).
         if (!lidistill::shippedModel(lidistill::kShippedStudent).empty()) {

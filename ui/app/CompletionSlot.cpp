@@ -50,11 +50,7 @@ QString roleName(CompletionRole role) {
 }
 
 CompletionSettings CompletionSettings::defaults(CompletionRole role) {
-    CompletionSettings s;
-    if (role == CompletionRole::Student) {
-        s.steps = 8;
-        s.guidance = 3.5;
-    }
+    CompletionSettings s;  // steps and guidance: the model file's
     const auto shipped =
         shippedModel(role == CompletionRole::Teacher ? kShippedTeacher : kShippedStudent);
     if (!shipped.empty()) s.model = QString::fromStdString(shipped.string());
@@ -66,9 +62,9 @@ QStringList completionArguments(const CompletionSettings& s, const QString& scan
     // The studio's own output folder: completing a frame again replaces its earlier result
     // (the CLI still never writes over an input).
     QStringList args{QStringLiteral("complete"), s.model, scan, out, QStringLiteral("--force")};
-    args << QStringLiteral("--steps") << QString::number(s.steps);
+    if (s.steps > 0) args << QStringLiteral("--steps") << QString::number(s.steps);
     // 'g' with 17 digits: the CLI parses exactly the value the spin box shows.
-    args << QStringLiteral("--guidance") << QString::number(s.guidance, 'g', 17);
+    if (s.guidance >= 0) args << QStringLiteral("--guidance") << QString::number(s.guidance, 'g', 17);
     args << QStringLiteral("--seed") << QString::number(s.seed);
     if (s.points > 0) args << QStringLiteral("--points") << QString::number(s.points);
     if (s.tile > 0) args << QStringLiteral("--tile") << QString::number(s.tile);
@@ -113,12 +109,16 @@ CompletionSlot::CompletionSlot(CompletionRole role, QWidget* parent)
     modelRow->addWidget(m_model, 1);
     modelRow->addWidget(browse);
 
-    m_steps->setRange(1, 1000);
-    m_steps->setToolTip(tr("Denoising steps (LiDiff 50, distilled students 1-8)"));
-    m_guidance->setRange(0.0, 100.0);
+    // The lowest value of each box stands for "what the model file says".
+    m_steps->setRange(0, 1000);
+    m_steps->setSpecialValueText(tr("the model's"));
+    m_steps->setToolTip(tr("Denoising steps (LiDiff 50, distilled students 1-8); lowest: the "
+                           "model file's own"));
+    m_guidance->setRange(-0.5, 100.0);
     m_guidance->setDecimals(2);
     m_guidance->setSingleStep(0.5);
-    m_guidance->setToolTip(tr("Classifier-free guidance weight w"));
+    m_guidance->setSpecialValueText(tr("the model's"));
+    m_guidance->setToolTip(tr("Classifier-free guidance weight w; lowest: the model file's own"));
     m_seed->setRange(0, std::numeric_limits<int>::max());
     m_seed->setToolTip(tr("Noise seed: the same seed gives the same noise on every device"));
     m_device->addItem(tr("Auto (GPU if there is one)"), QStringLiteral("auto"));
@@ -198,7 +198,7 @@ CompletionSettings CompletionSlot::settings() const {
     CompletionSettings s;
     s.model = m_model->text().trimmed();
     s.steps = m_steps->value();
-    s.guidance = m_guidance->value();
+    s.guidance = m_guidance->value() < 0 ? -1.0 : m_guidance->value();
     s.seed = m_seed->value();
     s.device = m_device->currentData().toString();
     s.points = m_points->value();
@@ -210,7 +210,7 @@ CompletionSettings CompletionSlot::settings() const {
 void CompletionSlot::setSettings(const CompletionSettings& s) {
     m_model->setText(s.model);
     m_steps->setValue(s.steps);
-    m_guidance->setValue(s.guidance);
+    m_guidance->setValue(s.guidance < 0 ? m_guidance->minimum() : s.guidance);
     m_seed->setValue(static_cast<int>(s.seed));
     const int device = m_device->findData(s.device);
     m_device->setCurrentIndex(device >= 0 ? device : 0);

@@ -29,8 +29,8 @@ QString roleName(CompletionRole role);
 /// The options of one `lidistill complete` run.
 struct CompletionSettings {
     QString model;  ///< model file
-    int steps = 50;
-    double guidance = 6.0;
+    int steps = 0;          ///< --steps; 0: the model file's sampling
+    double guidance = -1;   ///< --guidance; negative: the model file's sampling
     qint64 seed = 0;
     /// "auto" (CUDA when lidistill has a CUDA device, else the CPU), "cpu" or "cuda".
     QString device = QStringLiteral("auto");
@@ -38,13 +38,15 @@ struct CompletionSettings {
     int tile = 0;        ///< copies in x_init (--tile); 0: the model's scale
     bool refine = true;  ///< false adds --no-refine
 
-    /// LiDiff's teacher (50 steps, w 6) or a distilled student (8 steps, w 3.5), with the
-    /// shipped lite model of that role (resources/models) when there is one.
+    /// The shipped lite model of that role (resources/models) when there is one, sampled as
+    /// its file says (a LiDiff teacher 50 steps, w 6; a distilled student 8 steps, w 3.5; the
+    /// shipped files w 2, chosen on validation frames).
     static CompletionSettings defaults(CompletionRole role);
 };
 
 /// The `lidistill` arguments that complete `scan` into `out` with `settings`: "complete MODEL
-/// SCAN OUT --steps N --guidance W --seed S --points N --tile K --device D [--no-refine]".
+/// SCAN OUT --force --steps N --guidance W --seed S --points N --tile K --device D
+/// [--no-refine]" (steps, guidance, points and tile only when set: else the model's).
 /// `settings.device` must be resolved ("cpu", "cuda"); "auto" is the slot's business.
 /// A nuScenes sweep (.pcd.bin) gets "--nuscenes-axes kitti|stored" so the result comes back in
 /// the axes the studio shows the scan in.
