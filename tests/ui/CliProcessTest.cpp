@@ -60,22 +60,6 @@ private Q_SLOTS:
         QVERIFY(QFileInfo(m_model).size() > 0);
     }
 
-    void parsesProgressLinesOnly() {
-        const auto p = parseCliProgressLine("complete: 45% denoising");
-        QVERIFY(p);
-        QCOMPARE(p->task, QStringLiteral("complete"));
-        QCOMPARE(p->fraction, 0.45);
-        QCOMPARE(p->stage, QStringLiteral("denoising"));
-        const auto done = parseCliProgressLine("build-map: 100% farthest point sampling");
-        QVERIFY(done);
-        QCOMPARE(done->fraction, 1.0);
-        QCOMPARE(done->stage, QStringLiteral("farthest point sampling"));
-        QVERIFY(!parseCliProgressLine("lidistill complete: error: 45% of nothing"));
-        QVERIFY(!parseCliProgressLine("lidistill complete: cancelled"));
-        QVERIFY(!parseCliProgressLine("complete: 145% too much"));
-        QVERIFY(!parseCliProgressLine("  wrote out.bin"));
-    }
-
     void defaultProgramFollowsTheEnvironment() {
         qputenv("LIDISTILL_CLI", "/opt/somewhere/lidistill");
         QCOMPARE(CliProcess::defaultProgram(), QStringLiteral("/opt/somewhere/lidistill"));
@@ -111,9 +95,11 @@ private Q_SLOTS:
         QCOMPARE(progress.last().at(1).toString(), QStringLiteral("done"));
         QVERIFY2(stages.contains("denoising"), qPrintable(stages.join(", ")));
         QVERIFY(stages.indexOf("farthest point sampling") < stages.indexOf("denoising"));
-        // Progress lines are not diagnostics; the summary went to stdout.
-        for (const QString& line : p.diagnostics()) QVERIFY(!parseCliProgressLine(line));
+        // The summary is for people; the result event names the output for the studio.
         QVERIFY(p.standardOutput().contains("wrote " + out));
+        QVERIFY(p.result().has_value());
+        QCOMPARE(QString::fromStdString(p.result()->outputs.at(0)), out);
+        QCOMPARE(p.result()->number("partial_points").value_or(0), 200.0);
         const PointCloud cloud = io::readCloud(out.toStdString());
         QVERIFY(cloud.size() > 0);
         QVERIFY(cloud.size() <= 2 * 200);  // tile 2 x 200 samples, then filtered

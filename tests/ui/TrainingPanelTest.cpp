@@ -344,6 +344,8 @@ private Q_SLOTS:
                                                        "/t",
                                                        "/s",
                                                        "/o",
+                                                       "--events",
+                                                       "/o/events.jsonl",
                                                        "--steps",
                                                        "7",
                                                        "--lr",

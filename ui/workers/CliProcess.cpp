@@ -4,32 +4,9 @@
 #include <QCoreApplication>
 #include <QDir>
 #include <QFileInfo>
-#include <QProcessEnvironment>
-#include <QRegularExpression>
 #include <QTimer>
 
 namespace lidistill::ui {
-
-namespace {
-// "complete: 45% denoising" (TerminalProgress, non-terminal mode). The task is one word, so
-// "lidistill complete: ..." log lines never match.
-const QRegularExpression kProgressLine(QStringLiteral(R"(^([\w-]+): (\d{1,3})%(?: (.*))?$)"));
-const QRegularExpression kErrorLine(QStringLiteral(R"(^lidistill(?: [\w-]+)?: error: (.*)$)"));
-const QRegularExpression kCancelLine(QStringLiteral(R"(^lidistill(?: [\w-]+)?: cancelled$)"));
-const QRegularExpression kCliLine(QStringLiteral(R"(^lidistill(?: [\w-]+)?: (.*)$)"));
-}  // namespace
-
-std::optional<CliProgressLine> parseCliProgressLine(const QString& line) {
-    const auto m = kProgressLine.match(line);
-    if (!m.hasMatch()) {
-        return std::nullopt;
-    }
-    const int percent = m.captured(2).toInt();
-    if (percent > 100) {
-        return std::nullopt;
-    }
-    return CliProgressLine{m.captured(1), percent / 100.0, m.captured(3).trimmed()};
-}
 
 CliProcess::CliProcess(QObject* parent)
     : QObject(parent),
@@ -37,15 +14,11 @@ CliProcess::CliProcess(QObject* parent)
       m_killTimer(new QTimer(this)),
       m_program(defaultProgram()) {
     qRegisterMetaType<CliOutcome>();
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.insert(QStringLiteral("LIDISTILL_PROGRESS"), QStringLiteral("percent"));
-    m_process->setProcessEnvironment(env);
     m_process->setProcessChannelMode(QProcess::SeparateChannels);
     m_killTimer->setSingleShot(true);
     connect(m_killTimer, &QTimer::timeout, m_process, &QProcess::kill);
     connect(m_process, &QProcess::readyReadStandardError, this, &CliProcess::readStderr);
-    connect(m_process, &QProcess::readyReadStandardOutput, this,
-            [this] { m_stdout += QString::fromUtf8(m_process->readAllStandardOutput()); });
+    connect(m_process, &QProcess::readyReadStandardOutput, this, &CliProcess::readEvents);
     connect(m_process, &QProcess::finished, this, &CliProcess::onFinished);
     connect(m_process, &QProcess::errorOccurred, this, &CliProcess::onError);
 }
@@ -83,11 +56,16 @@ bool CliProcess::start(const QStringList& arguments) {
     m_stdout.clear();
     m_diagnostics.clear();
     m_stderrTail.clear();
+    m_eventsTail.clear();
+    m_ended.reset();
+    m_error.reset();
+    m_result.reset();
     m_stopRequested = false;
-    m_reportedCancel = false;
     m_running = true;
     m_process->setStandardInputFile(QProcess::nullDevice());
-    m_process->start(m_program, arguments);
+    // stdout carries the job's events (core/base/Events.h), stderr the text for people.
+    m_process->start(m_program, QStringList{QStringLiteral("--events"), QStringLiteral("-")} +
+                                    arguments);
     return true;
 }
 
@@ -106,38 +84,44 @@ void CliProcess::stop() {
 }
 
 void CliProcess::readStderr() {
-    m_stderrTail += m_process->readAllStandardError();
+    const QByteArray bytes = m_process->readAllStandardError();
+    m_stdout += QString::fromUtf8(bytes);
+    m_stderrTail += bytes;
     qsizetype nl;
     while ((nl = m_stderrTail.indexOf('\n')) >= 0) {
         const QString line = QString::fromUtf8(m_stderrTail.left(nl)).trimmed();
         m_stderrTail.remove(0, nl + 1);
-        if (!line.isEmpty()) handleLine(line);
+        if (!line.isEmpty()) m_diagnostics << line;
     }
 }
 
-void CliProcess::handleLine(const QString& line) {
-    if (const auto p = parseCliProgressLine(line)) {
-        Q_EMIT progress(p->fraction, p->stage);
-        return;
+void CliProcess::readEvents() {
+    m_eventsTail += m_process->readAllStandardOutput();
+    qsizetype nl;
+    while ((nl = m_eventsTail.indexOf('\n')) >= 0) {
+        const QByteArray line = m_eventsTail.left(nl);
+        m_eventsTail.remove(0, nl + 1);
+        if (auto e = events::parse(std::string_view(line.constData(), line.size()))) {
+            handleEvent(*e);
+        }
     }
-    if (kCancelLine.match(line).hasMatch()) {
-        m_reportedCancel = true;
+}
+
+void CliProcess::handleEvent(const events::Event& e) {
+    if (e.type == "progress") {
+        Q_EMIT progress(e.fraction, QString::fromStdString(e.stage));
+    } else if (e.type == "error") {
+        m_error = e;
+    } else if (e.type == "result") {
+        m_result = e;
+    } else if (e.type == "ended") {
+        m_ended = e;
     }
-    m_diagnostics << line;
 }
 
 QString CliProcess::failureMessage(int exitCode) const {
-    for (auto it = m_diagnostics.crbegin(); it != m_diagnostics.crend(); ++it) {
-        const auto m = kErrorLine.match(*it);
-        if (m.hasMatch()) return m.captured(1);
-    }
-    // A usage error (exit 2) prints "lidistill CMD: what is wrong", then the command's help.
-    for (const QString& line : m_diagnostics) {
-        const auto m = kCliLine.match(line);
-        if (m.hasMatch() && !m.captured(1).startsWith(QLatin1String("warning"))) {
-            return m.captured(1);
-        }
-    }
+    if (m_error) return QString::fromStdString(m_error->message);
+    // No error event: the program died before it could say (a crash, a kill, not lidistill).
     if (!m_diagnostics.isEmpty()) {
         return m_diagnostics.constLast();
     }
@@ -145,13 +129,13 @@ QString CliProcess::failureMessage(int exitCode) const {
 }
 
 void CliProcess::onFinished(int exitCode, QProcess::ExitStatus status) {
-    m_stdout += QString::fromUtf8(m_process->readAllStandardOutput());
+    readEvents();
     readStderr();
     if (!m_stderrTail.trimmed().isEmpty()) {
-        handleLine(QString::fromUtf8(m_stderrTail).trimmed());
+        m_diagnostics << QString::fromUtf8(m_stderrTail).trimmed();
         m_stderrTail.clear();
     }
-    if (m_stopRequested || m_reportedCancel) {
+    if (m_stopRequested || (m_ended && m_ended->status == "cancelled")) {
         finish(CliOutcome::Cancelled, QStringLiteral("cancelled"));
     } else if (status == QProcess::CrashExit) {
         finish(CliOutcome::Failed, tr("%1 crashed (%2)")

@@ -6,6 +6,8 @@
 #include <QString>
 #include <QStringList>
 
+#include "core/base/Events.h"
+
 #include <optional>
 
 class QTimer;
@@ -19,22 +21,12 @@ enum class CliOutcome {
     Cancelled,  ///< stop() ended it, or the program reported "cancelled"
 };
 
-/// One line of `lidistill` progress ("complete: 45% denoising", as TerminalProgress writes
-/// with LIDISTILL_PROGRESS=percent).
-struct CliProgressLine {
-    QString task;     ///< "complete"
-    double fraction;  ///< 0..1
-    QString stage;    ///< "denoising" (may be empty)
-};
-
-/// Parses a progress line; nothing for any other line (log messages such as
-/// "lidistill complete: warning: ..." never parse: their task part has a space).
-std::optional<CliProgressLine> parseCliProgressLine(const QString& line);
-
 /// Runs the `lidistill` command-line program for the studio, which never links libtorch:
-/// completions now, training runs later. It sets LIDISTILL_PROGRESS=percent, turns the
-/// progress lines on stderr into progress(), keeps the CLI's error message
-/// ("lidistill complete: error: MSG" -> "MSG") and reports one finished() per start().
+/// completions (training runs are TrainingRun's). It runs the program with `--events -`, so
+/// that stdout carries the job's event stream (core/base/Events.h): progress events become
+/// progress(), the error event's message is the failure message, the ended event's status
+/// says whether it was cancelled; nothing is matched in the program's English. One finished()
+/// per start().
 /// stop() asks the program to cancel (SIGTERM: it stops at its next checkpoint and writes
 /// nothing) and kills it if it has not ended after gracePeriodMs(). Nothing here blocks the
 /// calling thread, except the destructor, which ends a running program (terminate, then
@@ -64,10 +56,13 @@ public:
     bool isRunning() const;
     /// The arguments of the current or last run.
     const QStringList& arguments() const noexcept { return m_arguments; }
-    /// Everything the current or last run wrote to stdout (the CLI's summary).
+    /// Everything the current or last run wrote for people (its summary and diagnostics: with
+    /// --events the CLI writes them to stderr).
     const QString& standardOutput() const noexcept { return m_stdout; }
-    /// The stderr lines of the current or last run that were not progress lines.
+    /// The lines of standardOutput().
     const QStringList& diagnostics() const noexcept { return m_diagnostics; }
+    /// The last result event of the current or last run (its outputs, points, seconds).
+    const std::optional<events::Event>& result() const noexcept { return m_result; }
 
 public Q_SLOTS:
     /// Cancels the run: SIGTERM now, SIGKILL after gracePeriodMs(). finished() reports
@@ -83,7 +78,8 @@ Q_SIGNALS:
 
 private:
     void readStderr();
-    void handleLine(const QString& line);
+    void readEvents();
+    void handleEvent(const events::Event& e);
     void onFinished(int exitCode, QProcess::ExitStatus status);
     void onError(QProcess::ProcessError error);
     void finish(CliOutcome outcome, const QString& message);
@@ -96,10 +92,11 @@ private:
     QString m_stdout;
     QStringList m_diagnostics;
     QByteArray m_stderrTail;  // an incomplete last line
+    QByteArray m_eventsTail;
+    std::optional<events::Event> m_ended, m_error, m_result;
     int m_graceMs = 3000;
     bool m_running = false;
     bool m_stopRequested = false;
-    bool m_reportedCancel = false;
 };
 
 }  // namespace lidistill::ui

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "ui/workers/TrainingRun.h"
 
+#include "core/base/Events.h"
 #include "ui/models/MetricsLog.h"
 #include "ui/workers/CliProcess.h"
 
@@ -12,8 +13,6 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
-#include <QProcessEnvironment>
-#include <QRegularExpression>
 #include <QSaveFile>
 #include <QTimer>
 
@@ -25,11 +24,22 @@ namespace lidistill::ui {
 namespace {
 // Written by the studio before each start: the outcome is read from the lines after the last.
 const QByteArray kStartMarker = "studio: started ";
-const QRegularExpression kStoppedLine(QStringLiteral(R"(^train-dpo: (stopped at step \d+))"));
-const QRegularExpression kTrainedLine(QStringLiteral(R"(^trained (\d+) step)"));
-const QRegularExpression kErrorLine(QStringLiteral(R"(^lidistill train-dpo: error: (.*)$)"));
-const QRegularExpression kCancelLine(QStringLiteral(R"(^lidistill train-dpo: cancelled$)"));
-const QRegularExpression kCliLine(QStringLiteral(R"(^lidistill(?: train-dpo)?: (.*)$)"));
+
+// The events of the last process in OUT_DIR/events.jsonl (core/base/Events.h): those after the
+// last "started" event in the file's last `maxBytes` (the end of a run is always there).
+std::vector<events::Event> lastRunEvents(const QString& file, qint64 maxBytes = 256 * 1024) {
+    QFile f(file);
+    if (!f.open(QIODevice::ReadOnly)) return {};
+    if (f.size() > maxBytes) f.seek(f.size() - maxBytes);
+    std::vector<events::Event> out;
+    for (const QByteArray& line : f.readAll().split('\n')) {
+        auto e = events::parse(std::string_view(line.constData(), line.size()));
+        if (!e) continue;  // a line cut by the seek or by a kill
+        if (e->type == "started") out.clear();
+        out.push_back(std::move(*e));
+    }
+    return out;
+}
 
 QString cleanAbsolute(const QString& path) {
     return QDir::cleanPath(QFileInfo(path).absoluteFilePath());
@@ -63,6 +73,8 @@ QJsonObject readJsonObject(const QString& file) {
 
 QStringList trainArguments(const TrainingSettings& s, bool resume, bool force) {
     QStringList a{QStringLiteral("train-dpo"), s.teacher, s.sequence, s.outDir};
+    // How the run goes and ends, for the studio (core/base/Events.h), appended across resumes.
+    a << QStringLiteral("--events") << QDir(s.outDir).filePath(QStringLiteral("events.jsonl"));
     auto opt = [&a](const char* name, const QString& value) {
         a << QStringLiteral("--%1").arg(QLatin1String(name)) << value;
     };
@@ -129,6 +141,10 @@ QString TrainingRun::logFile() const {
     return QDir(m_outDir).filePath(QStringLiteral("train.log"));
 }
 
+QString TrainingRun::eventsFile() const {
+    return QDir(m_outDir).filePath(QStringLiteral("events.jsonl"));
+}
+
 bool TrainingRun::start(const TrainingSettings& settings, bool resume, bool force) {
     if (isRunning()) {
         refresh();
@@ -166,9 +182,6 @@ bool TrainingRun::start(const TrainingSettings& settings, bool resume, bool forc
     QProcess p;
     p.setProgram(m_program);
     p.setArguments(args);
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.insert(QStringLiteral("LIDISTILL_PROGRESS"), QStringLiteral("percent"));
-    p.setProcessEnvironment(env);
     p.setStandardInputFile(QProcess::nullDevice());
     p.setProcessChannelMode(QProcess::MergedChannels);
     p.setStandardOutputFile(logFile(), QIODevice::Append);
@@ -240,40 +253,31 @@ void TrainingRun::refresh() {
 }
 
 void TrainingRun::concludeFromLog() {
-    const QStringList lines = logLines(logFile());
-    // "stopped at step k" comes before the CLI's closing "cancelled" line: look for it first.
-    for (auto it = lines.crbegin(); it != lines.crend(); ++it) {
-        if (const auto m = kStoppedLine.match(*it); m.hasMatch()) {
-            m_message = m.captured(1);
-            setState(TrainingState::Stopped);
-            return;
-        }
+    // How the last process ended, from its event stream: never from its English.
+    const auto ev = lastRunEvents(eventsFile());
+    const events::Event* ended = nullptr;
+    const events::Event* error = nullptr;
+    const events::Event* result = nullptr;
+    for (const auto& e : ev) {
+        if (e.type == "ended") ended = &e;
+        if (e.type == "error") error = &e;
+        if (e.type == "result") result = &e;
     }
-    for (auto it = lines.crbegin(); it != lines.crend(); ++it) {
-        if (kTrainedLine.match(*it).hasMatch()) {
+    if (ended) {
+        if (ended->status == "ok") {
             m_message.clear();
             setState(TrainingState::Finished);
-            return;
-        }
-        if (const auto m = kErrorLine.match(*it); m.hasMatch()) {
-            m_message = m.captured(1);
-            setState(TrainingState::Failed);
-            return;
-        }
-        if (kCancelLine.match(*it).hasMatch()) {
-            m_message = tr("stopped before the first step");
+        } else if (ended->status == "cancelled") {
+            const auto step = result ? result->number("step") : std::nullopt;
+            m_message = step ? tr("stopped at step %1").arg(static_cast<long long>(*step))
+                             : tr("stopped before the first step");
             setState(TrainingState::Stopped);
-            return;
-        }
-    }
-    // A usage error: "lidistill train-dpo: what is wrong", then the help.
-    for (const QString& line : lines) {
-        const auto m = kCliLine.match(line);
-        if (m.hasMatch() && !m.captured(1).startsWith(QLatin1String("warning"))) {
-            m_message = m.captured(1);
+        } else {
+            m_message = error ? QString::fromStdString(error->message)
+                              : tr("ended with exit code %1").arg(ended->exitCode);
             setState(TrainingState::Failed);
-            return;
         }
+        return;
     }
     const int last = m_metrics->lastStep();
     if (m_totalSteps > 0 && last >= m_totalSteps) {
@@ -282,8 +286,8 @@ void TrainingRun::concludeFromLog() {
     } else if (m_stopSent) {
         m_message = tr("killed at step %1").arg(last);
         setState(TrainingState::Stopped);
-    } else if (!QFileInfo::exists(logFile())) {
-        // A run from a terminal: no log here to tell how it ended.
+    } else if (!QFileInfo::exists(eventsFile())) {
+        // A run from a terminal: no events here to tell how it ended.
         m_message = tr("not running (step %1)").arg(last);
         setState(TrainingState::Stopped);
     } else {
@@ -319,18 +323,18 @@ void TrainingRun::setState(TrainingState state) {
 QString TrainingRun::logTail(int lines) const {
     QStringList out;
     for (const QString& line : logLines(logFile())) {
-        if (!line.startsWith(QString::fromLatin1(kStartMarker)) && !parseCliProgressLine(line)) {
-            out << line;
-        }
+        if (!line.startsWith(QString::fromLatin1(kStartMarker))) out << line;
     }
     return out.mid(std::max<qsizetype>(0, out.size() - lines)).join('\n');
 }
 
 QString TrainingRun::progressStage() const {
-    const QStringList lines = logLines(logFile(), 4096);
-    for (auto it = lines.crbegin(); it != lines.crend(); ++it) {
-        if (const auto p = parseCliProgressLine(*it)) {
-            return QStringLiteral("%1% %2").arg(qRound(p->fraction * 100)).arg(p->stage);
+    const auto ev = lastRunEvents(eventsFile(), 16 * 1024);
+    for (auto it = ev.crbegin(); it != ev.crend(); ++it) {
+        if (it->type == "progress") {
+            return QStringLiteral("%1% %2")
+                .arg(qRound(it->fraction * 100))
+                .arg(QString::fromStdString(it->stage));
         }
     }
     return {};

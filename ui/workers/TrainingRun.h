@@ -59,7 +59,9 @@ QString stateName(TrainingState state);
 /// without studio-run.json the run's liveness is unknown unless a live `train-dpo` process
 /// names OUT_DIR). Liveness is polled (pid alive and /proc/PID/cmdline naming OUT_DIR, so that
 /// a recycled pid is never taken, nor signalled, for the run); when the process is gone the
-/// outcome is read from the end of train.log. Destroying the object leaves the process alone.
+/// outcome is read from the run's event stream, OUT_DIR/events.jsonl (the CLI's --events:
+/// "ended" with a status, "error" with a code and message, the last "result" with the step),
+/// never from its human text. Destroying the object leaves the process alone.
 /// metrics() follows OUT_DIR/metrics.jsonl. Linux only (/proc). GUI thread only.
 class TrainingRun : public QObject {
     Q_OBJECT
@@ -104,7 +106,7 @@ public:
     const QString& message() const noexcept { return m_message; }
     /// The last `lines` lines of train.log.
     QString logTail(int lines = 12) const;
-    /// The last progress stage train.log reports ("training", "building the map"), or empty.
+    /// The last progress event's "45% training" ("static map: loaded", ...), or empty.
     QString progressStage() const;
     /// OUT_DIR/student_latest.safetensors when it exists, else an empty string.
     QString latestStudent() const;
@@ -122,6 +124,9 @@ private:
     void setState(TrainingState state);
     void concludeFromLog();
     QString logFile() const;
+    /// OUT_DIR/events.jsonl: the run's event stream (--events), how the studio learns how a
+    /// run ended (appended by every process of the run).
+    QString eventsFile() const;
 
     QString m_program;
     QString m_outDir;
