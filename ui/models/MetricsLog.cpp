@@ -169,7 +169,8 @@ bool MetricsLog::addLine(const QByteArray& line) {
 double MetricsLog::stepsPerSecond(int window) const {
     const auto n = m_steps.size();
     if (n < 2 || window < 1) return 0;
-    // Walk back over one process's lines only: a resumed run's clock starts again at 0.
+    // Walk back while the clock grows (a resumed run continues the training clock; runs of
+    // earlier versions started it again at 0).
     qsizetype first = n - 1;
     while (first > 0 && n - first <= window &&
            m_steps[first - 1].seconds <= m_steps[first].seconds &&
