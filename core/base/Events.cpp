@@ -40,7 +40,24 @@ std::string_view codeName(ErrorCode code) {
 Stream::Stream(std::ostream& out) : m_out(out) {}
 
 void Stream::line(const std::string& json) {
-    m_out << json << '\n' << std::flush;
+    if (m_job.empty()) {
+        m_out << json << '\n' << std::flush;
+        return;
+    }
+    // {"event":..., "job":..., ...}: the job right after the kind.
+    const auto comma = json.find(',');
+    const std::string job = ",\"job\":" + dump(Json(m_job));
+    m_out << (comma == std::string::npos ? json.substr(0, json.size() - 1) + job + "}"
+                                         : json.substr(0, comma) + job + json.substr(comma))
+          << '\n'
+          << std::flush;
+}
+
+void Stream::setJob(std::string job) {
+    std::lock_guard lock(m_mutex);
+    m_job = std::move(job);
+    m_lastPercent = -1;
+    m_lastStage.clear();
 }
 
 void Stream::started(std::string_view command, const std::vector<std::string>& arguments) {
@@ -136,6 +153,7 @@ std::optional<Event> parse(std::string_view text) {
         return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string();
     };
     e.command = str("command");
+    e.job = str("job");
     e.stage = str("stage");
     e.code = str("code");
     e.message = str("message");
@@ -151,7 +169,7 @@ std::optional<Event> parse(std::string_view text) {
     }
     if (e.type == "result") {
         for (const auto& [k, v] : j.items()) {
-            if (k == "event" || k == "outputs") continue;
+            if (k == "event" || k == "outputs" || k == "job") continue;
             if (v.is_number()) e.numbers.emplace_back(k, v.get<double>());
             if (v.is_boolean()) e.numbers.emplace_back(k, v.get<bool>() ? 1.0 : 0.0);
             if (v.is_string()) e.strings.emplace_back(k, v.get<std::string>());

@@ -51,6 +51,8 @@ public:
                 const std::vector<std::pair<std::string, std::string>>& strings = {});
     void error(ErrorCode code, std::string_view message, std::string_view file = {});
     void ended(int exitCode, std::string_view status);
+    /// Every later event carries {"job": id} (the worker's jobs); empty: none.
+    void setJob(std::string job);
 
 private:
     void line(const std::string& json);
@@ -59,6 +61,7 @@ private:
     std::mutex m_mutex;
     int m_lastPercent = -1;
     std::string m_lastStage;
+    std::string m_job;
 };
 
 /// The stream of this process's command (set by the CLI for --events), or null.
@@ -78,6 +81,7 @@ private:
 /// One event as a reader sees it; fields an event kind does not have stay empty.
 struct Event {
     std::string type;  ///< started, progress, metrics, result, error, ended
+    std::string job;   ///< the worker's job id, if any
     std::string command;
     double fraction = 0;
     std::string stage;

@@ -32,6 +32,7 @@ std::vector<Command> allCommands() {
     cmds.push_back(trainRefinerCommand());
     cmds.push_back(trainDpoCommand());
     cmds.push_back(evalModelsCommand());
+    cmds.push_back(workerCommand());
 #endif
     return cmds;
 }

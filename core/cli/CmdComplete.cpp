@@ -7,6 +7,7 @@
 #include "core/base/ShippedModels.h"
 #include "core/cli/Cli.h"
 #include "core/cli/Command.h"
+#include "core/cli/CompleteOptions.h"
 #include "core/cli/Outputs.h"
 #include "core/cli/TerminalProgress.h"
 #include "core/dataset/Sequence.h"
@@ -51,23 +52,6 @@ ml::CompletionOptions parseOptions(const Args& args, const ml::CompletionOptions
         throw UsageError("need 0 <= --min-range < --max-range");
     }
     o.refine = !args.flag("no-refine");
-    return o;
-}
-
-// The model's options with the flags on top; says so when the flags leave the model's scale.
-ml::CompletionOptions optionsForModel(const Args& args, const ml::LidiffModel& model,
-                                      Context& ctx) {
-    const auto& c = model.config();
-    auto o = parseOptions(args, ml::completionOptionsFor(c));
-    ml::ModelScale asked = c.scale;
-    asked.partialPoints = o.partialPoints;
-    asked.tile = o.tile;
-    asked.minRange = o.minRange;
-    asked.maxRange = o.maxRange;
-    if (const auto diff = asked.differencesFrom(c.scale); !diff.empty()) {
-        ctx.err << "complete: note: running outside the model's " << c.scale.name
-                << " scale (" << diff << ")\n";
-    }
     return o;
 }
 
@@ -120,7 +104,7 @@ int completeOneScan(const Args& args, Context& ctx) {
 
     auto model = ml::LidiffModel::load(modelFile);
     if (auto device = args.value("device")) model.setDevice(*device);
-    const auto options = optionsForModel(args, model, ctx);
+    const auto options = completionOptionsFromArgs(args, model, ctx.err);
     const PointCloud scan = io::readCloud(scanFile, {}, nuscenesAxes(args));
 
     const auto start = std::chrono::steady_clock::now();
@@ -199,7 +183,7 @@ int completeSequence(const Args& args, Context& ctx) {
 
     auto model = ml::LidiffModel::load(p[0]);
     if (auto device = args.value("device")) model.setDevice(*device);
-    const auto options = optionsForModel(args, model, ctx);
+    const auto options = completionOptionsFromArgs(args, model, ctx.err);
     ml::Completer completer(model, options, args.flag("lidiff-scheduler-state"));
     const io::NuscenesAxes axes = nuscenesAxes(args);
 
@@ -258,6 +242,45 @@ int runComplete(const Args& args, Context& ctx) {
 
 }  // namespace
 
+std::vector<OptionSpec> completeOptionSpecs() {
+    return {
+        {"steps", "N", "denoising steps, 1..1000", false, "the model's"},
+        {"guidance", "W", "classifier-free guidance weight", false, "the model's"},
+        {"seed", "N", "noise seed (same noise on every device)", false, "0"},
+        {"points", "N", "farthest point samples of the scan", false, "the model's scale"},
+        {"tile", "K", "copies of the samples in x_init", false, "the model's scale"},
+        {"min-range", "M", "keep scan points beyond this range, metres", false, "the model's"},
+        {"max-range", "M", "and within this one (also the output's limit)", false, "the model's"},
+        {"no-refine", "", "skip the refiner even if the model has one", true, ""},
+        {"diffused", "FILE", "also write the diffusion result before refinement", false, ""},
+        {"partial-out", "FILE", "also write the sampled partial scan (the condition)", false, ""},
+        {"device", "DEV", "cpu, cuda or cuda:N", false, "cpu"},
+        {"nuscenes-axes", "stored|kitti",
+         "nuScenes sweeps: complete (and write) in the stored axes or turned to KITTI's", false,
+         "stored"},
+        {"frames", "A:B", "sequence: frames A..B-1", false, "all"},
+        {"format", "EXT", "sequence: ply, pcd or bin", false, "ply"},
+        {"skip-existing", "", "sequence: keep frames already in OUT_DIR", true, ""},
+        {"force", "", "replace existing output files (an input is never replaced)", true, ""},
+        {"lidiff-scheduler-state", "", "sequence: carry sampler state across frames", true, ""}};
+}
+
+ml::CompletionOptions completionOptionsFromArgs(const Args& args, const ml::LidiffModel& model,
+                                                std::ostream& notes) {
+    const auto& c = model.config();
+    auto o = parseOptions(args, ml::completionOptionsFor(c));
+    ml::ModelScale asked = c.scale;
+    asked.partialPoints = o.partialPoints;
+    asked.tile = o.tile;
+    asked.minRange = o.minRange;
+    asked.maxRange = o.maxRange;
+    if (const auto diff = asked.differencesFrom(c.scale); !diff.empty()) {
+        notes << "complete: note: running outside the model's " << c.scale.name << " scale ("
+              << diff << ")\n";
+    }
+    return o;
+}
+
 Command completeCommand() {
     Command c;
     c.name = "complete";
@@ -280,26 +303,7 @@ Command completeCommand() {
         "An existing output is replaced only with --force; an input never is.\n"
         "--lidiff-scheduler-state carries the sampler's state from frame to frame as LiDiff's\n"
         "pipeline does (only to reproduce its published numbers exactly).";
-    c.options = {
-        {"steps", "N", "denoising steps, 1..1000", false, "the model's"},
-        {"guidance", "W", "classifier-free guidance weight", false, "the model's"},
-        {"seed", "N", "noise seed (same noise on every device)", false, "0"},
-        {"points", "N", "farthest point samples of the scan", false, "the model's scale"},
-        {"tile", "K", "copies of the samples in x_init", false, "the model's scale"},
-        {"min-range", "M", "keep scan points beyond this range, metres", false, "the model's"},
-        {"max-range", "M", "and within this one (also the output's limit)", false, "the model's"},
-        {"no-refine", "", "skip the refiner even if the model has one", true, ""},
-        {"diffused", "FILE", "also write the diffusion result before refinement", false, ""},
-        {"partial-out", "FILE", "also write the sampled partial scan (the condition)", false, ""},
-        {"device", "DEV", "cpu, cuda or cuda:N", false, "cpu"},
-        {"nuscenes-axes", "stored|kitti",
-         "nuScenes sweeps: complete (and write) in the stored axes or turned to KITTI's", false,
-         "stored"},
-        {"frames", "A:B", "sequence: frames A..B-1", false, "all"},
-        {"format", "EXT", "sequence: ply, pcd or bin", false, "ply"},
-        {"skip-existing", "", "sequence: keep frames already in OUT_DIR", true, ""},
-        {"force", "", "replace existing output files (an input is never replaced)", true, ""},
-        {"lidiff-scheduler-state", "", "sequence: carry sampler state across frames", true, ""}};
+    c.options = completeOptionSpecs();
     c.minPositional = 2;
     c.maxPositional = 3;
     c.run = runComplete;

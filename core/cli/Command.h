@@ -46,6 +46,7 @@ Command trainTeacherCommand();  // core/cli/CmdTrain.cpp
 Command trainRefinerCommand();
 Command trainDpoCommand();
 Command evalModelsCommand();  // core/cli/CmdEvalModels.cpp
+Command workerCommand();      // core/cli/CmdWorker.cpp
 #endif
 
 }  // namespace lidistill::cli

@@ -33,6 +33,10 @@ bool everyPercent() {
 }
 }  // namespace
 
+bool interruptRequested() {
+    return g_interrupted.load();
+}
+
 bool isTerminal(const std::ostream& stream) {
     if (&stream == &std::cerr) return ::isatty(STDERR_FILENO) != 0;
     if (&stream == &std::cout) return ::isatty(STDOUT_FILENO) != 0;

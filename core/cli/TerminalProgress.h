@@ -40,6 +40,9 @@ private:
     std::mutex m_mutex;
 };
 
+/// Whether SIGINT / SIGTERM asked this process to stop (after installSigintHandler()).
+bool interruptRequested();
+
 /// True if the stream is std::cerr / std::cout and that file descriptor is a terminal.
 bool isTerminal(const std::ostream& stream);
 
