@@ -13,6 +13,7 @@
 #include <QDir>
 #include <QDockWidget>
 #include <QFileInfo>
+#include <QProcess>
 #include <QImage>
 #include <QTimer>
 
@@ -101,8 +102,17 @@ int main(int argc, char** argv) {
         "teacher", "Teacher model file for the completion panel (shown when given).", "file");
     const QCommandLineOption studentOpt(
         "student", "Student model file for the completion panel (shown when given).", "file");
+    const QCommandLineOption workerOpt(
+        "worker-prefix",
+        "Run the completion workers through this command, e.g. \"ssh gpu-box\" (the model and "
+        "the scans are sent to them; the remote machine needs only lidistill). Also "
+        "$LIDISTILL_WORKER_PREFIX.",
+        "command");
+    const QCommandLineOption workerProgramOpt(
+        "worker-program", "lidistill as the worker's machine names it (with --worker-prefix).",
+        "path", "lidistill");
     parser.addOptions({screenshot, frameOpt, colorOpt, sizeOpt, colormapOpt, rangeOpt, axesOpt,
-                       teacherOpt, studentOpt});
+                       teacherOpt, studentOpt, workerOpt, workerProgramOpt});
     parser.process(app);
 
     // Usage errors are reported before any window appears.
@@ -152,6 +162,13 @@ int main(int argc, char** argv) {
         if (range) window.setFixedRange(colorMode, range);
         window.setNuscenesAxes(axes == "stored" ? lidistill::io::NuscenesAxes::AsStored
                                                 : lidistill::io::NuscenesAxes::KittiFrame);
+        const QString prefix = parser.isSet(workerOpt)
+                                   ? parser.value(workerOpt)
+                                   : qEnvironmentVariable("LIDISTILL_WORKER_PREFIX");
+        if (!prefix.trimmed().isEmpty()) {
+            window.completionPanel()->setWorkerCommand(QProcess::splitCommand(prefix),
+                                                       parser.value(workerProgramOpt));
+        }
         for (const auto& [opt, role] :
              {std::pair{&teacherOpt, lidistill::ui::CompletionRole::Teacher},
               std::pair{&studentOpt, lidistill::ui::CompletionRole::Student}}) {

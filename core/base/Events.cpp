@@ -29,6 +29,8 @@ std::string_view codeName(ErrorCode code) {
             return "invalid_argument";
         case ErrorCode::Model:
             return "model";
+        case ErrorCode::NoDevice:
+            return "no_device";
         case ErrorCode::Cancelled:
             return "cancelled";
         case ErrorCode::Internal:

@@ -13,7 +13,8 @@
 //   {"event":"error","code":"io","message":"...","file":"..."}     file: only for code "io"
 //   {"event":"ended","exit":0,"status":"ok"}                       always the last line
 //
-// Error codes (stable names): usage, io, invalid_argument, model, cancelled, internal.
+// Error codes (stable names): usage, io, invalid_argument, model, no_device (the device asked
+// for does not exist here), cancelled, internal.
 // Ended status: ok, failed, usage, cancelled. A cancelled training job's last result event
 // holds the step it stopped at ("stopped":true). No Qt, no torch.
 
@@ -30,7 +31,7 @@ namespace lidistill::events {
 
 inline constexpr int kVersion = 1;
 
-enum class ErrorCode { Usage, Io, InvalidArgument, Model, Cancelled, Internal };
+enum class ErrorCode { Usage, Io, InvalidArgument, Model, NoDevice, Cancelled, Internal };
 /// "usage", "io", ... (the names on the wire).
 std::string_view codeName(ErrorCode code);
 

@@ -6,6 +6,9 @@
 #include "core/base/Log.h"
 #include "core/cli/Command.h"
 #include "core/cli/TerminalProgress.h"
+#ifdef LIDISTILL_HAVE_ML
+#include "core/ml/Model.h"
+#endif
 
 #include <fstream>
 #include <iostream>
@@ -35,6 +38,16 @@ std::vector<Command> allCommands() {
     cmds.push_back(workerCommand());
 #endif
     return cmds;
+}
+
+// "No such device" has its own event code: a caller that chose "auto" goes on on the CPU.
+bool deviceUnavailable(const ModelError& e) {
+#ifdef LIDISTILL_HAVE_ML
+    return dynamic_cast<const ml::DeviceUnavailable*>(&e) != nullptr;
+#else
+    (void)e;
+    return false;
+#endif
 }
 
 void printMainHelp(std::ostream& os, const std::vector<Command>& cmds) {
@@ -183,7 +196,8 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
         err << "lidistill " << cmd->name << ": error: " << e.what() << '\n';
         return end(kFailure, "failed");
     } catch (const ModelError& e) {
-        fail(events::ErrorCode::Model, e.what(), {});
+        fail(deviceUnavailable(e) ? events::ErrorCode::NoDevice : events::ErrorCode::Model,
+             e.what(), {});
         err << "lidistill " << cmd->name << ": error: " << e.what() << '\n';
         return end(kFailure, "failed");
     } catch (const std::exception& e) {

@@ -146,6 +146,9 @@ public:
         } catch (const InvalidArgument& e) {
             m_stream.error(events::ErrorCode::InvalidArgument, e.what());
             m_stream.ended(kFailure, "failed");
+        } catch (const ml::DeviceUnavailable& e) {
+            m_stream.error(events::ErrorCode::NoDevice, e.what());
+            m_stream.ended(kFailure, "failed");
         } catch (const ModelError& e) {
             m_stream.error(events::ErrorCode::Model, e.what());
             m_stream.ended(kFailure, "failed");

@@ -199,12 +199,12 @@ void LidiffModel::setDevice(const std::string& device) {
     if (d->is_cuda()) {
         const auto count = static_cast<int>(torch::cuda::device_count());
         if (count == 0) {
-            throw ModelError("device '" + device +
-                             "': no CUDA device (or this libtorch was built without CUDA)");
+            throw DeviceUnavailable("device '" + device +
+                                    "': no CUDA device (or this libtorch was built without CUDA)");
         }
         if (d->has_index() && d->index() >= count) {
-            throw ModelError("device '" + device + "': only " + std::to_string(count) +
-                             " CUDA device(s)");
+            throw DeviceUnavailable("device '" + device + "': only " + std::to_string(count) +
+                                    " CUDA device(s)");
         }
     } else if (!d->is_cpu()) {
         throw ModelError("device '" + device + "' is not supported (cpu or cuda)");

@@ -1,6 +1,7 @@
 #pragma once
 // SPDX-License-Identifier: MIT
 
+#include "core/base/Error.h"
 #include "core/base/PointCloud.h"
 
 #include <cstddef>
@@ -75,6 +76,13 @@ struct NetworkSummary {
 /// Runs on the CPU unless setDevice() picks another device; inference only (eval mode: batch
 /// norm uses the running statistics).
 /// Not thread-safe: use one instance per thread.
+/// The device asked for does not exist here (no CUDA device, or an index past the last): a
+/// caller that chose "auto" goes on on the CPU.
+class DeviceUnavailable : public ModelError {
+public:
+    using ModelError::ModelError;
+};
+
 class LidiffModel {
 public:
     /// Fresh networks initialised as MinkowskiEngine/PyTorch would, from `seed`.

@@ -168,7 +168,7 @@ private Q_SLOTS:
                  qPrintable(student->statusText()));
         // "Auto" device: CUDA where lidistill has it, else (here, with Debian's CPU libtorch)
         // the CPU after lidistill said so; the run that wrote the file used that device.
-        const QStringList args = student->process()->arguments();
+        const QStringList args = student->worker()->lastOptions();
         QCOMPARE(args.value(args.indexOf("--device") + 1), student->runDevice());
         QVERIFY(student->runDevice() == "cpu" || student->runDevice() == "cuda");
         QVERIFY2(student->statusText().endsWith(student->runDevice() == "cpu" ? "on the CPU."

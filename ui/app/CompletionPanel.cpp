@@ -222,7 +222,14 @@ QString CompletionPanel::resultFile(CompletionRole role) const {
 }
 
 void CompletionPanel::setProgram(const QString& program) {
-    for (CompletionSlot* s : m_slots) s->process()->setProgram(program);
+    for (CompletionSlot* s : m_slots) s->worker()->setProgram(program);
+}
+
+void CompletionPanel::setWorkerCommand(const QStringList& prefix, const QString& program) {
+    for (CompletionSlot* s : m_slots) {
+        s->worker()->setCommandPrefix(prefix);
+        if (!program.isEmpty()) s->worker()->setProgram(program);
+    }
 }
 
 void CompletionPanel::runBoth() {

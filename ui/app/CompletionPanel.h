@@ -69,6 +69,9 @@ public:
     QString resultFile(CompletionRole role) const;
     /// The `lidistill` program both slots run (default CliProcess::defaultProgram()).
     void setProgram(const QString& program);
+    /// Runs the slots' workers as `PREFIX... PROGRAM worker` (e.g. {"ssh", "gpu-box"}, with
+    /// PROGRAM as that machine names lidistill): models and scans then travel to them.
+    void setWorkerCommand(const QStringList& prefix, const QString& program);
 
 public Q_SLOTS:
     /// Runs both models on the current frame (each that has a model and is idle).

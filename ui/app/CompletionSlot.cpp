@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "ui/app/CompletionSlot.h"
 
+#include "core/base/Error.h"
 #include "core/base/ShippedModels.h"
+#include "core/io/CloudFile.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -33,13 +35,6 @@ QSet<QString>& programsWithoutCuda() {
     return programs;
 }
 
-/// What lidistill says for --device cuda without CUDA (Model::setDevice): "device 'cuda': no
-/// CUDA device (or this libtorch was built without CUDA)".
-bool isNoCudaMessage(const QString& message) {
-    return message.startsWith(QLatin1String("device 'cuda'")) &&
-           message.contains(QLatin1String("no CUDA device"));
-}
-
 QString deviceWords(const QString& device) {
     return device == QLatin1String("cpu") ? QObject::tr("on the CPU") : QObject::tr("on the GPU");
 }
@@ -57,11 +52,8 @@ CompletionSettings CompletionSettings::defaults(CompletionRole role) {
     return s;
 }
 
-QStringList completionArguments(const CompletionSettings& s, const QString& scan,
-                                const QString& out, bool nuscenesKittiAxes) {
-    // The studio's own output folder: completing a frame again replaces its earlier result
-    // (the CLI still never writes over an input).
-    QStringList args{QStringLiteral("complete"), s.model, scan, out, QStringLiteral("--force")};
+QStringList completionOptions(const CompletionSettings& s) {
+    QStringList args;
     if (s.steps > 0) args << QStringLiteral("--steps") << QString::number(s.steps);
     // 'g' with 17 digits: the CLI parses exactly the value the spin box shows.
     if (s.guidance >= 0) args << QStringLiteral("--guidance") << QString::number(s.guidance, 'g', 17);
@@ -70,6 +62,15 @@ QStringList completionArguments(const CompletionSettings& s, const QString& scan
     if (s.tile > 0) args << QStringLiteral("--tile") << QString::number(s.tile);
     args << QStringLiteral("--device") << s.device;
     if (!s.refine) args << QStringLiteral("--no-refine");
+    return args;
+}
+
+QStringList completionArguments(const CompletionSettings& s, const QString& scan,
+                                const QString& out, bool nuscenesKittiAxes) {
+    // The studio's own output folder: completing a frame again replaces its earlier result
+    // (the CLI still never writes over an input).
+    QStringList args{QStringLiteral("complete"), s.model, scan, out, QStringLiteral("--force")};
+    args << completionOptions(s);
     if (scan.endsWith(QStringLiteral(".pcd.bin"), Qt::CaseInsensitive)) {
         args << QStringLiteral("--nuscenes-axes")
              << (nuscenesKittiAxes ? QStringLiteral("kitti") : QStringLiteral("stored"));
@@ -80,7 +81,7 @@ QStringList completionArguments(const CompletionSettings& s, const QString& scan
 CompletionSlot::CompletionSlot(CompletionRole role, QWidget* parent)
     : QGroupBox(roleName(role), parent),
       m_role(role),
-      m_process(new CliProcess(this)),
+      m_worker(new WorkerClient(this)),
       m_model(new QLineEdit),
       m_steps(new QSpinBox),
       m_guidance(new QDoubleSpinBox),
@@ -183,11 +184,13 @@ CompletionSlot::CompletionSlot(CompletionRole role, QWidget* parent)
     layout->addLayout(runRow);
     layout->addWidget(m_status);
 
-    connect(m_process, &CliProcess::progress, this, [this](double fraction, const QString& stage) {
-        m_progress->setValue(static_cast<int>(std::lround(fraction * kProgressMax)));
-        m_progress->setFormat(tr("%p% %1").arg(stage));
-    });
-    connect(m_process, &CliProcess::finished, this, &CompletionSlot::onFinished);
+    connect(m_worker, &WorkerClient::progress, this,
+            [this](const QString& job, double fraction, const QString& stage) {
+                if (job != m_job) return;
+                m_progress->setValue(static_cast<int>(std::lround(fraction * kProgressMax)));
+                m_progress->setFormat(tr("%p% %1").arg(stage));
+            });
+    connect(m_worker, &WorkerClient::finished, this, &CompletionSlot::onFinished);
     setSettings(CompletionSettings::defaults(role));
     updateEnabled();
 }
@@ -264,8 +267,8 @@ bool CompletionSlot::run() {
     m_runSettings = s;
     m_autoDevice = s.device == QLatin1String("auto");
     if (m_autoDevice) {
-        m_runDevice = programsWithoutCuda().contains(m_process->program()) ? QStringLiteral("cpu")
-                                                                           : QStringLiteral("cuda");
+        m_runDevice = programsWithoutCuda().contains(m_worker->program()) ? QStringLiteral("cpu")
+                                                                          : QStringLiteral("cuda");
         m_autoDevice = m_runDevice == QLatin1String("cuda");
     } else {
         m_runDevice = s.device;
@@ -274,9 +277,9 @@ bool CompletionSlot::run() {
         tr("Completing frame %1 with %2 %3...")
             .arg(m_frameName, QFileInfo(s.model).fileName(), deviceWords(m_runDevice)));
     m_clock.start();
-    startRun();
     m_run->setText(tr("Stop"));
     Q_EMIT runningChanged(true);
+    startRun();
     return true;
 }
 
@@ -285,26 +288,57 @@ void CompletionSlot::startRun() {
     m_progress->setFormat(tr("starting"));
     CompletionSettings s = m_runSettings;
     s.device = m_runDevice;
-    m_process->start(completionArguments(s, m_runScan, m_runOutput, m_nuscenesKittiAxes));
+    QString error;
+    try {
+        const PointCloud scan = io::readCloud(
+            m_runScan.toStdString(), {},
+            m_nuscenesKittiAxes ? io::NuscenesAxes::KittiFrame : io::NuscenesAxes::AsStored);
+        m_job = m_worker->complete(s.model, scan, completionOptions(s), &error);
+    } catch (const Error& e) {
+        error = QString::fromStdString(e.what());
+    }
+    if (m_job.isEmpty()) {
+        // Reported the way a failed job is, after this call returns.
+        m_job = QStringLiteral("unstarted");
+        QMetaObject::invokeMethod(
+            this, [this, error] { onFinished(m_job, CliOutcome::Failed, error, {}, {}); },
+            Qt::QueuedConnection);
+    }
 }
 
 void CompletionSlot::stop() {
     if (isRunning()) {
         m_status->setText(tr("Stopping..."));
-        m_process->stop();
+        m_worker->cancel(m_job);
     }
 }
 
-void CompletionSlot::onFinished(CliOutcome outcome, const QString& message) {
-    if (outcome == CliOutcome::Failed && m_autoDevice && isNoCudaMessage(message)) {
+void CompletionSlot::onFinished(const QString& job, CliOutcome outcome, const QString& message,
+                                const QString& code, const std::optional<events::Event>& result) {
+    if (job != m_job) return;
+    m_job.clear();
+    if (outcome == CliOutcome::Failed && m_autoDevice && code == QLatin1String("no_device")) {
         // "Auto" on a machine (or a lidistill build) without CUDA: the CPU it is. Only the
         // model load was spent; the clock keeps running, as the user waits for both.
-        programsWithoutCuda().insert(m_process->program());
+        programsWithoutCuda().insert(m_worker->program());
         m_autoDevice = false;
         m_runDevice = QStringLiteral("cpu");
         m_status->setText(tr("No CUDA device for lidistill: going on on the CPU..."));
         startRun();
         return;
+    }
+    QString why = message;
+    if (outcome == CliOutcome::Succeeded) {
+        // The clouds came in the message: the refined one (the diffused one without a refiner)
+        // goes to the output file the panel reads.
+        PointCloud cloud = WorkerClient::cloudOf(*result, "refined");
+        if (cloud.empty()) cloud = WorkerClient::cloudOf(*result, "diffused");
+        try {
+            io::writeCloud(m_runOutput.toStdString(), cloud);
+        } catch (const Error& e) {
+            outcome = CliOutcome::Failed;
+            why = QString::fromStdString(e.what());
+        }
     }
     const double seconds = static_cast<double>(m_clock.elapsed()) / 1000.0;
     m_run->setText(tr("Run"));
@@ -325,7 +359,7 @@ void CompletionSlot::onFinished(CliOutcome outcome, const QString& message) {
         case CliOutcome::Failed:
             m_progress->setValue(0);
             m_progress->setFormat(tr("failed"));
-            m_status->setText(tr("Failed: %1").arg(message));
+            m_status->setText(tr("Failed: %1").arg(why));
             break;
     }
     updateEnabled();
@@ -333,7 +367,7 @@ void CompletionSlot::onFinished(CliOutcome outcome, const QString& message) {
     if (outcome == CliOutcome::Succeeded) {
         Q_EMIT completed(m_runFrame, m_runOutput, seconds);
     } else if (outcome == CliOutcome::Failed) {
-        Q_EMIT failed(tr("%1 completion failed: %2").arg(roleName(m_role), message));
+        Q_EMIT failed(tr("%1 completion failed: %2").arg(roleName(m_role), why));
     }
 }
 

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 
 #include "ui/workers/CliProcess.h"
+#include "ui/workers/WorkerClient.h"
 
 #include <QElapsedTimer>
 #include <QGroupBox>
@@ -44,6 +45,11 @@ struct CompletionSettings {
     static CompletionSettings defaults(CompletionRole role);
 };
 
+/// The options of `settings` as `lidistill complete` takes them after OUT ("--steps N
+/// --guidance W --seed S ... --device D [--no-refine]"; unset ones left out): what a worker job
+/// gets.
+QStringList completionOptions(const CompletionSettings& settings);
+
 /// The `lidistill` arguments that complete `scan` into `out` with `settings`: "complete MODEL
 /// SCAN OUT --force --steps N --guidance W --seed S --points N --tile K --device D
 /// [--no-refine]" (steps, guidance, points and tile only when set: else the model's).
@@ -55,11 +61,13 @@ QStringList completionArguments(const CompletionSettings& settings, const QStrin
 
 /// One model of the completion panel: a model file chooser, steps, guidance, seed and device
 /// (points, tile and refinement under "Advanced"), a Run/Stop button and a progress bar. It
-/// runs `lidistill complete` through a CliProcess on the frame given by setFrame() into
-/// `<output folder>/<frame>_<role>.bin`; the run belongs to the frame it started on, even if
-/// another frame is shown before it ends. Device "auto" tries CUDA first; when lidistill
-/// answers that it has no CUDA device (a CPU build, or no GPU) the run goes on on the CPU at
-/// once, and later "auto" runs of that program start there. GUI thread only.
+/// completes the frame given by setFrame() in its own `lidistill worker` (WorkerClient: the
+/// model stays loaded from one run to the next; the scan goes to the worker and the clouds come
+/// back in its messages) and writes the result to `<output folder>/<frame>_<role>.bin`; the run
+/// belongs to the frame it started on, even if another frame is shown before it ends. Device
+/// "auto" tries CUDA first; when the worker answers "no_device" (a CPU build, or no GPU) the
+/// run goes on on the CPU at once, and later "auto" runs of that program start there. GUI
+/// thread only.
 class CompletionSlot : public QGroupBox {
     Q_OBJECT
 
@@ -81,10 +89,10 @@ public:
     void setOutputFolder(const QString& folder) { m_outputFolder = folder; }
     /// The output file a run on frame `name` writes.
     QString outputFile(const QString& name) const;
-    bool isRunning() const { return m_process->isRunning(); }
+    bool isRunning() const { return !m_job.isEmpty(); }
     /// The frame of the current (or last) run.
     int runFrame() const noexcept { return m_runFrame; }
-    CliProcess* process() const noexcept { return m_process; }
+    WorkerClient* worker() const noexcept { return m_worker; }
 
     QLineEdit* modelEdit() const noexcept { return m_model; }
     QPushButton* runButton() const noexcept { return m_run; }
@@ -111,12 +119,14 @@ Q_SIGNALS:
     void runningChanged(bool running);
 
 private:
-    void onFinished(CliOutcome outcome, const QString& message);
+    void onFinished(const QString& job, CliOutcome outcome, const QString& message,
+                    const QString& code, const std::optional<events::Event>& result);
     void updateEnabled();
     void startRun();
 
     CompletionRole m_role;
-    CliProcess* m_process;
+    WorkerClient* m_worker;
+    QString m_job;  // the running job, empty when idle
     QLineEdit* m_model;
     QSpinBox* m_steps;
     QDoubleSpinBox* m_guidance;

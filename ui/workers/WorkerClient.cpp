@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: MIT
+#include "ui/workers/WorkerClient.h"
+
+#include <QDateTime>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+#include <cstring>
+
+namespace lidistill::ui {
+
+namespace {
+QByteArray packXyz(const PointCloud& cloud) {
+    QByteArray bytes(static_cast<qsizetype>(cloud.size() * 12), '\0');
+    for (std::size_t i = 0; i < cloud.size(); ++i) {
+        std::memcpy(bytes.data() + 12 * i, cloud.xyz[i].data(), 12);
+    }
+    return bytes.toBase64();
+}
+}  // namespace
+
+WorkerClient::WorkerClient(QObject* parent)
+    : QObject(parent), m_program(CliProcess::defaultProgram()) {
+    qRegisterMetaType<std::optional<events::Event>>();
+}
+
+WorkerClient::~WorkerClient() {
+    if (!m_process || m_process->state() == QProcess::NotRunning) return;
+    m_process->disconnect(this);
+    for (const QString& job : m_pending.keys()) cancel(job);
+    m_process->write("{\"op\":\"quit\"}\n");
+    m_process->closeWriteChannel();
+    if (!m_process->waitForFinished(3000)) {
+        m_process->kill();
+        m_process->waitForFinished(3000);
+    }
+}
+
+void WorkerClient::setProgram(const QString& program) {
+    m_program = program;
+}
+
+void WorkerClient::setCommandPrefix(const QStringList& prefix) {
+    m_prefix = prefix;
+    if (!m_uploadSet) m_upload = !prefix.isEmpty();
+}
+
+qint64 WorkerClient::pid() const {
+    return m_process && m_process->state() != QProcess::NotRunning ? m_process->processId() : 0;
+}
+
+bool WorkerClient::ensureStarted(QString* error) {
+    if (m_process && m_process->state() != QProcess::NotRunning) return true;
+    if (m_process) m_process->deleteLater();
+    m_process = new QProcess(this);
+    m_tail.clear();
+    m_stderr.clear();
+    m_loaded.clear();
+    connect(m_process, &QProcess::readyReadStandardOutput, this, &WorkerClient::readEvents);
+    connect(m_process, &QProcess::readyReadStandardError, this, [this] {
+        const auto lines = QString::fromUtf8(m_process->readAllStandardError()).split('\n');
+        for (const QString& l : lines) {
+            if (!l.trimmed().isEmpty()) m_stderr << l.trimmed();
+        }
+        while (m_stderr.size() > 20) m_stderr.removeFirst();
+    });
+    connect(m_process, &QProcess::finished, this, &WorkerClient::onProcessFinished);
+    connect(m_process, &QProcess::errorOccurred, this, [this](QProcess::ProcessError e) {
+        if (e == QProcess::FailedToStart) onProcessFinished();
+    });
+    QStringList words = m_prefix;
+    words << m_program << QStringLiteral("worker");
+    m_process->start(words.takeFirst(), words);
+    if (!m_process->waitForStarted(10000)) {
+        if (error) *error = tr("cannot start the worker (%1): %2")
+                                .arg((m_prefix + QStringList{m_program}).join(' '),
+                                     m_process->errorString());
+        return false;
+    }
+    return true;
+}
+
+void WorkerClient::send(const QByteArray& json) {
+    m_process->write(json);
+    m_process->write("\n");
+}
+
+QString WorkerClient::complete(const QString& modelFile, const PointCloud& scan,
+                               const QStringList& options, QString* error) {
+    const QFileInfo info(modelFile);
+    if (!info.isFile()) {
+        if (error) *error = tr("%1: no such model file").arg(modelFile);
+        return {};
+    }
+    // A model is known by its path, size and time: a retrained file is loaded again.
+    const QString key = QStringLiteral("%1|%2|%3")
+                            .arg(info.absoluteFilePath())
+                            .arg(info.size())
+                            .arg(info.lastModified().toMSecsSinceEpoch());
+    QByteArray modelBytes;
+    if (m_upload) {
+        QFile f(modelFile);
+        if (!f.open(QIODevice::ReadOnly)) {
+            if (error) *error = tr("%1: %2").arg(modelFile, f.errorString());
+            return {};
+        }
+        modelBytes = f.readAll();
+    }
+    if (!ensureStarted(error)) return {};
+    if (!m_modelNames.contains(key)) m_modelNames.insert(key, QStringLiteral("m%1").arg(m_next++));
+    const QString name = m_modelNames.value(key);
+    const QString job = QStringLiteral("j%1").arg(m_next++);
+    m_lastOptions = options;
+    m_pending.insert(job, {});
+    if (!m_loaded.contains(key)) {
+        const QString load = QStringLiteral("j%1").arg(m_next++);
+        QJsonObject op{{"op", "load_model"}, {"job", load}, {"model", name}};
+        if (m_upload) {
+            op.insert("data", QString::fromLatin1(modelBytes.toBase64()));
+        } else {
+            op.insert("path", info.absoluteFilePath());
+        }
+        Pending p;
+        p.loadFor = job;
+        p.modelKey = key;
+        m_pending.insert(load, p);
+        m_loaded.insert(key);
+        send(QJsonDocument(op).toJson(QJsonDocument::Compact));
+    }
+    QJsonObject op{{"op", "complete"},
+                   {"job", job},
+                   {"model", name},
+                   {"scan", QString::fromLatin1(packXyz(scan))},
+                   {"arguments", QJsonArray::fromStringList(options)}};
+    send(QJsonDocument(op).toJson(QJsonDocument::Compact));
+    return job;
+}
+
+void WorkerClient::cancel(const QString& job) {
+    if (!m_pending.contains(job) || !m_process) return;
+    send(QJsonDocument(QJsonObject{{"op", "cancel"}, {"job", job}}).toJson(QJsonDocument::Compact));
+}
+
+void WorkerClient::readEvents() {
+    m_tail += m_process->readAllStandardOutput();
+    qsizetype nl;
+    while ((nl = m_tail.indexOf('\n')) >= 0) {
+        const QByteArray line = m_tail.left(nl);
+        m_tail.remove(0, nl + 1);
+        if (auto e = events::parse(std::string_view(line.constData(), line.size()))) onEvent(*e);
+    }
+}
+
+void WorkerClient::onEvent(const events::Event& e) {
+    const QString job = QString::fromStdString(e.job);
+    auto it = m_pending.find(job);
+    if (it == m_pending.end()) return;  // not ours, or already reported
+    if (e.type == "progress") {
+        if (it->loadFor.isEmpty()) Q_EMIT progress(job, e.fraction, QString::fromStdString(e.stage));
+    } else if (e.type == "error") {
+        it->error = e;
+    } else if (e.type == "result") {
+        it->result = e;
+    } else if (e.type == "ended") {
+        const Pending p = *it;
+        m_pending.erase(it);
+        const QString message = p.error ? QString::fromStdString(p.error->message) : QString();
+        const QString code = p.error ? QString::fromStdString(p.error->code) : QString();
+        if (!p.loadFor.isEmpty()) {
+            // A failed load fails the job that waits for it, with the load's own reason.
+            if (e.status != "ok") {
+                m_loaded.remove(p.modelKey);  // the next job tries again
+                cancel(p.loadFor);
+                fail(p.loadFor, message, code);
+            }
+            return;
+        }
+        if (e.status == "ok") {
+            Q_EMIT finished(job, CliOutcome::Succeeded, {}, {}, p.result);
+        } else if (e.status == "cancelled") {
+            Q_EMIT finished(job, CliOutcome::Cancelled, QStringLiteral("cancelled"), code, {});
+        } else {
+            Q_EMIT finished(job, CliOutcome::Failed, message, code, {});
+        }
+    }
+}
+
+void WorkerClient::fail(const QString& job, const QString& message, const QString& code) {
+    if (!m_pending.remove(job)) return;
+    Q_EMIT finished(job, CliOutcome::Failed, message, code, {});
+}
+
+void WorkerClient::onProcessFinished() {
+    if (m_pending.isEmpty()) return;
+    QString why = m_process->exitStatus() == QProcess::CrashExit || m_process->exitCode() != 0
+                      ? tr("the worker stopped (%1)")
+                            .arg(m_process->error() == QProcess::FailedToStart
+                                     ? m_process->errorString()
+                                     : tr("exit code %1").arg(m_process->exitCode()))
+                      : tr("the worker ended");
+    if (m_process->exitStatus() == QProcess::CrashExit) why = tr("the worker crashed");
+    if (!m_stderr.isEmpty()) why += QStringLiteral(": ") + m_stderr.constLast();
+    const QStringList jobs = m_pending.keys();
+    for (const QString& job : jobs) {
+        if (m_pending.value(job).loadFor.isEmpty()) fail(job, why, QStringLiteral("worker_died"));
+    }
+    m_pending.clear();
+    m_loaded.clear();
+    Q_EMIT workerDied(why);
+}
+
+PointCloud WorkerClient::cloudOf(const events::Event& result, const char* name) {
+    PointCloud cloud;
+    const auto text = result.text(name);
+    if (!text) return cloud;
+    const QByteArray bytes =
+        QByteArray::fromBase64(QByteArray::fromRawData(text->data(), qsizetype(text->size())));
+    cloud.xyz.resize(static_cast<std::size_t>(bytes.size() / 12));
+    for (std::size_t i = 0; i < cloud.size(); ++i) {
+        std::memcpy(cloud.xyz[i].data(), bytes.constData() + 12 * i, 12);
+    }
+    return cloud;
+}
+
+}  // namespace lidistill::ui
