@@ -11,6 +11,7 @@
 #include <QFile>
 #include <QSignalSpy>
 #include <QTemporaryDir>
+#include <QTableWidget>
 #include <QTest>
 
 #include <cmath>
@@ -184,6 +185,60 @@ private Q_SLOTS:
         charts.setMaxPoints(100);
         QTRY_COMPARE_WITH_TIMEOUT(charts.points(TrainingCurve::GeneratorLoss).size(), 11, 5000);
         QCOMPARE(charts.points(TrainingCurve::GeneratorLoss).last(), QPointF(11, 5.0));
+    }
+
+    void chartsCompareRunsSmoothAndTabulate() {
+        MetricsLog a, b;
+        const double lossA[] = {1.0, 3.0, 0.5, 2.0, 0.25, 4.0};
+        for (int i = 0; i < 6; ++i) QVERIFY(a.addLine(stepLine(i + 1, lossA[i], 10.0 * (i + 1))));
+        QVERIFY(a.addLine(R"({"step":6,"val_frame":"000001","val_cd":0.3,"seconds":61})"));
+        for (int i = 1; i <= 3; ++i) QVERIFY(b.addLine(stepLine(i, 7.0 * i, i)));
+        TrainingCharts charts;
+        charts.setLog(&a);
+        QCOMPARE(charts.addRun("other", &b), 1);
+        QCOMPARE(charts.runCount(), 2);
+        QCOMPARE(charts.points(TrainingCurve::GeneratorLoss, 1).size(), 3);
+        QCOMPARE(charts.points(TrainingCurve::GeneratorLoss, 1)[2], QPointF(3, 21.0));
+
+        // TensorBoard's smoothing, written here its way (debias 1 - w^n), not the chart's.
+        const double w = 0.6;
+        charts.setSmoothing(w);
+        const auto smooth = charts.points(TrainingCurve::GeneratorLoss);
+        QCOMPARE(smooth.size(), 6);
+        double last = 0;
+        for (int i = 0; i < 6; ++i) {
+            last = last * w + (1 - w) * lossA[i];
+            const double expected = last / (1 - std::pow(w, i + 1));
+            QVERIFY2(std::abs(smooth[i].y() - expected) < 1e-12,
+                     qPrintable(QString("%1: %2 vs %3").arg(i).arg(smooth[i].y()).arg(expected)));
+        }
+        QCOMPARE(smooth[0].y(), 1.0);  // debiased: the first point is the first value
+        const auto raw = charts.points(TrainingCurve::GeneratorLoss, 0, true);
+        QCOMPARE(raw.size(), 6);
+        QCOMPARE(raw[1], QPointF(2, 3.0));
+        // Validation points are never smoothed.
+        QCOMPARE(charts.points(TrainingCurve::ValidationChamfer), QList<QPointF>{QPointF(6, 0.3)});
+
+        // Training time on x.
+        charts.setSmoothing(0);
+        charts.setAxis(TrainingAxis::WallTime);
+        QCOMPARE(charts.points(TrainingCurve::GeneratorLoss)[2], QPointF(30.0, 0.5));
+        QCOMPARE(charts.points(TrainingCurve::ValidationChamfer), QList<QPointF>{QPointF(61, 0.3)});
+
+        // Last / min / max of every curve of every run.
+        const QTableWidget* t = charts.summary();
+        QCOMPARE(t->rowCount(), 5 + 4);  // run b has no validation
+        QCOMPARE(t->item(0, 1)->text(), QStringLiteral("loss_g"));
+        QCOMPARE(t->item(0, 2)->text().toDouble(), 4.0);   // last
+        QCOMPARE(t->item(0, 3)->text().toDouble(), 0.25);  // min
+        QCOMPARE(t->item(0, 4)->text().toDouble(), 4.0);   // max
+        QCOMPARE(t->item(5, 0)->text(), QStringLiteral("other"));
+        QCOMPARE(t->item(5, 2)->text().toDouble(), 21.0);
+
+        charts.clearComparedRuns();
+        QCOMPARE(charts.runCount(), 1);
+        QCOMPARE(charts.summary()->rowCount(), 5);
+        QVERIFY(charts.points(TrainingCurve::GeneratorLoss, 1).isEmpty());
     }
 };
 

@@ -183,6 +183,15 @@ private Q_SLOTS:
         QCOMPARE(asked.size(), 3);
         QVERIFY(readAll(out + "/train.log").contains("--force"));
         QCOMPARE(readAll(out + "/metrics.jsonl").count('\n'), 1);
+
+        // Another panel overlays this run on its charts.
+        auto other = makePanel();
+        QVERIFY(!other->compareRun(m_dir.filePath("no-such-run")));
+        QVERIFY(other->compareRun(out));
+        QCOMPARE(other->charts()->runCount(), 2);
+        QTRY_COMPARE(other->charts()->points(TrainingCurve::GeneratorLoss, 1).size(), 1);
+        other->clearComparedRuns();
+        QCOMPARE(other->charts()->runCount(), 1);
     }
 
     void longRunStopsAndResumes() {

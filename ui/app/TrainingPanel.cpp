@@ -22,6 +22,7 @@
 #include <QLineEdit>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QSlider>
 #include <QSpinBox>
 #include <QStandardPaths>
 #include <QTimer>
@@ -143,7 +144,34 @@ TrainingPanel::TrainingPanel(SequenceSession* session, QWidget* parent)
     layout->addLayout(buttons);
     layout->addLayout(more);
     layout->addWidget(m_status);
+    // The plots' own controls: runs to compare, smoothing, the x axis.
+    auto* plotRow = new QHBoxLayout;
+    auto* compare = new QPushButton(tr("Compare run..."));
+    compare->setToolTip(tr("Overlay another run folder's curves (followed live)"));
+    auto* clear = new QPushButton(tr("Clear compared"));
+    auto* smoothing = new QSlider(Qt::Horizontal);
+    smoothing->setRange(0, 99);
+    smoothing->setToolTip(tr("EMA smoothing as TensorBoard does it (the raw curve stays faint)"));
+    auto* smoothLabel = new QLabel(tr("smoothing 0.00"));
+    auto* axis = new QComboBox;
+    axis->addItem(tr("x: step"));
+    axis->addItem(tr("x: training time"));
+    plotRow->addWidget(compare);
+    plotRow->addWidget(clear);
+    plotRow->addWidget(smoothLabel);
+    plotRow->addWidget(smoothing, 1);
+    plotRow->addWidget(axis);
+    layout->addLayout(plotRow);
     layout->addWidget(m_charts, 1);
+    connect(compare, &QPushButton::clicked, this, [this] { compareRun(); });
+    connect(clear, &QPushButton::clicked, this, &TrainingPanel::clearComparedRuns);
+    connect(smoothing, &QSlider::valueChanged, this, [this, smoothLabel](int v) {
+        m_charts->setSmoothing(v / 100.0);
+        smoothLabel->setText(tr("smoothing %1").arg(v / 100.0, 0, 'f', 2));
+    });
+    connect(axis, &QComboBox::currentIndexChanged, this, [this](int i) {
+        m_charts->setAxis(i == 0 ? TrainingAxis::Step : TrainingAxis::WallTime);
+    });
 
     m_start->setToolTip(tr("A fresh run: the output folder's metrics are replaced"));
     m_resume->setToolTip(tr("Continue the run in the output folder from its latest student"));
@@ -182,6 +210,33 @@ TrainingPanel::TrainingPanel(SequenceSession* session, QWidget* parent)
 
 TrainingPanel::~TrainingPanel() {
     m_charts->setLog(nullptr);
+    m_charts->clearComparedRuns();
+}
+
+bool TrainingPanel::compareRun(const QString& dir) {
+    QString folder = dir;
+    if (folder.isEmpty()) {
+        folder = QFileDialog::getExistingDirectory(this, tr("Compare with a training run folder"),
+                                                   m_outDir->text());
+        if (folder.isEmpty()) return false;
+    }
+    const QString file = QDir(folder).filePath(QStringLiteral("metrics.jsonl"));
+    if (!QFileInfo::exists(file)) {
+        m_status->setText(tr("%1 holds no metrics.jsonl to compare").arg(folder));
+        m_statusText = m_status->text();
+        return false;
+    }
+    auto* log = new MetricsLog(this);
+    log->follow(file);
+    m_compared << log;
+    m_charts->addRun(QFileInfo(QDir::cleanPath(folder)).fileName(), log);
+    return true;
+}
+
+void TrainingPanel::clearComparedRuns() {
+    m_charts->clearComparedRuns();
+    qDeleteAll(m_compared);
+    m_compared.clear();
 }
 
 TrainingSettings TrainingPanel::settings() const {

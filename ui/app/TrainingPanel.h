@@ -76,6 +76,11 @@ public Q_SLOTS:
     /// Follows the run in `dir` (its history, and live if it still runs); a file dialog when
     /// `dir` is empty. @return whether `dir` holds a run.
     bool openRunFolder(const QString& dir = {});
+    /// Overlays the run in `dir` (its metrics.jsonl, followed live) on the charts; a file dialog
+    /// when `dir` is empty. @return whether `dir` holds a metrics log.
+    bool compareRun(const QString& dir = {});
+    /// Removes the compared runs.
+    void clearComparedRuns();
 
 Q_SIGNALS:
     /// The user asked to load `file` (the latest student) as the completion panel's student.
@@ -91,6 +96,7 @@ private:
     void loadRunJson(const QString& dir);
 
     std::function<ReuseChoice(const QString& dir)> m_askReuse;
+    QList<MetricsLog*> m_compared;
     SequenceSession* m_session;
     TrainingRun* m_run;
     TrainingCharts* m_charts;

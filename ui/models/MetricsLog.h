@@ -22,7 +22,7 @@ struct TrainStepMetrics {
     double gradG = 0;        ///< generator gradient norm before clipping
     double gradAux = 0;      ///< aux gradient norm
     bool scaledWon = false;  ///< the lambda-scaled noise won the pair
-    double seconds = 0;      ///< since the process started (restarts at 0 on --resume)
+    double seconds = 0;      ///< training seconds of the run (continued by --resume)
 };
 
 /// One validation line: the student's Chamfer distance on the validation frame.
