@@ -173,7 +173,9 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
         ~RestoreSink() { log::setSink({}); }
     } restore;
 
-    Context ctx{*humanOut, err, isTerminal(err)};
+    Context ctx{*humanOut, err, isTerminal(err), {}};
+    ctx.words.push_back(cmd->name);
+    ctx.words.insert(ctx.words.end(), cmdArgs.begin(), cmdArgs.end());
     try {
         Args args(cmdArgs, cmd->options, cmd->minPositional, cmd->maxPositional);
         const int code = cmd->run(args, ctx);

@@ -74,6 +74,8 @@ int runTeacher(const Args& args, Context& ctx) {
 
     ml::TeacherOptions t;
     t.batchSize = static_cast<int>(args.integer("batch", 2));
+    t.accumulate = static_cast<int>(args.integer("accumulate", 1));
+    if (t.accumulate < 1 || t.accumulate > 64) throw UsageError("--accumulate must be in 1..64");
     t.uncondProb = args.number("uncond-prob", 0.1);
     t.validationSteps = static_cast<int>(args.integer("val-steps", 8));
     t.validationGuidance = args.number("val-guidance", config.sampling.guidance);
@@ -93,6 +95,7 @@ int runTeacher(const Args& args, Context& ctx) {
                  Json{{"config", Json::parse(config.toJson())},
                       {"init", args.value("init", "")},
                       {"batch", t.batchSize},
+                      {"accumulate", t.accumulate},
                       {"uncond_prob", t.uncondProb},
                       {"val_steps", t.validationSteps}});
     return runAndReport(*trainer, setup, "train-teacher", ctx);
@@ -125,6 +128,8 @@ Command teacherCommand() {
          {"refiner", "", "new networks: add a (fresh) refiner, for train-refiner later", true, ""},
          {"init", "MODEL", "start from this model file", false, ""},
          {"batch", "B", "examples a step", false, "2"},
+         {"accumulate", "A", "micro-batches of B a step, gradients averaged (= A ranks of "
+                             "--nproc)", false, "1"},
          {"uncond-prob", "P", "probability of the null condition per example", false, "0.1"},
          {"val-steps", "N", "sampler steps of the validation completions", false, "8"},
          {"val-guidance", "W", "guidance of the validation completions", false, "6"}},

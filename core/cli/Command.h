@@ -15,6 +15,9 @@ struct Context {
     std::ostream& out;
     std::ostream& err;
     bool errIsTerminal = false;  ///< draw a redrawn progress bar instead of plain lines
+    /// The command and its words as typed (global switches removed): what a command that
+    /// starts copies of itself (train-* --nproc) passes on.
+    std::vector<std::string> words;
 };
 
 /// One `lidistill` sub-command. `run` returns an ExitCode; it may throw lidistill::Error

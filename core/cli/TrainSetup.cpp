@@ -17,6 +17,14 @@
 #include <ostream>
 #include <set>
 
+#include <arpa/inet.h>
+#include <csignal>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 namespace lidistill::cli {
 namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
@@ -114,7 +122,13 @@ std::vector<OptionSpec> commonTrainOptions(const char* defaultLr, const char* de
         {"print-every", "N", "a line on stdout every N steps (for logs)", false, "0"},
         {"resume", "", "continue the run in OUT_DIR from its last checkpoint", true, ""},
         {"force", "", "start over a run in OUT_DIR, or resume it with other options", true, ""},
-        {"device", "DEV", "cpu, cuda or cuda:N", false, "cpu"}};
+        {"device", "DEV", "cpu, cuda or cuda:N", false, "cpu"},
+        {"nproc", "N", "data-parallel: N processes on this machine (c10d Gloo; train-teacher, "
+                       "train-refiner)", false, "1"},
+        {"rank", "R", "data-parallel across machines: this process's rank", false, "0"},
+        {"world-size", "W", "data-parallel across machines: processes in all", false, "1"},
+        {"master-addr", "HOST", "data-parallel: rank 0's address", false, "127.0.0.1"},
+        {"master-port", "PORT", "data-parallel: rank 0's port", false, "29500 (--nproc: a free one)"}};
 }
 
 TrainSetup prepareTraining(const Args& args, std::size_t firstSeq, const ml::ModelScale& scale,
@@ -137,6 +151,26 @@ TrainSetup prepareTraining(const Args& args, std::size_t firstSeq, const ml::Mod
     if (!(o.lrDecay > 0) || o.lrDecay > 1) throw UsageError("--lr-decay must be in (0, 1]");
     o.resume = args.flag("resume");
     s.force = args.flag("force");
+    s.nproc = static_cast<int>(atLeast(args, "nproc", 1, 1));
+    s.distributed.rank = static_cast<int>(atLeast(args, "rank", 0, 0));
+    s.distributed.worldSize = static_cast<int>(atLeast(args, "world-size", 1, 1));
+    s.distributed.address = args.value("master-addr", "127.0.0.1");
+    s.distributed.port = static_cast<int>(atLeast(args, "master-port", 0, 0));
+    if (s.nproc > 1 && (args.has("rank") || args.has("world-size"))) {
+        throw UsageError("--nproc starts the ranks itself: leave out --rank and --world-size");
+    }
+    if (s.distributed.rank >= s.distributed.worldSize) {
+        throw UsageError("--rank must be below --world-size");
+    }
+    if (s.nproc > 64 || s.distributed.worldSize > 1024 || s.distributed.port > 65535) {
+        throw UsageError("--nproc at most 64, --world-size at most 1024, --master-port at most "
+                         "65535");
+    }
+    if ((s.nproc > 1 || s.distributed.worldSize > 1) && !ml::distributedAvailable()) {
+        throw UsageError("this lidistill was built without c10d Gloo (apt install libgloo-dev "
+                         "and rebuild): no --nproc / --world-size");
+    }
+    const bool follower = s.distributed.rank > 0;  // rank 0 owns the run folder
     o.sample.partialPoints = static_cast<std::size_t>(
         atLeast(args, "points", static_cast<long long>(scale.partialPoints), 1));
     o.sample.fullPoints = static_cast<std::size_t>(
@@ -157,7 +191,8 @@ TrainSetup prepareTraining(const Args& args, std::size_t firstSeq, const ml::Mod
         throw IoError(s.outDir, "OUT_DIR must be a folder");
     }
     // Never start over a run by accident: its log and checkpoints would be lost.
-    if (!o.resume && (fs::exists(s.outDir / "run.json") || fs::exists(s.outDir / "checkpoint.json"))) {
+    if (!follower && !o.resume &&
+        (fs::exists(s.outDir / "run.json") || fs::exists(s.outDir / "checkpoint.json"))) {
         if (!s.force) {
             const long long at = ml::lastCheckpointStep(s.outDir);
             throw UsageError(s.outDir.string() + " holds a run" +
@@ -207,6 +242,7 @@ TrainSetup prepareTraining(const Args& args, std::size_t firstSeq, const ml::Mod
 }
 
 void writeRunJson(const TrainSetup& s, const std::string& command, const Json& extra) {
+    if (s.distributed.rank > 0) return;  // rank 0 owns the run folder
     Json seqs = Json::array();
     for (const auto& src : s.sources) {
         seqs.push_back({{"path", src.sequence->dir().string()},
@@ -230,6 +266,7 @@ void writeRunJson(const TrainSetup& s, const std::string& command, const Json& e
     j["seed"] = o.seed;
     j["checkpoint_every"] = o.checkpointEvery;
     j["validate_every"] = o.validateEvery;
+    j["world_size"] = std::max(s.nproc, s.distributed.worldSize);
     const fs::path file = s.outDir / "run.json";
     if (o.resume && fs::exists(file)) {
         // A resumed run must be the run it continues: only --steps (to go further) may change.
@@ -245,10 +282,9 @@ void writeRunJson(const TrainSetup& s, const std::string& command, const Json& e
             diff += (diff.empty() ? "" : ", ") + key + " " + was + " -> " + now;
         };
         for (const auto& [k, v] : j.items()) {
-            if (k == "steps") continue;
-            if (!before.contains(k)) {
-                note(k, "(absent)", v.dump());
-            } else if (before.at(k) != v) {
+            // Options an older version did not record are not differences.
+            if (k == "steps" || !before.contains(k)) continue;
+            if (before.at(k) != v) {
                 note(k, before.at(k).dump(), v.dump());
             }
         }
@@ -266,9 +302,112 @@ void writeRunJson(const TrainSetup& s, const std::string& command, const Json& e
     writeStreamAtomically(s.outDir / "run.json", [&](std::ostream& os) { os << j.dump(2) << '\n'; });
 }
 
+namespace {
+
+// A TCP port nobody listens on now (the kernel's choice), for --nproc's rendezvous.
+int freePort() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return 29500;
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    socklen_t len = sizeof a;
+    int port = 29500;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+        port = ntohs(a.sin_port);
+    }
+    ::close(fd);
+    return port;
+}
+
+// --nproc N: ranks 1..N-1 are this program again, with the same words plus their rank; their
+// output goes to OUT_DIR/rank_R.log.
+std::vector<pid_t> startRanks(const TrainSetup& s, const Context& ctx, int port) {
+    std::vector<std::string> base;
+    for (std::size_t i = 0; i < ctx.words.size(); ++i) {
+        if (ctx.words[i] == "--nproc" || ctx.words[i] == "--master-port" ||
+            ctx.words[i] == "--master-addr") {
+            ++i;  // and its value
+            continue;
+        }
+        base.push_back(ctx.words[i]);
+    }
+    std::vector<pid_t> pids;
+    for (int r = 1; r < s.nproc; ++r) {
+        auto words = base;
+        const std::vector<std::string> own{"--rank",        std::to_string(r),
+                                           "--world-size",  std::to_string(s.nproc),
+                                           "--master-addr", "127.0.0.1",
+                                           "--master-port", std::to_string(port),
+                                           "--quiet"};
+        words.insert(words.end(), own.begin(), own.end());
+        const fs::path log = s.outDir / ("rank_" + std::to_string(r) + ".log");
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+            const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+            if (fd >= 0) {
+                ::dup2(fd, 1);
+                ::dup2(fd, 2);
+            }
+            std::vector<char*> argv{const_cast<char*>("/proc/self/exe")};
+            for (auto& w : words) argv.push_back(w.data());
+            argv.push_back(nullptr);
+            ::execv("/proc/self/exe", argv.data());
+            ::_exit(127);
+        }
+        if (pid < 0) throw IoError(log, "cannot start rank " + std::to_string(r));
+        pids.push_back(pid);
+    }
+    return pids;
+}
+
+// Waits for the ranks; @return a message naming the first that failed, or empty.
+std::string waitRanks(const std::vector<pid_t>& pids, const fs::path& outDir) {
+    std::string failed;
+    for (std::size_t i = 0; i < pids.size(); ++i) {
+        int status = 0;
+        ::waitpid(pids[i], &status, 0);
+        const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        if (!ok && failed.empty()) {
+            failed = "rank " + std::to_string(i + 1) + " failed (see " +
+                     (outDir / ("rank_" + std::to_string(i + 1) + ".log")).string() + ")";
+        }
+    }
+    return failed;
+}
+
+}  // namespace
+
 int runAndReport(ml::Trainer& trainer, TrainSetup& s, const std::string& task, Context& ctx) {
     if (s.loop.validateEvery > 0 && s.validation.empty()) {
         throw UsageError("--validate-every needs --validation SEQ (held-out frames)");
+    }
+    // Data-parallel: this process is rank 0 of --nproc, or the rank it was given.
+    std::vector<pid_t> ranks;
+    ml::DistributedOptions d = s.distributed;
+    if (s.nproc > 1 || d.worldSize > 1) {
+        if (!trainer.setProcessGroup(nullptr)) {
+            throw UsageError(task + " cannot run data-parallel (--nproc / --world-size): only "
+                                    "train-teacher and train-refiner can");
+        }
+        if (s.nproc > 1) {
+            d.rank = 0;
+            d.worldSize = s.nproc;
+            d.address = "127.0.0.1";
+            if (d.port == 0) d.port = freePort();
+            ranks = startRanks(s, ctx, d.port);
+        } else if (d.port == 0) {
+            d.port = 29500;
+        }
+        try {
+            s.loop.group = ml::ProcessGroup::connect(d);
+        } catch (...) {
+            for (pid_t p : ranks) ::kill(p, SIGTERM);
+            waitRanks(ranks, s.outDir);
+            throw;
+        }
     }
     TerminalProgress bar(ctx.err, task, ctx.errIsTerminal);
     auto* events = events::current();
@@ -279,16 +418,29 @@ int runAndReport(ml::Trainer& trainer, TrainSetup& s, const std::string& task, C
         r = ml::runTrainingLoop(trainer, s.sources, s.validation, s.loop, s.outDir, &bar,
                                 s.loop.printEvery > 0 ? &ctx.out : nullptr);
     } catch (const Cancelled&) {
+        const std::string failed = waitRanks(ranks, s.outDir);
+        ranks.clear();
         bar.finish();
         const long long at = std::max(0LL, ml::lastCheckpointStep(s.outDir));
         if (events) {
             events->result({latest.string()}, {{"step", double(at)}, {"stopped", 1.0}},
                            {{"model", latest.string()}, {"run", s.outDir.string()}});
         }
-        ctx.err << task << ": stopped at step " << at << "; " << latest.string()
-                << " and its state hold it (--resume continues)\n";
+        if (s.distributed.rank == 0) {
+            ctx.err << task << ": stopped at step " << at << "; " << latest.string()
+                    << " and its state hold it (--resume continues)\n";
+        }
+        if (!failed.empty()) ctx.err << task << ": " << failed << '\n';
+        throw;
+    } catch (...) {
+        for (pid_t p : ranks) ::kill(p, SIGTERM);
+        waitRanks(ranks, s.outDir);
         throw;
     }
+    if (const std::string failed = waitRanks(ranks, s.outDir); !failed.empty()) {
+        throw IoError(s.outDir, failed);
+    }
+    if (s.distributed.rank > 0) return kOk;  // rank 0 reports the run
     if (events) {
         events->result({latest.string()},
                        {{"step", double(r.lastStep)},

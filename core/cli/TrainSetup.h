@@ -30,6 +30,8 @@ struct TrainSetup {
     std::vector<ml::ValidationFrame> validation;
     ml::LoopOptions loop;
     bool force = false;  ///< --force: start a run over, or resume it with other options
+    int nproc = 1;       ///< --nproc: ranks to start on this machine (this one is rank 0)
+    ml::DistributedOptions distributed;  ///< --rank, --world-size, --master-addr/-port
 };
 
 /// The config of new networks: --scale (full or lite, else UsageError; `defaultScale` when

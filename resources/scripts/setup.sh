@@ -16,7 +16,7 @@ PACKAGES=(
   qt6-base-dev libqt6opengl6-dev qt6-charts-dev
   libvtk9-dev libpcl-dev libeigen3-dev
   libtorch-dev libopenblas0-openmp
-  libembree-dev nlohmann-json3-dev libnanoflann-dev libsqlite3-dev
+  libembree-dev nlohmann-json3-dev libnanoflann-dev libsqlite3-dev libgloo-dev
   libgtest-dev
   xvfb xauth libgl1-mesa-dri
   python3-numpy python3-scipy python3-open3d python3-torch

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // LiDiff's refinement network training (reference 3.6) behind the Trainer interface.
 #include "core/metrics/NearestNeighborIndex.h"
+#include "core/ml/training/DistributedOps.h"
 #include "core/ml/training/TrainerState.h"
 
 #include <cmath>
@@ -39,9 +40,19 @@ public:
     const LidiffModel& model() const override { return m_model; }
     void setLearningRate(double lr) override { training::setAdamLearningRate(*m_opt, lr); }
 
+    bool setProcessGroup(std::shared_ptr<ProcessGroup> group) override {
+        m_group = std::move(group);
+        if (m_group) distributed::broadcastFromRank0(*m_group, *m_model.impl().refiner, false);
+        return true;
+    }
+
     MetricsRecord step(const std::vector<TrainingExample>& batch, std::uint64_t seed) override {
         if (batch.empty()) throw InvalidArgument("refiner step: empty batch");
         auto& m = m_model.impl();
+        // Each rank its own noise (rank 0 as a single process).
+        if (m_group && m_group->rank() > 0) {
+            seed ^= 0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(m_group->rank());
+        }
         auto gen = at::detail::createCPUGenerator(seed);
         detail::useThreadsFor(static_cast<std::int64_t>(batch[0].full.size()), m.device);
         m.refiner->train();
@@ -60,12 +71,14 @@ public:
             before += chamferLoss(input, target).item<double>() / double(batch.size());
         }
         loss.backward();
+        if (m_group) distributed::averageGradients(*m_group, m_opt->param_groups()[0].params());
         const double grad = training::clipGradNorm(m_opt->param_groups()[0].params(), 0);
         const double value = loss.item<double>();
         if (!std::isfinite(value)) {
             throw ModelError("refiner training: the loss is no longer finite (diverged)");
         }
         m_opt->step();
+        if (m_group) distributed::broadcastFromRank0(*m_group, *m.refiner, true);
         m.refiner->eval();
         return {{"loss", value}, {"loss_input", before}, {"grad", grad}};
     }
@@ -133,6 +146,7 @@ private:
     RefinerOptions m_options;
     LidiffModel m_model;
     std::unique_ptr<torch::optim::Adam> m_opt;
+    std::shared_ptr<ProcessGroup> m_group;
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // LiDiff's teacher training (reference 3.1) behind the Trainer interface.
 #include "core/ml/diffusion/DpmSolver.h"
+#include "core/ml/training/DistributedOps.h"
 #include "core/ml/training/TrainerState.h"
 
 #include <cmath>
@@ -18,7 +19,8 @@ public:
             throw ModelError("teacher training needs a model with an encoder and a denoiser");
         }
         if (!(o.learningRate > 0) || !(o.uncondProb >= 0 && o.uncondProb <= 1) ||
-            !(o.regWeight >= 0) || o.batchSize < 1 || o.batchSize > 64 ||
+            !(o.regWeight >= 0) || o.batchSize < 1 || o.batchSize > 64 || o.accumulate < 1 ||
+            o.accumulate > 64 ||
             o.validationSteps < 1 || o.validationSteps > 1000) {
             throw InvalidArgument("teacher training: bad options (learning rate, "
                                   "unconditional probability, batch size, validation steps)");
@@ -33,15 +35,96 @@ public:
     }
 
     std::string modelName() const override { return "teacher"; }
-    int batchSize() const override { return m_options.batchSize; }
+    int batchSize() const override { return m_options.batchSize * m_options.accumulate; }
     const LidiffModel& model() const override { return m_model; }
     void setLearningRate(double lr) override { training::setAdamLearningRate(*m_opt, lr); }
 
+    bool setProcessGroup(std::shared_ptr<ProcessGroup> group) override {
+        m_group = std::move(group);
+        if (m_group) {
+            auto& m = m_model.impl();
+            distributed::broadcastFromRank0(*m_group, *m.encoder, false);
+            distributed::broadcastFromRank0(*m_group, *m.denoiser, false);
+        }
+        return true;
+    }
+
     MetricsRecord step(const std::vector<TrainingExample>& batch, std::uint64_t seed) override {
-        if (batch.empty() || static_cast<int>(batch.size()) > 64) {
+        const int parts = m_options.accumulate;
+        if (batch.empty() || static_cast<int>(batch.size()) > 64 * parts ||
+            batch.size() % static_cast<std::size_t>(parts) != 0) {
             throw InvalidArgument("teacher step: batch of " + std::to_string(batch.size()) +
                                   " examples");
         }
+        auto& m = m_model.impl();
+        m_opt->zero_grad();
+        // Micro-batch i of rank r draws from its own seed: `--accumulate A` in one process and
+        // A ranks of one micro-batch each take the same steps.
+        const std::size_t micro = batch.size() / static_cast<std::size_t>(parts);
+        const int rank = m_group ? m_group->rank() : 0;
+        Sums sums;
+        for (int i = 0; i < parts; ++i) {
+            const std::vector<TrainingExample> part(batch.begin() + i * micro,
+                                                    batch.begin() + (i + 1) * micro);
+            forwardBackward(part, microSeed(seed, rank * parts + i), sums);
+        }
+        auto params = m_opt->param_groups()[0].params();
+        if (m_group) distributed::averageGradients(*m_group, params);
+        if (parts > 1) {
+            torch::NoGradGuard noGrad;
+            for (auto& p : params) {
+                if (p.grad().defined()) p.mutable_grad().mul_(1.0 / parts);
+            }
+        }
+        const double gradNorm = training::clipGradNorm(params, 0);
+        const double lossValue = sums.loss / parts;
+        if (!std::isfinite(lossValue)) {
+            throw ModelError("teacher training: the loss is no longer finite (diverged: lower "
+                             "the learning rate)");
+        }
+        m_opt->step();
+        if (m_group) {
+            // DDP's broadcast_buffers: batch-norm statistics follow rank 0's.
+            distributed::broadcastFromRank0(*m_group, *m.encoder, true);
+            distributed::broadcastFromRank0(*m_group, *m.denoiser, true);
+        }
+        m.encoder->eval();
+        m.denoiser->eval();
+        return {{"loss", lossValue},
+                {"loss_mse", sums.mse / parts},
+                {"loss_reg", sums.reg / parts},
+                {"grad", gradNorm},
+                {"t_mean", sums.t / static_cast<double>(batch.size())},
+                {"uncond", static_cast<double>(sums.dropped)},
+                {"points", sums.points}};
+    }
+
+    MetricsRecord validate(const PointCloud& scan, const PointCloud& truth,
+                           std::uint64_t seed) override {
+        return training::validateByCompletion(m_model, scan, truth, m_options.validationSteps,
+                                              m_options.validationGuidance, seed);
+    }
+
+    void saveState(const std::filesystem::path& file) const override {
+        training::saveStateFile(file, "teacher", parts());
+    }
+    void loadState(const std::filesystem::path& file) override {
+        training::loadStateFile(file, "teacher", parts());
+    }
+
+private:
+    struct Sums {
+        double loss = 0, mse = 0, reg = 0, t = 0, points = 0;
+        int dropped = 0;
+    };
+
+    static std::uint64_t microSeed(std::uint64_t seed, int i) {
+        return i == 0 ? seed : seed ^ (0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(i));
+    }
+
+    // One micro-batch: its loss's gradient is added to the parameters' .grad.
+    void forwardBackward(const std::vector<TrainingExample>& batch, std::uint64_t seed,
+                         Sums& sums) {
         auto& m = m_model.impl();
         const auto dev = m.device;
         auto gen = at::detail::createCPUGenerator(seed);
@@ -78,7 +161,6 @@ public:
             m.encoder->train();
         }
         m.denoiser->train();
-        m_opt->zero_grad();
         const auto cond =
             m.encoder(sparse::pointsToVoxels(cp, torch::cat(condBatch).to(dev), cp,
                                              m.config.voxelSize)
@@ -90,40 +172,14 @@ public:
         const auto reg = pred.mean().pow(2) + (pred.std() - 1.0).pow(2);
         const auto loss = mse + m_options.regWeight * reg;
         loss.backward();
-        const double gradNorm = training::clipGradNorm(m_opt->param_groups()[0].params(), 0);
-        const double lossValue = loss.item<double>();
-        if (!std::isfinite(lossValue)) {
-            throw ModelError("teacher training: the loss is no longer finite (diverged: lower "
-                             "the learning rate)");
-        }
-        m_opt->step();
-        m.encoder->eval();
-        m.denoiser->eval();
-        double tMean = 0;
-        for (auto t : ts) tMean += static_cast<double>(t) / static_cast<double>(ts.size());
-        return {{"loss", lossValue},
-                {"loss_mse", mse.item<double>()},
-                {"loss_reg", reg.item<double>()},
-                {"grad", gradNorm},
-                {"t_mean", tMean},
-                {"uncond", static_cast<double>(dropped)},
-                {"points", static_cast<double>(x.size(0))}};
+        sums.loss += loss.item<double>();
+        sums.mse += mse.item<double>();
+        sums.reg += reg.item<double>();
+        for (auto t : ts) sums.t += static_cast<double>(t);
+        sums.dropped += dropped;
+        sums.points += static_cast<double>(x.size(0));
     }
 
-    MetricsRecord validate(const PointCloud& scan, const PointCloud& truth,
-                           std::uint64_t seed) override {
-        return training::validateByCompletion(m_model, scan, truth, m_options.validationSteps,
-                                              m_options.validationGuidance, seed);
-    }
-
-    void saveState(const std::filesystem::path& file) const override {
-        training::saveStateFile(file, "teacher", parts());
-    }
-    void loadState(const std::filesystem::path& file) override {
-        training::loadStateFile(file, "teacher", parts());
-    }
-
-private:
     training::StateParts parts() const {
         auto& m = m_model.impl();
         training::StateParts s;
@@ -136,6 +192,7 @@ private:
     LidiffModel m_model;
     diffusion::NoiseSchedule m_schedule;
     std::unique_ptr<torch::optim::Adam> m_opt;
+    std::shared_ptr<ProcessGroup> m_group;
 };
 
 }  // namespace

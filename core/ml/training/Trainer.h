@@ -9,6 +9,7 @@
 
 #include "core/base/PointCloud.h"
 #include "core/ml/Model.h"
+#include "core/ml/training/Distributed.h"
 
 #include <cstdint>
 #include <filesystem>
@@ -53,6 +54,12 @@ public:
     virtual void saveState(const std::filesystem::path& file) const = 0;
     /// The inverse. @throws IoError naming the file for a missing, corrupt or foreign state.
     virtual void loadState(const std::filesystem::path& file) = 0;
+    /// Trains as one rank of `group` (Distributed.h): rank 0's networks are copied to every
+    /// rank, gradients are averaged before each step. @return false if this trainer cannot.
+    virtual bool setProcessGroup(std::shared_ptr<ProcessGroup> group) {
+        (void)group;
+        return false;
+    }
 };
 
 /// LiDiff's teacher (reference 3.1): x_t = G + sigma_t eps, t ~ U{0..999} per example, loss
@@ -64,6 +71,9 @@ struct TeacherOptions {
     double uncondProb = 0.1;     ///< probability that an example gets the null condition
     double regWeight = 5.0;      ///< weight of the mean / std regulariser
     int batchSize = 2;
+    /// Micro-batches of batchSize a step, their gradients averaged (the batch a step takes is
+    /// batchSize x accumulate): one process doing what `accumulate` ranks do together.
+    int accumulate = 1;
     int validationSteps = 8;     ///< sampler steps of the validation completion
     double validationGuidance = 6.0;
 };

@@ -14,6 +14,7 @@
 #include <iomanip>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -132,7 +133,13 @@ LoopResult runTrainingLoop(Trainer& trainer, const std::vector<TrainingSource>& 
     const std::string name = trainer.modelName();
     const fs::path latest = outDir / (name + "_latest.safetensors");
     const fs::path logFile = outDir / "metrics.jsonl";
-    removeStaleTemporaries(outDir);
+    const int rank = o.group ? o.group->rank() : 0;
+    const int world = o.group ? o.group->size() : 1;
+    const bool writer = rank == 0;  // only rank 0 writes the run folder
+    if (o.group && !trainer.setProcessGroup(o.group) && world > 1) {
+        throw InvalidArgument(trainer.modelName() + " training cannot run data-parallel");
+    }
+    if (writer) removeStaleTemporaries(outDir);
 
     LoopResult result;
     result.latestModel = latest;
@@ -153,7 +160,7 @@ LoopResult runTrainingLoop(Trainer& trainer, const std::vector<TrainingSource>& 
                 log::warn("training: the checkpoint of step ", kept[0].step,
                           " cannot be read (", failures, "); resuming from step ", kept[i].step);
                 kept.erase(kept.begin(), kept.begin() + static_cast<long>(i));
-                trainer.model().save(latest);  // it may hold the unreadable step's weights
+                if (writer) trainer.model().save(latest);  // it may hold the unreadable step's
             }
             step = kept.front().step;
             secondsBefore = kept.front().seconds;
@@ -164,11 +171,11 @@ LoopResult runTrainingLoop(Trainer& trainer, const std::vector<TrainingSource>& 
             throw IoError(outDir / "checkpoint.json",
                           "no checkpoint of this run can be read: " + failures);
         }
-        if (kept.empty() && !o.quietResume) {
+        if (kept.empty() && !o.quietResume && writer) {
             log::warn("training: ", outDir.string(), " holds no checkpoint yet; starting at step 0");
         }
-        truncateLog(logFile, step);
-    } else if (fs::exists(logFile)) {
+        if (writer) truncateLog(logFile, step);
+    } else if (writer && fs::exists(logFile)) {
         fs::remove(logFile);
     }
     result.firstStep = step;
@@ -178,9 +185,11 @@ LoopResult runTrainingLoop(Trainer& trainer, const std::vector<TrainingSource>& 
     auto batchOf = [&](long long k) {
         std::vector<TrainingExample> b;
         for (int j = 0; j < batch; ++j) {
-            const auto e = static_cast<std::uint64_t>(k) * batch + j;
+            const auto e = (static_cast<std::uint64_t>(k) * world + rank) * batch + j;
             const FrameRef f = order.at(e);
-            b.push_back(makeExample(sources[f.source], f.frame, seedOf(k) * 131u + j, o.sample));
+            b.push_back(makeExample(sources[f.source], f.frame,
+                                    seedOf(k) * 131u + static_cast<std::uint64_t>(rank * batch + j),
+                                    o.sample));
         }
         return b;
     };
@@ -228,38 +237,46 @@ LoopResult runTrainingLoop(Trainer& trainer, const std::vector<TrainingSource>& 
         }
     };
 
-    std::ofstream log(logFile, std::ios::app);
-    if (!log) throw IoError(logFile, "cannot open for appending");
-    // The same scalars for TensorBoard: a new event file per process start; a resumed run
-    // tells it to drop what the earlier process logged after the checkpoint.
-    TensorBoardWriter board(outDir);
-    if (step > 0) board.restartAt(step + 1);
+    std::ofstream log;
+    std::optional<TensorBoardWriter> board;
+    if (writer) {
+        log.open(logFile, std::ios::app);
+        if (!log) throw IoError(logFile, "cannot open for appending");
+        // The same scalars for TensorBoard: a new event file per process start; a resumed run
+        // tells it to drop what the earlier process logged after the checkpoint.
+        board.emplace(outDir);
+        if (step > 0) board->restartAt(step + 1);
+    }
     // The next batch is read while the current step computes.
     std::future<std::vector<TrainingExample>> next;
     if (step < o.steps) next = std::async(std::launch::async, batchOf, step);
     long long saved = step;
     try {
         while (step < o.steps) {
-            checkpoint(progress, double(step) / double(o.steps), "training");
+            if (progress) progress->report(double(step) / double(o.steps), "training");
+            bool stop = progress && progress->cancelled();
+            if (world > 1) stop = o.group->anyTrue(stop);  // every rank stops at this step
+            if (stop) throw Cancelled();
             const auto examples = next.get();
             if (step + 1 < o.steps) next = std::async(std::launch::async, batchOf, step + 1);
             const auto epoch = static_cast<double>(
-                static_cast<std::uint64_t>(step) * batch / order.size());
+                static_cast<std::uint64_t>(step) * batch * world / order.size());
             const double lr = o.learningRate * std::pow(o.lrDecay, epoch);
             trainer.setLearningRate(lr);
             auto record = trainer.step(examples, seedOf(step));
             ++step;
+            if (!writer) continue;
             record.emplace_back("lr", lr);
             record.emplace_back("seconds", seconds());
             Json line = recordJson(step, record);
             if (examples.size() == 1) {
                 // Which frame, for people reading the log (a batch has several).
-                const FrameRef f = order.at(static_cast<std::uint64_t>(step - 1) * batch);
+                const FrameRef f = order.at(static_cast<std::uint64_t>(step - 1) * world * batch);
                 line["frame"] = sources[f.source].sequence->frameName(f.frame);
             }
             log << line.dump() << std::endl;  // flushed: the studio follows this file
             if (o.onRecord) o.onRecord(line.dump());
-            board.write(step, record);
+            board->write(step, record);
             if (print && o.printEvery > 0 && step % o.printEvery == 0) {
                 *print << name << " step " << step << "/" << o.steps;
                 for (std::size_t i = 0; i < std::min<std::size_t>(record.size(), 3); ++i) {
@@ -293,7 +310,7 @@ LoopResult runTrainingLoop(Trainer& trainer, const std::vector<TrainingSource>& 
                                        : std::to_string(validation.size()) + " frames";
                 log << val.dump() << std::endl;
                 if (o.onRecord) o.onRecord(val.dump());
-                board.write(step, mean);
+                board->write(step, mean);
                 if (print) {
                     *print << name << " step " << step << " validation:";
                     for (const auto& [k, x] : mean) {
@@ -305,7 +322,7 @@ LoopResult runTrainingLoop(Trainer& trainer, const std::vector<TrainingSource>& 
         }
     } catch (const Cancelled&) {
         if (next.valid()) next.wait();
-        if (step > saved) saveCheckpoint(step);
+        if (writer && step > saved) saveCheckpoint(step);
         throw;
     }
     result.lastStep = step;

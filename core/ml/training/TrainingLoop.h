@@ -26,11 +26,13 @@
 #include "core/dataset/Sequence.h"
 #include "core/dataset/TrainingSample.h"
 #include "core/map/StaticMap.h"
+#include "core/ml/training/Distributed.h"
 #include "core/ml/training/Trainer.h"
 
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -64,6 +66,10 @@ struct LoopOptions {
     long long printEvery = 0;        ///< a human line on `print` every N steps (0: never)
     /// Called with every metrics.jsonl line as it is written (the CLI's metrics events).
     std::function<void(const std::string& jsonLine)> onRecord;
+    /// Data-parallel training (Distributed.h; null: one process). Rank r of W takes examples
+    /// (k W + r) B ... of step k; only rank 0 writes the run folder; a stop (Ctrl+C, SIGTERM on
+    /// any rank) is taken by every rank at the same step.
+    std::shared_ptr<ProcessGroup> group;
 };
 
 /// Makes one training example; the default is LiDiff's training sample (reference 1.3).
