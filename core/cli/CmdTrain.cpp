@@ -3,6 +3,7 @@
 // three trainers.
 #ifdef LIDISTILL_HAVE_ML
 #include "core/base/Error.h"
+#include "core/base/RunFolder.h"
 #include "core/cli/Cli.h"
 #include "core/cli/Command.h"
 #include "core/cli/TerminalProgress.h"
@@ -33,8 +34,9 @@ std::vector<OptionSpec> withCommon(std::vector<OptionSpec> own, const char* lr, 
 // The model a run resumes from (NAME_latest in OUT_DIR) when --resume finds a checkpoint.
 std::optional<ml::LidiffModel> resumedModel(const Args& args, const fs::path& outDir,
                                             const std::string& name) {
-    const fs::path latest = outDir / (name + "_latest.safetensors");
-    if (args.flag("resume") && fs::exists(outDir / "checkpoint.json") && fs::exists(latest)) {
+    const fs::path latest = run::Folder{outDir}.latestModel(name);
+    if (args.flag("resume") && fs::exists(run::Folder{outDir}.checkpointRecord()) &&
+        fs::exists(latest)) {
         return ml::LidiffModel::load(latest);
     }
     return std::nullopt;

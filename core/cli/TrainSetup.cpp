@@ -6,6 +6,7 @@
 #include "core/base/Error.h"
 #include "core/base/Events.h"
 #include "core/base/Log.h"
+#include "core/base/RunFolder.h"
 #include "core/cli/Cli.h"
 #include "core/cli/TerminalProgress.h"
 #include "core/map/SequenceMap.h"
@@ -47,19 +48,15 @@ fs::path mapCache(const Args& args, const fs::path& outDir, std::size_t i, std::
     return outDir / "maps" / name.str();
 }
 
-// A run started over with --force: its log, checkpoints and event files go; maps stay (a cache
-// of the sequences, valid for any run).
+// A run started over with --force: its own files go; maps stay (a cache of the sequences,
+// valid for any run).
 void clearRun(const fs::path& dir) {
     std::error_code ec;
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-        const std::string f = it->path().filename().string();
-        const bool runFile = f == "metrics.jsonl" || f == "checkpoint.json" || f == "run.json" ||
-                             (f.rfind("state_", 0) == 0 && it->path().extension() == ".pt") ||
-                             f.find("_latest.safetensors") != std::string::npos ||
-                             f.find("_step_") != std::string::npos ||
-                             f.rfind("events.out.tfevents.", 0) == 0;
         std::error_code rm;
-        if (runFile && it->is_regular_file()) fs::remove(it->path(), rm);
+        if (it->is_regular_file() && run::Folder::isRunFile(it->path().filename().string())) {
+            fs::remove(it->path(), rm);
+        }
     }
 }
 
@@ -191,8 +188,7 @@ TrainSetup prepareTraining(const Args& args, std::size_t firstSeq, const ml::Mod
         throw IoError(s.outDir, "OUT_DIR must be a folder");
     }
     // Never start over a run by accident: its log and checkpoints would be lost.
-    if (!follower && !o.resume &&
-        (fs::exists(s.outDir / "run.json") || fs::exists(s.outDir / "checkpoint.json"))) {
+    if (!follower && !o.resume && run::Folder{s.outDir}.holdsRun()) {
         if (!s.force) {
             const long long at = ml::lastCheckpointStep(s.outDir);
             throw UsageError(s.outDir.string() + " holds a run" +
@@ -267,7 +263,7 @@ void writeRunJson(const TrainSetup& s, const std::string& command, const Json& e
     j["checkpoint_every"] = o.checkpointEvery;
     j["validate_every"] = o.validateEvery;
     j["world_size"] = std::max(s.nproc, s.distributed.worldSize);
-    const fs::path file = s.outDir / "run.json";
+    const fs::path file = run::Folder{s.outDir}.runJson();
     if (o.resume && fs::exists(file)) {
         // A resumed run must be the run it continues: only --steps (to go further) may change.
         Json before;
@@ -299,7 +295,7 @@ void writeRunJson(const TrainSetup& s, const std::string& command, const Json& e
             log::warn("resuming ", s.outDir.string(), " with other options (--force): ", diff);
         }
     }
-    writeStreamAtomically(s.outDir / "run.json", [&](std::ostream& os) { os << j.dump(2) << '\n'; });
+    writeStreamAtomically(file, [&](std::ostream& os) { os << j.dump(2) << '\n'; });
 }
 
 namespace {
@@ -343,7 +339,7 @@ std::vector<pid_t> startRanks(const TrainSetup& s, const Context& ctx, int port)
                                            "--master-port", std::to_string(port),
                                            "--quiet"};
         words.insert(words.end(), own.begin(), own.end());
-        const fs::path log = s.outDir / ("rank_" + std::to_string(r) + ".log");
+        const fs::path log = run::Folder{s.outDir}.rankLog(r);
         const pid_t pid = ::fork();
         if (pid == 0) {
             const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -372,7 +368,7 @@ std::string waitRanks(const std::vector<pid_t>& pids, const fs::path& outDir) {
         const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
         if (!ok && failed.empty()) {
             failed = "rank " + std::to_string(i + 1) + " failed (see " +
-                     (outDir / ("rank_" + std::to_string(i + 1) + ".log")).string() + ")";
+                     run::Folder{outDir}.rankLog(static_cast<int>(i + 1)).string() + ")";
         }
     }
     return failed;
@@ -412,7 +408,7 @@ int runAndReport(ml::Trainer& trainer, TrainSetup& s, const std::string& task, C
     TerminalProgress bar(ctx.err, task, ctx.errIsTerminal);
     auto* events = events::current();
     if (events) s.loop.onRecord = [events](const std::string& line) { events->metrics(line); };
-    const fs::path latest = s.outDir / (trainer.modelName() + "_latest.safetensors");
+    const fs::path latest = run::Folder{s.outDir}.latestModel(trainer.modelName());
     ml::LoopResult r;
     try {
         r = ml::runTrainingLoop(trainer, s.sources, s.validation, s.loop, s.outDir, &bar,
@@ -452,7 +448,7 @@ int runAndReport(ml::Trainer& trainer, TrainSetup& s, const std::string& task, C
     ctx.out << "trained " << (r.lastStep - r.firstStep) << " step(s) (" << r.lastStep
             << " in all) in " << std::fixed << std::setprecision(1) << r.seconds << " s on "
             << trainer.model().device() << "\n  wrote " << r.latestModel.string() << " and "
-            << (s.outDir / "metrics.jsonl").string() << '\n';
+            << run::Folder{s.outDir}.metrics().string() << '\n';
     return kOk;
 }
 

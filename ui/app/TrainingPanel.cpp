@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "ui/app/TrainingPanel.h"
 
+#include "core/base/RunFolder.h"
+
 #include "ui/app/SequenceSession.h"
 #include "ui/app/TrainingCharts.h"
 #include "ui/models/MetricsLog.h"
@@ -220,7 +222,8 @@ bool TrainingPanel::compareRun(const QString& dir) {
                                                    m_outDir->text());
         if (folder.isEmpty()) return false;
     }
-    const QString file = QDir(folder).filePath(QStringLiteral("metrics.jsonl"));
+    const QString file =
+        QString::fromStdString(run::Folder{folder.toStdString()}.metrics().string());
     if (!QFileInfo::exists(file)) {
         m_status->setText(tr("%1 holds no metrics.jsonl to compare").arg(folder));
         m_statusText = m_status->text();
@@ -292,8 +295,7 @@ void TrainingPanel::setReuseQuestion(std::function<ReuseChoice(const QString& di
 
 bool TrainingPanel::start() {
     const QString out = m_outDir->text().trimmed();
-    const bool holdsRun = !out.isEmpty() && (QFileInfo::exists(out + QStringLiteral("/run.json")) ||
-                                             QFileInfo::exists(out + QStringLiteral("/checkpoint.json")));
+    const bool holdsRun = !out.isEmpty() && run::Folder{out.toStdString()}.holdsRun();
     // A run going on there (or in this panel) is launch()'s to report: no question to ask.
     if (!holdsRun || m_run->isRunning() ||
         TrainingRun::findTrainProcess(QDir::cleanPath(QFileInfo(out).absoluteFilePath())) != 0) {
@@ -394,7 +396,7 @@ bool TrainingPanel::openRunFolder(const QString& dir) {
 }
 
 void TrainingPanel::loadRunJson(const QString& dir) {
-    QFile f(QDir(dir).filePath(QStringLiteral("run.json")));
+    QFile f(QString::fromStdString(run::Folder{dir.toStdString()}.runJson().string()));
     if (!f.open(QIODevice::ReadOnly)) return;
     const QJsonObject o = QJsonDocument::fromJson(f.readAll()).object();
     if (o.isEmpty()) return;

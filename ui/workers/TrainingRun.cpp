@@ -2,6 +2,7 @@
 #include "ui/workers/TrainingRun.h"
 
 #include "core/base/Events.h"
+#include "core/base/RunFolder.h"
 #include "ui/models/MetricsLog.h"
 #include "ui/workers/CliProcess.h"
 
@@ -41,6 +42,11 @@ std::vector<events::Event> lastRunEvents(const QString& file, qint64 maxBytes = 
     return out;
 }
 
+// A file of the run folder (core/base/RunFolder.h names them all).
+QString runFile(const QString& dir, std::filesystem::path (run::Folder::*file)() const) {
+    return QString::fromStdString((run::Folder{dir.toStdString()}.*file)().string());
+}
+
 QString cleanAbsolute(const QString& path) {
     return QDir::cleanPath(QFileInfo(path).absoluteFilePath());
 }
@@ -74,7 +80,7 @@ QJsonObject readJsonObject(const QString& file) {
 QStringList trainArguments(const TrainingSettings& s, bool resume, bool force) {
     QStringList a{QStringLiteral("train-dpo"), s.teacher, s.sequence, s.outDir};
     // How the run goes and ends, for the studio (core/base/Events.h), appended across resumes.
-    a << QStringLiteral("--events") << QDir(s.outDir).filePath(QStringLiteral("events.jsonl"));
+    a << QStringLiteral("--events") << runFile(s.outDir, &run::Folder::events);
     auto opt = [&a](const char* name, const QString& value) {
         a << QStringLiteral("--%1").arg(QLatin1String(name)) << value;
     };
@@ -142,7 +148,7 @@ QString TrainingRun::logFile() const {
 }
 
 QString TrainingRun::eventsFile() const {
-    return QDir(m_outDir).filePath(QStringLiteral("events.jsonl"));
+    return runFile(m_outDir, &run::Folder::events);
 }
 
 bool TrainingRun::start(const TrainingSettings& settings, bool resume, bool force) {
@@ -200,13 +206,13 @@ bool TrainingRun::start(const TrainingSettings& settings, bool resume, bool forc
                        {"out_dir", m_outDir},
                        {"steps", s.steps},
                        {"started", QDateTime::currentDateTime().toString(Qt::ISODate)}};
-    QSaveFile rec(QDir(m_outDir).filePath(QStringLiteral("studio-run.json")));
+    QSaveFile rec(runFile(m_outDir, &run::Folder::studioRecord));
     if (rec.open(QIODevice::WriteOnly)) {
         rec.write(QJsonDocument(record).toJson());
         rec.commit();  // without it a later attach only misses the pid: the run still goes on
     }
     // A fresh run removes metrics.jsonl at its start; the log notices the new file.
-    m_metrics->follow(QDir(m_outDir).filePath(QStringLiteral("metrics.jsonl")));
+    m_metrics->follow(runFile(m_outDir, &run::Folder::metrics));
     setState(TrainingState::Running);
     m_timer->start();
     return true;
@@ -215,9 +221,9 @@ bool TrainingRun::start(const TrainingSettings& settings, bool resume, bool forc
 bool TrainingRun::attach(const QString& outDir) {
     const QString dir = cleanAbsolute(outDir);
     const QDir d(dir);
-    const bool hasRun = QFileInfo::exists(d.filePath(QStringLiteral("metrics.jsonl"))) ||
-                        QFileInfo::exists(d.filePath(QStringLiteral("run.json"))) ||
-                        QFileInfo::exists(d.filePath(QStringLiteral("studio-run.json")));
+    const bool hasRun = QFileInfo::exists(runFile(dir, &run::Folder::metrics)) ||
+                        QFileInfo::exists(runFile(dir, &run::Folder::runJson)) ||
+                        QFileInfo::exists(runFile(dir, &run::Folder::studioRecord));
     if (!hasRun) {
         m_message = tr("%1 holds no training run (no metrics.jsonl or run.json)").arg(dir);
         return false;
@@ -226,12 +232,12 @@ bool TrainingRun::attach(const QString& outDir) {
     m_outDir = dir;
     m_message.clear();
     m_stopSent = false;
-    const QJsonObject record = readJsonObject(d.filePath(QStringLiteral("studio-run.json")));
-    const QJsonObject runJson = readJsonObject(d.filePath(QStringLiteral("run.json")));
+    const QJsonObject record = readJsonObject(runFile(dir, &run::Folder::studioRecord));
+    const QJsonObject runJson = readJsonObject(runFile(dir, &run::Folder::runJson));
     m_totalSteps = runJson.value(QLatin1String("steps")).toInt(record.value("steps").toInt(0));
     m_pid = static_cast<qint64>(record.value(QLatin1String("pid")).toDouble(0));
     if (!isTrainProcess(m_pid, m_outDir)) m_pid = findTrainProcess(m_outDir);
-    m_metrics->follow(d.filePath(QStringLiteral("metrics.jsonl")));
+    m_metrics->follow(runFile(dir, &run::Folder::metrics));
     m_state = TrainingState::Idle;
     if (m_pid != 0) {
         setState(TrainingState::Running);
@@ -341,7 +347,8 @@ QString TrainingRun::progressStage() const {
 }
 
 QString TrainingRun::latestStudent() const {
-    const QString f = QDir(m_outDir).filePath(QStringLiteral("student_latest.safetensors"));
+    const QString f = QString::fromStdString(
+        run::Folder{m_outDir.toStdString()}.latestModel("student").string());
     return !m_outDir.isEmpty() && QFileInfo::exists(f) ? f : QString();
 }
 

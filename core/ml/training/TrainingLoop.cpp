@@ -96,31 +96,6 @@ TrainingExample lidiffExample(const TrainingSource& source, std::size_t frame, s
     return {std::move(s.partial), std::move(s.full)};
 }
 
-std::vector<CheckpointRecord> readCheckpoints(const fs::path& outDir) {
-    const fs::path file = outDir / "checkpoint.json";
-    std::vector<CheckpointRecord> out;
-    if (!fs::exists(file)) return out;
-    try {
-        std::ifstream in(file);
-        const auto j = Json::parse(in);
-        auto add = [&](const Json& r) {
-            out.push_back({r.at("step").get<long long>(),
-                           outDir / r.value("state", std::string("state_latest.pt")),
-                           r.value("seconds", 0.0)});
-        };
-        add(j);
-        if (j.contains("previous")) add(j.at("previous"));
-    } catch (const nlohmann::json::exception& e) {
-        throw IoError(file, std::string("unreadable checkpoint record: ") + e.what());
-    }
-    return out;
-}
-
-long long lastCheckpointStep(const fs::path& outDir) {
-    const auto records = readCheckpoints(outDir);
-    return records.empty() ? -1 : records.front().step;
-}
-
 LoopResult runTrainingLoop(Trainer& trainer, const std::vector<TrainingSource>& sources,
                            const std::vector<ValidationFrame>& validation,
                            const LoopOptions& o, const fs::path& outDir, ProgressSink* progress,
@@ -131,8 +106,9 @@ LoopResult runTrainingLoop(Trainer& trainer, const std::vector<TrainingSource>& 
     FrameOrder order(sources, o.seed);
     fs::create_directories(outDir);
     const std::string name = trainer.modelName();
-    const fs::path latest = outDir / (name + "_latest.safetensors");
-    const fs::path logFile = outDir / "metrics.jsonl";
+    const run::Folder folder{outDir};
+    const fs::path latest = folder.latestModel(name);
+    const fs::path logFile = folder.metrics();
     const int rank = o.group ? o.group->rank() : 0;
     const int world = o.group ? o.group->size() : 1;
     const bool writer = rank == 0;  // only rank 0 writes the run folder
@@ -168,7 +144,7 @@ LoopResult runTrainingLoop(Trainer& trainer, const std::vector<TrainingSource>& 
             break;
         }
         if (!failures.empty()) {
-            throw IoError(outDir / "checkpoint.json",
+            throw IoError(folder.checkpointRecord(),
                           "no checkpoint of this run can be read: " + failures);
         }
         if (kept.empty() && !o.quietResume && writer) {
@@ -202,34 +178,21 @@ LoopResult runTrainingLoop(Trainer& trainer, const std::vector<TrainingSource>& 
     // record naming the previous, complete state. The two latest states stay on disk.
     auto saveCheckpoint = [&](long long k) {
         trainer.model().save(latest);
-        if (k % o.checkpointEvery == 0) {
-            trainer.model().save(outDir / (name + "_step_" + std::to_string(k) + ".safetensors"));
-        }
-        const fs::path state = outDir / ("state_step_" + std::to_string(k) + ".pt");
+        if (k % o.checkpointEvery == 0) trainer.model().save(folder.stepModel(name, k));
+        const fs::path state = folder.state(k);
         trainer.saveState(state);
         const CheckpointRecord now{k, state, seconds()};
-        Json record{{"step", k}, {"model", latest.filename().string()},
-                    {"state", state.filename().string()}, {"seconds", now.seconds}};
-        if (!kept.empty() && kept.front().step != k) {
-            record["previous"] = {{"step", kept.front().step},
-                                  {"state", kept.front().state.filename().string()},
-                                  {"seconds", kept.front().seconds}};
-        }
-        writeStreamAtomically(outDir / "checkpoint.json",
-                              [&](std::ostream& os) { os << record.dump() << '\n'; },
-                              Durable::yes);
         if (!kept.empty() && kept.front().step != k) {
             kept = {now, kept.front()};
         } else {
             kept = {now};
         }
+        run::writeCheckpointRecord(outDir, latest.filename().string(), kept);
         // Older states (and a state_latest.pt of an earlier version) are no longer named.
         std::error_code ec;
         for (fs::directory_iterator it(outDir, ec), end; !ec && it != end; it.increment(ec)) {
             const std::string f = it->path().filename().string();
-            const bool isState = (f.rfind("state_step_", 0) == 0 || f == "state_latest.pt") &&
-                                 it->path().extension() == ".pt";
-            if (!isState) continue;
+            if (!run::Folder::isStateFile(f)) continue;
             bool named = false;
             for (const auto& c : kept) named = named || c.state.filename() == f;
             std::error_code rm;

@@ -1,7 +1,8 @@
 #pragma once
 // SPDX-License-Identifier: MIT
 //
-// The one training loop of every trainer (Trainer.h), and the run folder it keeps:
+// The one training loop of every trainer (Trainer.h), and the run folder it keeps
+// (core/base/RunFolder.h defines it for every reader):
 //   run.json                      the command's options (written by the caller)
 //   metrics.jsonl                 a JSON line a step ({"step", ...trainer metrics, "lr",
 //                                 "seconds"}) and a line per validation ({"step", "val_*"}),
@@ -23,6 +24,7 @@
 
 #include "core/base/PointCloud.h"
 #include "core/base/Progress.h"
+#include "core/base/RunFolder.h"
 #include "core/dataset/Sequence.h"
 #include "core/dataset/TrainingSample.h"
 #include "core/map/StaticMap.h"
@@ -86,21 +88,10 @@ struct LoopResult {
     std::filesystem::path latestModel;
 };
 
-/// A complete checkpoint: its step, its state file and the run's training seconds at it.
-struct CheckpointRecord {
-    long long step = 0;
-    std::filesystem::path state;
-    double seconds = 0;
-};
-
-/// The checkpoints checkpoint.json names, latest first (the one before it is kept as a fall-back
-/// for a latest state that turns out corrupt); empty if there is none.
-/// @throws IoError for an unreadable checkpoint record.
-std::vector<CheckpointRecord> readCheckpoints(const std::filesystem::path& outDir);
-
-/// The step of the last complete checkpoint in a run folder (checkpoint.json), or -1 if none.
-/// @throws IoError for an unreadable checkpoint record.
-long long lastCheckpointStep(const std::filesystem::path& outDir);
+// The run folder's checkpoint records (core/base/RunFolder.h), under the loop's names.
+using run::CheckpointRecord;
+using run::lastCheckpointStep;
+using run::readCheckpoints;
 
 /// Trains into `outDir` until options.steps. On Cancelled (Ctrl+C, SIGTERM through
 /// `progress`) it writes a checkpoint of the steps done and rethrows.
