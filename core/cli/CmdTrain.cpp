@@ -242,6 +242,11 @@ int runDpo(const Args& args, Context& ctx) {
                          " leaves it: leave it out, or pass --force-scale");
     }
     TerminalProgress prep(ctx.err, "train-dpo: maps", ctx.errIsTerminal);
+    // Refused before the run folder is touched (a run.json would make the folder "hold a run").
+    if (args.integer("nproc", 1) > 1 || args.integer("world-size", 1) > 1) {
+        throw UsageError("train-dpo cannot run data-parallel (--nproc / --world-size) yet: "
+                         "train-teacher and train-refiner can");
+    }
     auto setup = prepareTraining(args, 1, scale, 1e-5, 0.999, 1000, &prep);
     prep.finish();
     // --validation-frame I: frame I of the (first) training sequence is held out for validation.

@@ -322,6 +322,7 @@ TEST(DataParallel, TwoGlooProcessesTrainLikeOneProcessAccumulatingTwo) {
                                             "--nproc", "2", "--steps", "1"});
     EXPECT_EQ(r.code, 2);
     EXPECT_NE(r.err.find("cannot run data-parallel"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(dir / "dpo" / "run.json"));  // the folder is left as it was
 }
 
 }  // namespace
