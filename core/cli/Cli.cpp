@@ -25,6 +25,7 @@ std::vector<Command> allCommands() {
     cmds.push_back(buildMapCommand());
     cmds.push_back(gtCommand());
     cmds.push_back(evalCommand());
+    cmds.push_back(pairsCommand());
 #ifdef LIDISTILL_HAVE_SYNTH
     cmds.push_back(synthCommand());
 #endif

@@ -39,6 +39,7 @@ Command convertCommand();
 Command buildMapCommand();
 Command gtCommand();
 Command evalCommand();
+Command pairsCommand();  // core/cli/CmdPairs.cpp (make needs the ML library)
 #ifdef LIDISTILL_HAVE_SYNTH
 Command synthCommand();  // core/cli/CmdSynth.cpp
 #endif

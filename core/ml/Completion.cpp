@@ -121,7 +121,7 @@ Completion Completer::complete(const PointCloud& scan, std::uint64_t seed, Progr
         return torch::randn({rows, 3}, gen, torch::kFloat).to(dev);
     };
     result.timesteps = solver.timesteps();
-    auto x = xInit + normal(n);  // x_T = x_init + N(0, I): std 1, not sigma_999
+    auto x = xInit + o.noiseScale * normal(n);  // x_T = x_init + N(0, I): std 1, not sigma_999
     for (int k = 0; k < o.steps; ++k) {
         checkpoint(progress, 0.05 + 0.9 * k / o.steps, "denoising");
         const int s = result.timesteps[static_cast<std::size_t>(k)];

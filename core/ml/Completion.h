@@ -27,6 +27,9 @@ struct CompletionOptions {
     double minRange = 3.5;              ///< metres, kept: minRange < |p| < maxRange
     double maxRange = 50.0;
     bool refine = true;  ///< run the refiner when the model has one
+    /// Scale of the initial noise: x_T = x_init + noiseScale N(0, I). Distillation-DPO's
+    /// second candidate of a pair uses 1.1 with the same noise (reference 6.3).
+    double noiseScale = 1.0;
 };
 
 /// The options a model file asks for: its scale (points, tile, ranges) and its sampling
