@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -108,6 +109,34 @@ TEST(SafeTensors, CorruptOrTruncatedFilesNameTheFile) {
     }
     // A valid file that is not a model: clear error, no crash.
     EXPECT_THROW(LidiffModel::load(dir / "ok.safetensors"), IoError);
+
+    // A shape whose element count overflows 64 bits (2^40 x 2^40 x 2^40 wraps to 0) with empty
+    // offsets: refused naming the file and the tensor, before anything is allocated.
+    auto withHeader = [&](const std::string& name, const std::string& json, std::size_t data) {
+        std::string h = json;
+        h.append((8 - h.size() % 8) % 8, ' ');
+        std::string b(8, '\0');
+        const std::uint64_t len = h.size();
+        std::memcpy(b.data(), &len, 8);
+        return writeBytes(name, b + h + std::string(data, '\0'));
+    };
+    const auto huge = withHeader(
+        "huge.safetensors",
+        R"({"w":{"dtype":"F32","shape":[1099511627776,1099511627776,1099511627776],)"
+        R"("data_offsets":[0,0]}})",
+        0);
+    try {
+        loadSafeTensors(huge);
+        ADD_FAILURE() << "an overflowing shape loaded";
+    } catch (const IoError& e) {
+        EXPECT_NE(std::string(e.what()).find("huge.safetensors"), std::string::npos);
+        EXPECT_NE(std::string(e.what()).find("tensor 'w'"), std::string::npos) << e.what();
+    }
+    // Offsets past the end of a short file: refused from the header alone.
+    const auto past = withHeader(
+        "past.safetensors",
+        R"({"w":{"dtype":"F32","shape":[1000000],"data_offsets":[0,4000000]}})", 16);
+    EXPECT_THROW(loadSafeTensors(past), IoError);
 }
 
 TEST(SafeTensors, IndependentPythonReaderAgrees) {

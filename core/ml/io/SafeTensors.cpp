@@ -35,20 +35,6 @@ const char* dtypeName(torch::ScalarType t) {
     throw InvalidArgument(std::string("safetensors: unsupported dtype ") + c10::toString(t));
 }
 
-std::vector<char> readAll(const std::filesystem::path& file) {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(file, ec)) throw IoError(file, "no such file");
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw IoError(file, "cannot open for reading");
-    const auto size = std::filesystem::file_size(file, ec);
-    if (ec) throw IoError(file, "cannot determine the file size");
-    std::vector<char> bytes(size);
-    if (size > 0 && !in.read(bytes.data(), static_cast<std::streamsize>(size))) {
-        throw IoError(file, "read failed");
-    }
-    return bytes;
-}
-
 std::uint64_t readLe64(const char* p) {
     std::uint64_t v = 0;
     std::memcpy(&v, p, 8);
@@ -93,26 +79,56 @@ void saveSafeTensors(const std::filesystem::path& file, const SafeTensors& conte
 }
 
 SafeTensors loadSafeTensors(const std::filesystem::path& file) {
-    const std::vector<char> bytes = readAll(file);
-    if (bytes.size() < 8) {
+    // The header first: a file picked by mistake (20 GB of something else) is refused after
+    // reading 8 bytes and a bounded header, never read whole.
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(file, ec)) throw IoError(file, "no such file");
+    const std::uint64_t fileSize = std::filesystem::file_size(file, ec);
+    if (ec) throw IoError(file, "cannot determine the file size");
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw IoError(file, "cannot open for reading");
+    if (fileSize < 8) {
         throw IoError(file, "not a safetensors file (shorter than its 8-byte header length)");
     }
-    const std::uint64_t n = readLe64(bytes.data());
-    if (n < 2 || n > bytes.size() - 8 || n > (std::uint64_t{100} << 20)) {
+    char lengthBytes[8];
+    if (!in.read(lengthBytes, 8)) throw IoError(file, "read failed");
+    const std::uint64_t n = readLe64(lengthBytes);
+    if (n < 2 || n > fileSize - 8 || n > (std::uint64_t{100} << 20)) {
         throw IoError(file, "safetensors header length " + std::to_string(n) +
-                                " does not fit the file of " + std::to_string(bytes.size()) +
+                                " does not fit the file of " + std::to_string(fileSize) +
                                 " bytes (truncated or not a safetensors file)");
+    }
+    std::string headerText(n, '\0');
+    if (!in.read(headerText.data(), static_cast<std::streamsize>(n))) {
+        throw IoError(file, "read failed in the header");
     }
     nlohmann::json header;
     try {
-        header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<long>(n));
+        header = nlohmann::json::parse(headerText);
     } catch (const nlohmann::json::exception& e) {
         throw IoError(file, std::string("corrupt safetensors header: ") + e.what());
     }
     if (!header.is_object()) throw IoError(file, "safetensors header is not a JSON object");
-    const char* data = bytes.data() + 8 + n;
-    const std::uint64_t dataSize = bytes.size() - 8 - n;
+    const std::uint64_t dataSize = fileSize - 8 - n;
+    // Every tensor is checked against the header before its bytes are read.
+    std::vector<char> bytes;
+    auto data = [&]() -> const char* {
+        if (bytes.empty() && dataSize > 0) {
+            bytes.resize(dataSize);
+            if (!in.read(bytes.data(), static_cast<std::streamsize>(dataSize))) {
+                throw IoError(file, "read failed in the tensor data");
+            }
+        }
+        return bytes.data();
+    };
     SafeTensors out;
+    struct Checked {
+        std::string name;
+        torch::ScalarType type;
+        std::vector<std::int64_t> sizes;
+        std::uint64_t begin, end;
+    };
+    std::vector<Checked> checked;
     std::vector<std::pair<std::uint64_t, std::string>> order;
     std::unordered_map<std::string, torch::Tensor> byName;
     for (const auto& [name, entry] : header.items()) {
@@ -146,12 +162,16 @@ SafeTensors loadSafeTensors(const std::filesystem::path& file) {
         if (!type) throw fail("unsupported dtype " + dt.get<std::string>());
         std::vector<std::int64_t> sizes;
         std::uint64_t numel = 1;
+        constexpr std::uint64_t kMaxElements = std::uint64_t{1} << 40;
         for (const auto& s : shape) {
-            if (!s.is_number_unsigned() || s.get<std::uint64_t>() > (std::uint64_t{1} << 40)) {
+            if (!s.is_number_unsigned() || s.get<std::uint64_t>() > kMaxElements) {
                 throw fail("bad shape");
             }
-            sizes.push_back(s.get<std::int64_t>());
-            numel *= s.get<std::uint64_t>();
+            const std::uint64_t d = s.get<std::uint64_t>();
+            sizes.push_back(static_cast<std::int64_t>(d));
+            // Overflow-checked: a huge shape must not wrap to a small (or zero) count.
+            if (d != 0 && numel > kMaxElements / d) throw fail("shape too large");
+            numel *= d;
         }
         const auto begin = offs[0].get<std::uint64_t>(), end = offs[1].get<std::uint64_t>();
         const auto elem = static_cast<std::uint64_t>(c10::elementSize(type->type));
@@ -163,10 +183,15 @@ SafeTensors loadSafeTensors(const std::filesystem::path& file) {
         if (numel > (std::uint64_t{1} << 40) || end - begin != numel * elem) {
             throw fail("byte size does not match dtype and shape");
         }
-        auto t = torch::empty(sizes, torch::TensorOptions().dtype(type->type));
-        if (end > begin) std::memcpy(t.data_ptr(), data + begin, end - begin);
-        order.emplace_back(begin, name);
-        byName[name] = t;
+        if (numel * elem > dataSize) throw fail("larger than the file's data");
+        checked.push_back({name, type->type, std::move(sizes), begin, end});
+    }
+    // Only now, with every entry checked, are the bytes read and the tensors allocated.
+    for (const auto& c : checked) {
+        auto t = torch::empty(c.sizes, torch::TensorOptions().dtype(c.type));
+        if (c.end > c.begin) std::memcpy(t.data_ptr(), data() + c.begin, c.end - c.begin);
+        order.emplace_back(c.begin, c.name);
+        byName[c.name] = t;
     }
     std::sort(order.begin(), order.end());
     for (const auto& [begin, name] : order) out.tensors.emplace_back(name, byName[name]);
