@@ -41,18 +41,12 @@ std::string_view codeName(ErrorCode code) {
 
 Stream::Stream(std::ostream& out) : m_out(out) {}
 
-void Stream::line(const std::string& json) {
-    if (m_job.empty()) {
-        m_out << json << '\n' << std::flush;
-        return;
-    }
-    // {"event":..., "job":..., ...}: the job right after the kind.
-    const auto comma = json.find(',');
-    const std::string job = ",\"job\":" + dump(Json(m_job));
-    m_out << (comma == std::string::npos ? json.substr(0, json.size() - 1) + job + "}"
-                                         : json.substr(0, comma) + job + json.substr(comma))
-          << '\n'
-          << std::flush;
+// {"event": kind, "job": id when set, ...fields}: the kind first, then the job, as readers see them.
+void Stream::emit(const char* kind, const Json& fields) {
+    Json j{{"event", kind}};
+    if (!m_job.empty()) j["job"] = m_job;
+    for (const auto& [k, v] : fields.items()) j[k] = v;
+    m_out << dump(j) << '\n' << std::flush;
 }
 
 void Stream::setJob(std::string job) {
@@ -63,13 +57,12 @@ void Stream::setJob(std::string job) {
 }
 
 void Stream::started(std::string_view command, const std::vector<std::string>& arguments) {
-    const Json j{{"event", "started"},
-                 {"version", kVersion},
+    const Json j{{"version", kVersion},
                  {"command", command},
                  {"arguments", arguments},
                  {"pid", static_cast<long long>(::getpid())}};
     std::lock_guard lock(m_mutex);
-    line(dump(j));
+    emit("started", j);
 }
 
 void Stream::progress(double fraction, std::string_view stage) {
@@ -79,7 +72,7 @@ void Stream::progress(double fraction, std::string_view stage) {
     if (percent == m_lastPercent && stage == m_lastStage) return;
     m_lastPercent = percent;
     m_lastStage = std::string(stage);
-    line(dump(Json{{"event", "progress"}, {"fraction", fraction}, {"stage", stage}}));
+    emit("progress", Json{{"fraction", fraction}, {"stage", stage}});
 }
 
 void Stream::metrics(std::string_view recordJson) {
@@ -90,31 +83,31 @@ void Stream::metrics(std::string_view recordJson) {
         return;  // not a record: nothing a reader could use
     }
     std::lock_guard lock(m_mutex);
-    line(dump(Json{{"event", "metrics"}, {"record", record}}));
+    emit("metrics", Json{{"record", record}});
 }
 
 void Stream::result(const std::vector<std::string>& outputs,
                     const std::vector<std::pair<std::string, double>>& numbers,
                     const std::vector<std::pair<std::string, std::string>>& strings) {
-    Json j{{"event", "result"}, {"outputs", outputs}};
+    Json j{{"outputs", outputs}};
     for (const auto& [k, v] : numbers) {
         if (std::isfinite(v)) j[k] = v;
     }
     for (const auto& [k, v] : strings) j[k] = v;
     std::lock_guard lock(m_mutex);
-    line(dump(j));
+    emit("result", j);
 }
 
 void Stream::error(ErrorCode code, std::string_view message, std::string_view file) {
-    Json j{{"event", "error"}, {"code", codeName(code)}, {"message", message}};
+    Json j{{"code", codeName(code)}, {"message", message}};
     if (!file.empty()) j["file"] = file;
     std::lock_guard lock(m_mutex);
-    line(dump(j));
+    emit("error", j);
 }
 
 void Stream::ended(int exitCode, std::string_view status) {
     std::lock_guard lock(m_mutex);
-    line(dump(Json{{"event", "ended"}, {"exit", exitCode}, {"status", status}}));
+    emit("ended", Json{{"exit", exitCode}, {"status", status}});
 }
 
 Stream* current() {

@@ -19,6 +19,7 @@
 // holds the step it stopped at ("stopped":true). No Qt, no torch.
 
 #include <iosfwd>
+#include <nlohmann/json_fwd.hpp>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -56,7 +57,7 @@ public:
     void setJob(std::string job);
 
 private:
-    void line(const std::string& json);
+    void emit(const char* kind, const nlohmann::ordered_json& fields);  // under m_mutex
 
     std::ostream& m_out;
     std::mutex m_mutex;

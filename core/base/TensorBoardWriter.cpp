@@ -69,6 +69,17 @@ void putFloat(std::string& out, int field, float v) {
     putLittleEndian(out, bits, 4);
 }
 
+// Event.wall_time and Event.step: the start of every record after the first.
+std::string eventHead(double wallTime, long long step) {
+    std::string event;
+    putDouble(event, 1, wallTime);
+    if (step != 0) {  // proto3 leaves a default value out
+        putKey(event, 2, 0);
+        putVarint(event, static_cast<std::uint64_t>(step));  // negative: 10 bytes
+    }
+    return event;
+}
+
 std::string hostName() {
     char buf[256] = {};
     if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
@@ -138,12 +149,7 @@ void TensorBoardWriter::write(long long step,
         putBytes(summary, 1, v);                    // Summary.value (repeated)
     }
     if (summary.empty()) return;
-    std::string event;
-    putDouble(event, 1, wallTime);  // Event.wall_time
-    if (step != 0) {                // proto3 leaves a default value out
-        putKey(event, 2, 0);
-        putVarint(event, static_cast<std::uint64_t>(step));  // Event.step; negative: 10 bytes
-    }
+    std::string event = eventHead(wallTime, step);
     putBytes(event, 5, summary);  // Event.summary
     writeRecord(event);
 }
@@ -152,12 +158,7 @@ void TensorBoardWriter::restartAt(long long step, double wallTime) {
     std::string sessionLog;
     putKey(sessionLog, 1, 0);  // SessionLog.status
     putVarint(sessionLog, 1);  // START
-    std::string event;
-    putDouble(event, 1, wallTime);
-    if (step != 0) {
-        putKey(event, 2, 0);
-        putVarint(event, static_cast<std::uint64_t>(step));
-    }
+    std::string event = eventHead(wallTime, step);
     putBytes(event, 6, sessionLog);  // Event.session_log
     writeRecord(event);
 }

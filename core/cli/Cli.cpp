@@ -41,16 +41,6 @@ std::vector<Command> allCommands() {
     return cmds;
 }
 
-// "No such device" has its own event code: a caller that chose "auto" goes on on the CPU.
-bool deviceUnavailable(const ModelError& e) {
-#ifdef LIDISTILL_HAVE_ML
-    return dynamic_cast<const ml::DeviceUnavailable*>(&e) != nullptr;
-#else
-    (void)e;
-    return false;
-#endif
-}
-
 void printMainHelp(std::ostream& os, const std::vector<Command>& cmds) {
     os << "lidistill: LiDAR scene completion and distillation, headless.\n\n"
           "Usage: lidistill COMMAND [options]   (lidistill COMMAND --help for details)\n\n"
@@ -82,6 +72,19 @@ void printCommandHelp(std::ostream& os, const Command& c) {
 }
 
 }  // namespace
+
+events::ErrorCode errorCodeOf(const std::exception& e) {
+    if (dynamic_cast<const UsageError*>(&e)) return events::ErrorCode::Usage;
+    if (dynamic_cast<const Cancelled*>(&e)) return events::ErrorCode::Cancelled;
+    if (dynamic_cast<const IoError*>(&e)) return events::ErrorCode::Io;
+    if (dynamic_cast<const InvalidArgument*>(&e)) return events::ErrorCode::InvalidArgument;
+#ifdef LIDISTILL_HAVE_ML
+    // "No such device" has its own code: a caller that chose "auto" goes on on the CPU.
+    if (dynamic_cast<const ml::DeviceUnavailable*>(&e)) return events::ErrorCode::NoDevice;
+#endif
+    if (dynamic_cast<const ModelError*>(&e)) return events::ErrorCode::Model;
+    return events::ErrorCode::Internal;
+}
 
 int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
     const auto cmds = allCommands();
@@ -190,21 +193,9 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
         fail(events::ErrorCode::Cancelled, "cancelled", {});
         err << "lidistill " << cmd->name << ": cancelled\n";
         return end(kFailure, "cancelled");
-    } catch (const IoError& e) {
-        fail(events::ErrorCode::Io, e.what(), e.file().string());
-        err << "lidistill " << cmd->name << ": error: " << e.what() << '\n';
-        return end(kFailure, "failed");
-    } catch (const InvalidArgument& e) {
-        fail(events::ErrorCode::InvalidArgument, e.what(), {});
-        err << "lidistill " << cmd->name << ": error: " << e.what() << '\n';
-        return end(kFailure, "failed");
-    } catch (const ModelError& e) {
-        fail(deviceUnavailable(e) ? events::ErrorCode::NoDevice : events::ErrorCode::Model,
-             e.what(), {});
-        err << "lidistill " << cmd->name << ": error: " << e.what() << '\n';
-        return end(kFailure, "failed");
     } catch (const std::exception& e) {
-        fail(events::ErrorCode::Internal, e.what(), {});
+        const auto* io = dynamic_cast<const IoError*>(&e);
+        fail(errorCodeOf(e), e.what(), io ? io->file().string() : std::string());
         err << "lidistill " << cmd->name << ": error: " << e.what() << '\n';
         return end(kFailure, "failed");
     }

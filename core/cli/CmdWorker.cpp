@@ -2,6 +2,7 @@
 #ifdef LIDISTILL_HAVE_ML
 #include "core/base/AtomicFile.h"
 #include "core/base/Base64.h"
+#include "core/base/XyzCodec.h"
 #include "core/base/Error.h"
 #include "core/base/Events.h"
 #include "core/cli/Cli.h"
@@ -15,7 +16,6 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <cstring>
 #include <deque>
 #include <iostream>
 #include <map>
@@ -30,29 +30,6 @@ namespace lidistill::cli {
 namespace {
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
-
-// float32 little-endian x, y, z per point (the hosts we build for are little endian).
-std::string packCloud(const PointCloud& cloud) {
-    std::string bytes(cloud.size() * 12, '\0');
-    for (std::size_t i = 0; i < cloud.size(); ++i) {
-        std::memcpy(bytes.data() + 12 * i, cloud.xyz[i].data(), 12);
-    }
-    return base64Encode(bytes);
-}
-
-PointCloud unpackCloud(const std::string& text) {
-    const auto bytes = base64Decode(text);
-    if (!bytes) throw InvalidArgument("worker: the scan is not base64");
-    if (bytes->size() % 12 != 0) {
-        throw InvalidArgument("worker: the scan's size is not a multiple of 12 bytes (x, y, z)");
-    }
-    PointCloud cloud;
-    cloud.xyz.resize(bytes->size() / 12);
-    for (std::size_t i = 0; i < cloud.size(); ++i) {
-        std::memcpy(cloud.xyz[i].data(), bytes->data() + 12 * i, 12);
-    }
-    return cloud;
-}
 
 // What the reading thread and the job thread share; the reader may outlive runWorker (it can
 // be blocked on a terminal's stdin), so it holds this by shared_ptr.
@@ -137,24 +114,12 @@ public:
         } catch (const Cancelled&) {
             m_stream.error(events::ErrorCode::Cancelled, "cancelled");
             m_stream.ended(kFailure, "cancelled");
-        } catch (const UsageError& e) {
-            m_stream.error(events::ErrorCode::Usage, e.what());
-            m_stream.ended(kUsage, "usage");
-        } catch (const IoError& e) {
-            m_stream.error(events::ErrorCode::Io, e.what(), e.file().string());
-            m_stream.ended(kFailure, "failed");
-        } catch (const InvalidArgument& e) {
-            m_stream.error(events::ErrorCode::InvalidArgument, e.what());
-            m_stream.ended(kFailure, "failed");
-        } catch (const ml::DeviceUnavailable& e) {
-            m_stream.error(events::ErrorCode::NoDevice, e.what());
-            m_stream.ended(kFailure, "failed");
-        } catch (const ModelError& e) {
-            m_stream.error(events::ErrorCode::Model, e.what());
-            m_stream.ended(kFailure, "failed");
         } catch (const std::exception& e) {
-            m_stream.error(events::ErrorCode::Internal, e.what());
-            m_stream.ended(kFailure, "failed");
+            const auto code = errorCodeOf(e);
+            const auto* io = dynamic_cast<const IoError*>(&e);
+            m_stream.error(code, e.what(), io ? io->file().string() : std::string());
+            const bool usage = code == events::ErrorCode::Usage;
+            m_stream.ended(usage ? kUsage : kFailure, usage ? "usage" : "failed");
         }
         return true;
     }
@@ -202,10 +167,14 @@ private:
         std::ostringstream notes;
         const auto options = completionOptionsFromArgs(args, model, notes);
         if (!notes.str().empty()) m_err << notes.str();
-        const PointCloud scan = unpackCloud(op.value("scan", ""));
+        const auto scan = decodeXyz(op.value("scan", ""));
+        if (!scan) {
+            throw InvalidArgument("worker: the scan is not base64 float32 x, y, z (12 bytes a "
+                                  "point)");
+        }
         JobProgress progress(m_stream, cancel);
         const auto t0 = std::chrono::steady_clock::now();
-        const auto done = ml::completeScan(model, scan, options, &progress);
+        const auto done = ml::completeScan(model, *scan, options, &progress);
         const double secs =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         m_stream.result({},
@@ -214,9 +183,9 @@ private:
                          {"refined_points", double(done.refined.size())},
                          {"seconds", secs},
                          {"steps", double(options.steps)}},
-                        {{"partial", packCloud(done.partial)},
-                         {"diffused", packCloud(done.diffused)},
-                         {"refined", packCloud(done.refined)},
+                        {{"partial", encodeXyz(done.partial)},
+                         {"diffused", encodeXyz(done.diffused)},
+                         {"refined", encodeXyz(done.refined)},
                          {"device", model.device()}});
     }
 

@@ -1,8 +1,10 @@
 #pragma once
 // SPDX-License-Identifier: MIT
 
+#include "core/base/Events.h"
 #include "core/cli/Args.h"
 
+#include <exception>
 #include <functional>
 #include <iosfwd>
 #include <string>
@@ -32,6 +34,9 @@ struct Command {
     std::size_t maxPositional = 0;
     std::function<int(const Args&, Context&)> run;
 };
+
+/// The event code of an exception (core/base/Events.h), for --events and the worker.
+events::ErrorCode errorCodeOf(const std::exception& e);
 
 // Each command lives in its own Cmd*.cpp file.
 Command infoCommand();

@@ -3,6 +3,7 @@
 // result clouds that are the ones `lidistill complete` writes.
 #include "core/base/Base64.h"
 #include "core/base/Events.h"
+#include "core/base/XyzCodec.h"
 #include "core/cli/Worker.h"
 #include "core/io/CloudFile.h"
 #include "core/io/ScanIo.h"
@@ -20,12 +21,6 @@ namespace lidistill::cli {
 namespace {
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
-
-std::string packXyz(const PointCloud& c) {
-    std::string bytes(c.size() * 12, '\0');
-    for (std::size_t i = 0; i < c.size(); ++i) std::memcpy(bytes.data() + 12 * i, c.xyz[i].data(), 12);
-    return base64Encode(bytes);
-}
 
 std::vector<events::Event> runJobs(const std::vector<Json>& requests, const fs::path& cache) {
     std::stringstream in, out, err;
@@ -68,7 +63,7 @@ struct WorkerJobs : ::testing::Test {
         ASSERT_EQ(lidistill::test::runCli({"model", "init", model, "--width", "0.25", "--refiner"})
                       .code,
                   0);
-        scan = packXyz(io::readCloud(scanFile));
+        scan = encodeXyz(io::readCloud(scanFile));
     }
 };
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "ui/workers/WorkerClient.h"
 
+#include "core/base/XyzCodec.h"
+
 #include <QDateTime>
 #include <QFile>
 #include <QFileInfo>
@@ -8,19 +10,8 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
-#include <cstring>
 
 namespace lidistill::ui {
-
-namespace {
-QByteArray packXyz(const PointCloud& cloud) {
-    QByteArray bytes(static_cast<qsizetype>(cloud.size() * 12), '\0');
-    for (std::size_t i = 0; i < cloud.size(); ++i) {
-        std::memcpy(bytes.data() + 12 * i, cloud.xyz[i].data(), 12);
-    }
-    return bytes.toBase64();
-}
-}  // namespace
 
 WorkerClient::WorkerClient(QObject* parent)
     : QObject(parent), m_program(CliProcess::defaultProgram()) {
@@ -100,29 +91,24 @@ QString WorkerClient::complete(const QString& modelFile, const PointCloud& scan,
                             .arg(info.absoluteFilePath())
                             .arg(info.size())
                             .arg(info.lastModified().toMSecsSinceEpoch());
-    QByteArray modelBytes;
-    if (m_upload) {
-        QFile f(modelFile);
-        if (!f.open(QIODevice::ReadOnly)) {
-            if (error) *error = tr("%1: %2").arg(modelFile, f.errorString());
-            return {};
-        }
-        modelBytes = f.readAll();
-    }
-    if (!ensureStarted(error)) return {};
+    if (!ensureStarted(error)) return {};  // a new worker has no model loaded
     if (!m_modelNames.contains(key)) m_modelNames.insert(key, QStringLiteral("m%1").arg(m_next++));
     const QString name = m_modelNames.value(key);
     const QString job = QStringLiteral("j%1").arg(m_next++);
-    m_lastOptions = options;
-    m_pending.insert(job, {});
     if (!m_loaded.contains(key)) {
-        const QString load = QStringLiteral("j%1").arg(m_next++);
-        QJsonObject op{{"op", "load_model"}, {"job", load}, {"model", name}};
-        if (m_upload) {
-            op.insert("data", QString::fromLatin1(modelBytes.toBase64()));
+        QJsonObject op{{"op", "load_model"}, {"model", name}};
+        if (m_upload) {  // read only when the worker lacks it: a model is megabytes
+            QFile f(modelFile);
+            if (!f.open(QIODevice::ReadOnly)) {
+                if (error) *error = tr("%1: %2").arg(modelFile, f.errorString());
+                return {};
+            }
+            op.insert("data", QString::fromLatin1(f.readAll().toBase64()));
         } else {
             op.insert("path", info.absoluteFilePath());
         }
+        const QString load = QStringLiteral("j%1").arg(m_next++);
+        op.insert("job", load);
         Pending p;
         p.loadFor = job;
         p.modelKey = key;
@@ -130,10 +116,12 @@ QString WorkerClient::complete(const QString& modelFile, const PointCloud& scan,
         m_loaded.insert(key);
         send(QJsonDocument(op).toJson(QJsonDocument::Compact));
     }
+    m_lastOptions = options;
+    m_pending.insert(job, {});
     QJsonObject op{{"op", "complete"},
                    {"job", job},
                    {"model", name},
-                   {"scan", QString::fromLatin1(packXyz(scan))},
+                   {"scan", QString::fromStdString(encodeXyz(scan))},
                    {"arguments", QJsonArray::fromStringList(options)}};
     send(QJsonDocument(op).toJson(QJsonDocument::Compact));
     return job;
@@ -195,13 +183,16 @@ void WorkerClient::fail(const QString& job, const QString& message, const QStrin
 
 void WorkerClient::onProcessFinished() {
     if (m_pending.isEmpty()) return;
-    QString why = m_process->exitStatus() == QProcess::CrashExit || m_process->exitCode() != 0
-                      ? tr("the worker stopped (%1)")
-                            .arg(m_process->error() == QProcess::FailedToStart
-                                     ? m_process->errorString()
-                                     : tr("exit code %1").arg(m_process->exitCode()))
-                      : tr("the worker ended");
-    if (m_process->exitStatus() == QProcess::CrashExit) why = tr("the worker crashed");
+    QString why;
+    if (m_process->error() == QProcess::FailedToStart) {
+        why = tr("the worker stopped (%1)").arg(m_process->errorString());
+    } else if (m_process->exitStatus() == QProcess::CrashExit) {
+        why = tr("the worker crashed");
+    } else if (m_process->exitCode() != 0) {
+        why = tr("the worker stopped (exit code %1)").arg(m_process->exitCode());
+    } else {
+        why = tr("the worker ended");
+    }
     if (!m_stderr.isEmpty()) why += QStringLiteral(": ") + m_stderr.constLast();
     const QStringList jobs = m_pending.keys();
     for (const QString& job : jobs) {
@@ -213,16 +204,9 @@ void WorkerClient::onProcessFinished() {
 }
 
 PointCloud WorkerClient::cloudOf(const events::Event& result, const char* name) {
-    PointCloud cloud;
     const auto text = result.text(name);
-    if (!text) return cloud;
-    const QByteArray bytes =
-        QByteArray::fromBase64(QByteArray::fromRawData(text->data(), qsizetype(text->size())));
-    cloud.xyz.resize(static_cast<std::size_t>(bytes.size() / 12));
-    for (std::size_t i = 0; i < cloud.size(); ++i) {
-        std::memcpy(cloud.xyz[i].data(), bytes.constData() + 12 * i, 12);
-    }
-    return cloud;
+    auto cloud = text ? decodeXyz(*text) : std::nullopt;
+    return cloud ? std::move(*cloud) : PointCloud{};
 }
 
 }  // namespace lidistill::ui
