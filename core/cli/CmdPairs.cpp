@@ -219,9 +219,20 @@ int runMake(const Args& args, Context& ctx, const std::vector<std::string>& p) {
             auto& c = cands[side];
             std::ostringstream name;
             name << r.frame << "_s" << r.seedA << "_" << r.seedB << "_l" << lambda << "_w"
-                 << r.guidance << "_n" << r.steps << "_" << hash.substr(0, 8)
-                 << (side == 0 ? "_a.bin" : "_b.bin");
-            c.cloud = name.str();
+                 << r.guidance << "_n" << r.steps << "_" << hash.substr(0, 8);
+            const std::string stem = name.str();
+            c.cloud = stem + (side == 0 ? "_a.bin" : "_b.bin");
+            // The clouds go before the pair: readers never see a pair without its clouds.
+            if (!done.refined.empty()) {
+                c.raw = stem + (side == 0 ? "_a_raw.bin" : "_b_raw.bin");
+                io::writeCloud(store.cloudDir() / c.raw, done.diffused);
+            } else {
+                c.raw = c.cloud;
+            }
+            if (side == 0) {
+                pair.partial = stem + "_partial.bin";
+                io::writeCloud(store.cloudDir() / pair.partial, done.partial);
+            }
             io::writeCloud(store.cloudDir() / c.cloud, cloud);  // before the pair: readers
             c.cd = metrics::chamferDistance(cloud, truth).chamfer;   // never see a pair
             try {                                                    // without its clouds

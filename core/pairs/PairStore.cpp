@@ -78,7 +78,8 @@ private:
 constexpr const char* kPairColumns =
     "p.id, p.sequence, p.frame, p.model, p.model_hash, p.seed_a, p.seed_b, p.lambda, p.steps, "
     "p.guidance, p.metric, p.cloud_a, p.cd_a, p.jsd_a, p.iou_a, p.cloud_b, p.cd_b, p.jsd_b, "
-    "p.iou_b, p.auto_verdict, p.margin, p.a_left, p.created, d.verdict, d.who, d.at";
+    "p.iou_b, p.auto_verdict, p.margin, p.a_left, p.created, d.verdict, d.who, d.at, p.raw_a, "
+    "p.raw_b, p.partial";
 // The latest decision of each pair (decisions are append-only).
 constexpr const char* kFromPairs =
     " FROM pairs p LEFT JOIN decisions d ON d.id = (SELECT max(id) FROM decisions WHERE "
@@ -108,6 +109,9 @@ Pair readPair(const Statement& s) {
         p.who = s.text(24);
         p.decidedAt = s.text(25);
     }
+    p.a.raw = s.text(26);
+    p.b.raw = s.text(27);
+    p.partial = s.text(28);
     return p;
 }
 
@@ -218,6 +222,7 @@ PairStore PairStore::open(const fs::path& file, bool create) {
                 "guidance REAL NOT NULL, metric TEXT NOT NULL, cloud_a TEXT, cd_a REAL, jsd_a "
                 "REAL, iou_a REAL, cloud_b TEXT, cd_b REAL, jsd_b REAL, iou_b REAL, "
                 "auto_verdict TEXT NOT NULL, margin REAL, a_left INTEGER NOT NULL, created TEXT, "
+                "raw_a TEXT, raw_b TEXT, partial TEXT, "
                 "UNIQUE(sequence, frame, model_hash, seed_a, seed_b, lambda, steps, guidance));"
                 "CREATE TABLE decisions(id INTEGER PRIMARY KEY, pair_id INTEGER NOT NULL "
                 "REFERENCES pairs(id), verdict TEXT NOT NULL, who TEXT, at TEXT);"
@@ -276,9 +281,9 @@ long long PairStore::add(const Pair& p) {
     Statement s(m_impl->db,
                 "INSERT OR IGNORE INTO pairs(sequence, frame, model, model_hash, seed_a, seed_b, "
                 "lambda, steps, guidance, metric, cloud_a, cd_a, jsd_a, iou_a, cloud_b, cd_b, "
-                "jsd_b, iou_b, auto_verdict, margin, a_left, created) VALUES (?1, ?2, ?3, ?4, "
-                "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, "
-                "?22)",
+                "jsd_b, iou_b, auto_verdict, margin, a_left, created, raw_a, raw_b, partial) VALUES "
+                "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+                "?19, ?20, ?21, ?22, ?23, ?24, ?25)",
                 m_impl->file);
     s.bind(1, r.sequence).bind(2, r.frame).bind(3, r.model).bind(4, r.modelHash);
     s.bind(5, static_cast<long long>(r.seedA)).bind(6, static_cast<long long>(r.seedB));
@@ -289,6 +294,7 @@ long long PairStore::add(const Pair& p) {
     s.bind(19, std::string(verdictName(p.automatic))).bind(20, p.margin);
     s.bind(21, static_cast<long long>(p.aShownLeft ? 1 : 0));
     s.bind(22, p.created.empty() ? nowIso() : p.created);
+    s.bind(23, p.a.raw).bind(24, p.b.raw).bind(25, p.partial);
     s.step();
     if (auto id = find(r)) return *id;  // ours, or a concurrent writer's identical pair
     throw IoError(m_impl->file, "pair store: the pair was not stored");

@@ -27,10 +27,13 @@ const char* verdictName(Verdict v);
 Verdict parseVerdict(const std::string& word);
 
 struct Candidate {
-    std::string cloud;  ///< file name in the store's cloud folder
+    std::string cloud;  ///< file name in the store's cloud folder: what is scored and shown
     double cd = 0;      ///< Chamfer distance to the ground truth, m
     double jsd = 0;     ///< BEV-JSD
     double iou = 0;     ///< voxel IoU at 0.5 m
+    /// The diffusion's own sample before refinement (what the student outputs, and what
+    /// `train-dpo --pairs` trains on); empty if not kept.
+    std::string raw;
 };
 
 /// How the two candidates were made: the key of a pair (one per scan and recipe).
@@ -50,6 +53,9 @@ struct Pair {
     long long id = 0;
     Recipe recipe;
     std::string metric;  ///< what ranked them: cd, jsd, iou or weighted
+    /// The condition both candidates were completed from (the scan after the range filter and
+    /// farthest point sampling), a file in the cloud folder; empty if not kept.
+    std::string partial;
     Candidate a, b;
     Verdict automatic = Verdict::None;  ///< the metric's (A, B or Tie)
     double margin = 0;                   ///< |score A - score B| in the metric's unit
@@ -103,7 +109,8 @@ public:
     /// Every pair with both verdicts, one CSV row each. Written atomically. @throws IoError.
     void exportCsv(const std::filesystem::path& out) const;
 
-    static constexpr int kSchemaVersion = 1;
+    /// 2: raw candidates and the condition (partial) beside the scored clouds.
+    static constexpr int kSchemaVersion = 2;
 
 private:
     struct Impl;
