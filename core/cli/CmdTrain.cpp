@@ -232,6 +232,13 @@ int runDpo(const Args& args, Context& ctx) {
                          "'");
     }
     if (!(d.beta > 0) || !std::isfinite(d.beta)) throw UsageError("--beta must be > 0");
+    if (auto store = args.value("pairs")) {
+        d.pairStore = fs::absolute(*store);
+        d.pairMix = args.number("pairs-mix", 1.0);
+        if (!(d.pairMix > 0 && d.pairMix <= 1)) throw UsageError("--pairs-mix must be in (0, 1]");
+    } else if (args.value("pairs-mix")) {
+        throw UsageError("--pairs-mix needs --pairs STORE");
+    }
     if (!(d.noiseScale > 0) || !(d.gradClip >= 0) || !std::isfinite(d.loserWeight)) {
         throw UsageError("--lambda must be positive, --clip >= 0");
     }
@@ -276,6 +283,8 @@ int runDpo(const Args& args, Context& ctx) {
                       {"loser_weight", d.loserWeight},
                       {"beta", d.beta},
                       {"tile", d.tile},
+                      {"pairs", d.pairStore.string()},
+                      {"pairs_mix", d.pairStore.empty() ? 0.0 : d.pairMix},
                       {"validation_frame", args.value("validation-frame", "")}});
     return runAndReport(*trainer, setup, "train-dpo", ctx);
 }
@@ -298,14 +307,24 @@ Command dpoCommand() {
         "state_step_N.pt (student, fake scores, optimizers; the latest two), checkpoint.json.\n"
         "Ctrl+C or SIGTERM stops after the current step and saves; --resume goes on.\n"
         "The student file knows it is a student (8 steps, w 3.5): `lidistill complete STUDENT\n"
-        "SCAN OUT` samples it as it is meant to run.";
+        "SCAN OUT` samples it as it is meant to run.\n"
+        "--pairs STORE trains on the pairs of a pair store (`lidistill pairs make`, the studio's\n"
+        "curation) offline, as Diffusion-DPO: both raw samples noised at one timestep, G learns to\n"
+        "denoise the winner better and the loser worse than the teacher (-log sigmoid, --beta).\n"
+        "A person's verdict replaces the metric's; ties, skips and metric ties are left out; the\n"
+        "verdicts are read again every step, so decisions made during the run count at once.\n"
+        "--pairs-mix R takes a stored pair in a share R of the steps and an on-policy pair in the\n"
+        "rest. metrics.jsonl then also has from_store, pair, pair_human, pairs_usable,\n"
+        "pairs_human (usable pairs a person decided) and pref_margin.";
     c.options = withCommon(
         {{"lambda", "L", "noise scale of the second candidate", false, "1.1"},
          {"clip", "C", "gradient norm clip (0: none)", false, "0.05"},
          {"loser-weight", "W", "weight of the loser (repulsive) term", false, "1.0"},
          {"objective", "linear|released|bounded", "generator loss", false, "linear"},
-         {"beta", "B", "bounded objective: inverse temperature", false, "1000"},
+         {"beta", "B", "inverse temperature (bounded objective, stored pairs)", false, "1000"},
          {"tile", "K", "copies of the partial scan in x_init", false, "the teacher's scale"},
+         {"pairs", "STORE", "train on the pairs of this pair store", false, ""},
+         {"pairs-mix", "R", "share of the steps on stored pairs (with --pairs)", false, "1"},
          {"validation-frame", "I",
           "hold frame I of the first sequence out of training and validate on it", false, ""},
          {"map", "FILE", "map cache (one training sequence)", false, "OUT_DIR/maps/"}},

@@ -35,6 +35,11 @@ struct DpoOptions {
     double loserWeight = 1.0;    ///< weight of the unbounded repulsive loser term (Linear)
     double beta = 1000.0;        ///< Bounded: inverse temperature (a new hyper-parameter: sweep)
     int tile = 10;               ///< x_init = the partial scan tiled this many times
+    /// Stored pairs (a pair store, core/pairs/PairStore.h) to train on offline; empty: every
+    /// step on-policy. A person's verdict replaces the metric's; ties and skips are left out.
+    std::filesystem::path pairStore;
+    /// Fraction of the steps that take a stored pair (the rest are on-policy), in (0, 1].
+    double pairMix = 1.0;
 };
 
 /// What one training step measured.
@@ -46,6 +51,10 @@ struct DpoStepStats {
     bool scaledNoiseWon = false;   ///< the lambda-scaled candidate was preferred
     double generatorGradNorm = 0;  ///< before clipping
     double auxGradNorm = 0;
+    /// Stored-pair steps: how much more than the reference (the teacher) the student prefers
+    /// the winner, before the step: (err_G(l) - err_ref(l)) - (err_G(w) - err_ref(w)) with
+    /// err the denoising MSE at the step's noise and timestep. 0 while G is the teacher.
+    double preferenceMargin = 0;
 };
 
 /// Not thread-safe. The teacher must outlive the trainer.
@@ -65,6 +74,15 @@ public:
     /// `seed` draws every noise and timestep of the step.
     /// @throws InvalidArgument for empty clouds.
     DpoStepStats step(const PointCloud& partial, const PointCloud& groundTruth, std::uint64_t seed);
+
+    /// One step on a stored pair (offline, as Diffusion-DPO, reference 6.5): both samples are
+    /// noised at one timestep t ~ U{0..999} (x_t = x0 + sigma_t e), and G, a noise predictor
+    /// conditioned on `partial`, follows L = -log sigmoid(-beta ((err_G(w) - err_ref(w)) -
+    /// (err_G(l) - err_ref(l)))) with the teacher as the frozen reference: it learns to denoise
+    /// the winner better, and the loser worse, than the teacher does. The fake scores do not
+    /// take part. @throws InvalidArgument for empty clouds.
+    DpoStepStats storedPairStep(const PointCloud& partial, const PointCloud& winner,
+                                const PointCloud& loser, std::uint64_t seed);
 
     /// Sets the learning rate of both optimizers (an epoch-wise decay is the caller's schedule).
     /// @throws InvalidArgument unless positive.
@@ -86,7 +104,13 @@ private:
 
 class Trainer;
 /// DpoTrainer behind the Trainer interface (batch 1; validation: 8-step completion, w 3.5).
-/// The teacher must outlive it. @throws as DpoTrainer.
+/// With options.pairStore, a step takes a stored pair with probability pairMix (drawn from the
+/// step's seed, the pair too), reading the store's verdicts afresh each step so decisions made
+/// while the run goes are used at once; every metrics record then also says from_store, pair,
+/// pair_human (the verdict was a person's), pairs_usable and pairs_human (of the store's usable
+/// pairs, those a person decided). The teacher must outlive it. @throws as DpoTrainer; IoError
+/// for a store that cannot be read; InvalidArgument for a mix outside (0, 1] or a store with no
+/// usable pair (none with an A/B verdict and its clouds).
 std::unique_ptr<Trainer> makeDpoTrainer(const LidiffModel& teacher, const DpoOptions& options);
 
 }  // namespace lidistill::ml

@@ -5,11 +5,15 @@
 #include "core/geometry/FarthestPointSampling.h"
 #include "core/io/ScanIo.h"
 #include "core/ml/DistillationDpo.h"
+#include "core/io/CloudFile.h"
 #include "core/ml/training/DpoObjective.h"
+#include "core/ml/training/Trainer.h"
+#include "core/pairs/PairStore.h"
 #include "tests/ml/ModelTestSupport.h"
 #include "tests/support/TestData.h"
 
 #include <gtest/gtest.h>
+#include <random>
 
 namespace lidistill::ml {
 namespace {
@@ -234,6 +238,106 @@ TEST(DistillationDpo, IntendedObjectiveMovesWinnersTowardTheTeachersDataAndLoser
         .backward();
     const auto wf = (p.start - lr * flipped.grad()).detach();
     EXPECT_GT((wf - p.target).norm().item<double>(), before);
+}
+
+// The value of a record's key (the metrics line a step logs).
+double valueOf(const MetricsRecord& r, const std::string& key) {
+    for (const auto& [k, v] : r) {
+        if (k == key) return v;
+    }
+    ADD_FAILURE() << "no " << key << " in the record";
+    return 0;
+}
+
+// The change of every parameter of the student from the teacher's, as one vector.
+torch::Tensor studentStep(const Trainer& trainer, const LidiffModel& teacher) {
+    std::vector<torch::Tensor> d;
+    const auto now = trainer.model().impl().denoiser->parameters();
+    const auto was = teacher.impl().denoiser->parameters();
+    for (std::size_t i = 0; i < now.size(); ++i) d.push_back((now[i] - was[i]).flatten());
+    return torch::cat(d);
+}
+
+// train-dpo --pairs: a person's verdict replaces the metric's, and the student's step follows it.
+// The metric prefers A (the data) over B (the data jittered); a person overrides it to B. With
+// one timestep and one noise for both sides, swapping winner and loser negates the loss's
+// argument, so while G is the teacher the two runs' first steps are exact opposites; and after
+// its step each student prefers its own winner more than the teacher does. A decision made
+// while a run goes is read by its next step.
+TEST(DistillationDpo, StoredPairsTrainOnThePersonsVerdictWhenThereIsOne) {
+    LIDISTILL_REQUIRE_SHARED_DATA();
+    DpoSetup s = makeSetup();
+    const auto dir = lidistill::test::scratchDir();
+    auto store = pairs::PairStore::open(dir / "pairs.db", true);
+    std::filesystem::create_directories(store.cloudDir());
+    PointCloud a = geometry::farthestPointSample(s.gt, 600), b = a;
+    std::mt19937 rng(3);
+    std::normal_distribution<float> jitter(0.f, 0.4f);
+    for (auto& p : b.xyz) {
+        for (auto& c : p) c += jitter(rng);
+    }
+    io::writeCloud(store.cloudDir() / "partial.bin", s.partial);
+    io::writeCloud(store.cloudDir() / "a.bin", a);
+    io::writeCloud(store.cloudDir() / "b.bin", b);
+    pairs::Pair pair;
+    pair.recipe = {"seq", "000000", "m.safetensors", "h", 1, 1, 1.1, 1, 3.5};
+    pair.metric = "cd";
+    pair.partial = "partial.bin";
+    pair.a = {"a.bin", 0.3, 0.1, 0.5, "a.bin"};
+    pair.b = {"b.bin", 0.6, 0.2, 0.3, "b.bin"};
+    pair.automatic = pairs::Verdict::A;
+    pair.margin = 0.3;
+    const long long id = store.add(pair);
+
+    DpoOptions o;
+    o.tile = 2;
+    o.learningRate = 1e-2;  // the gradient clipped at 0.05, as train-dpo runs
+    o.pairStore = store.file();
+    const std::vector<TrainingExample> batch{{s.partial, s.gt}};
+
+    auto byMetric = makeDpoTrainer(s.teacher, o);
+    const auto r1 = byMetric->step(batch, 11);
+    EXPECT_EQ(valueOf(r1, "from_store"), 1.0);
+    EXPECT_EQ(valueOf(r1, "pair"), double(id));
+    EXPECT_EQ(valueOf(r1, "pair_human"), 0.0);
+    EXPECT_EQ(valueOf(r1, "pairs_human"), 0.0);
+    EXPECT_EQ(valueOf(r1, "cd_winner"), 0.3);  // A won
+    EXPECT_EQ(valueOf(r1, "pref_margin"), 0.0);  // G is the teacher
+    EXPECT_GT(valueOf(r1, "grad_g"), 0.0);
+
+    store.decide(id, pairs::Verdict::B, "ann");  // read by the next step of any run
+    auto byPerson = makeDpoTrainer(s.teacher, o);
+    const auto r2 = byPerson->step(batch, 11);
+    EXPECT_EQ(valueOf(r2, "pair_human"), 1.0);
+    EXPECT_EQ(valueOf(r2, "pairs_human"), 1.0);
+    EXPECT_EQ(valueOf(r2, "pairs_usable"), 1.0);
+    EXPECT_EQ(valueOf(r2, "cd_winner"), 0.6);  // B won
+    EXPECT_EQ(valueOf(r2, "scaled_won"), 1.0);
+
+    const auto d1 = studentStep(*byMetric, s.teacher), d2 = studentStep(*byPerson, s.teacher);
+    ASSERT_GT(d1.norm().item<double>(), 0.0) << "the student did not move";
+    const double cosine = (d1 * d2).sum().item<double>() /
+                          (d1.norm().item<double>() * d2.norm().item<double>());
+    EXPECT_LT(cosine, -0.999) << "the step does not follow the verdict";
+    EXPECT_NEAR(d1.norm().item<double>(), d2.norm().item<double>(),
+                1e-3 * d1.norm().item<double>());
+
+    // The same draw again, before the second step (both runs now read B as the winner): the
+    // student that learnt the person's verdict prefers B more than the teacher does, the one
+    // that learnt the metric's prefers it less.
+    EXPECT_GT(valueOf(byPerson->step(batch, 11), "pref_margin"), 0.0);
+    EXPECT_LT(valueOf(byMetric->step(batch, 11), "pref_margin"), 0.0);
+
+    // A skip leaves the store with no usable pair: a run on it is refused, saying why.
+    store.decide(id, pairs::Verdict::Skip, "ann");
+    try {
+        makeDpoTrainer(s.teacher, o);
+        ADD_FAILURE() << "a store with no usable pair was accepted";
+    } catch (const InvalidArgument& e) {
+        EXPECT_NE(std::string(e.what()).find("no usable pair"), std::string::npos) << e.what();
+    }
+    o.pairStore = dir / "missing.db";
+    EXPECT_THROW(makeDpoTrainer(s.teacher, o), IoError);
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // `lidistill pairs`: make pairs on the bundled sequence with a tiny model, re-run adds nothing,
-// decide / list / stats / export from the command line.
+// decide / list / stats / export from the command line, and train-dpo on the stored pairs.
 #include "core/io/CloudFile.h"
 #include "core/pairs/PairStore.h"
 #include "tests/support/RunCli.h"
@@ -81,6 +81,44 @@ TEST(PairsCli, MakeDecideListStatsExport) {
     EXPECT_NE(rec["chosen"].get<std::string>().find(against == "a" ? "_a.bin" : "_b.bin"),
               std::string::npos);
     EXPECT_EQ(runCli({"pairs", "export", store, out}).code, 2);  // exists: --force
+
+    // train-dpo on the stored pairs, with the person's verdict on pair 1 (tests/ml/
+    // DistillationDpoTest checks that the step follows it); a teacher of a small scale.
+    const auto teacher = (dir / "t.safetensors").string();
+    ASSERT_EQ(runCli({"model", "init", teacher, "--width", "0.25", "--seed", "4", "--points",
+                      "200", "--full-points", "2000", "--tile", "2"})
+                  .code,
+              0);
+    auto train = [&](const std::string& out, std::vector<std::string> extra) {
+        std::vector<std::string> w{"train-dpo", teacher, seq, (dir / out).string(), "--lr", "1e-2",
+                                   "--map", (dir / "map.ldmap").string(), "--steps", "3"};
+        w.insert(w.end(), extra.begin(), extra.end());
+        return runCli(w);
+    };
+    r = train("run", {"--pairs", store});
+    ASSERT_EQ(r.code, 0) << r.err;
+    {
+        std::ifstream log(dir / "run" / "metrics.jsonl");
+        int steps = 0;
+        for (std::string l; std::getline(log, l); ++steps) {
+            const auto j = nlohmann::json::parse(l);
+            EXPECT_EQ(j.at("from_store"), 1.0);
+            EXPECT_EQ(j.at("pairs_usable"), 3.0);
+            EXPECT_EQ(j.at("pairs_human"), 2.0);  // pair 1 against the metric, pair 2 with it
+            EXPECT_EQ(j.at("pair_human"), j.at("pair").get<double>() <= 2 ? 1.0 : 0.0);
+            EXPECT_GT(j.at("grad_g").get<double>(), 0.0);
+        }
+        EXPECT_EQ(steps, 3);
+        std::ifstream runJson(dir / "run" / "run.json");
+        const auto options = nlohmann::json::parse(runJson);
+        EXPECT_EQ(options.at("pairs_mix"), 1.0);
+        EXPECT_NE(options.at("pairs").get<std::string>().find("pairs.db"), std::string::npos);
+    }
+    EXPECT_EQ(train("bad1", {"--pairs", store, "--pairs-mix", "0"}).code, 2);
+    EXPECT_EQ(train("bad2", {"--pairs-mix", "0.5"}).code, 2);
+    r = train("bad3", {"--pairs", (dir / "nope.db").string()});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("nope.db"), std::string::npos) << r.err;
 
     // Usage errors say what is wrong.
     EXPECT_EQ(make({"--lambda", "1"}).code, 2);

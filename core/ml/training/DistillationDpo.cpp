@@ -6,10 +6,13 @@
 #include "core/ml/ModelImpl.h"
 #include "core/ml/diffusion/DpmSolver.h"
 #include "core/ml/training/DpoObjective.h"
+#include "core/ml/training/StoredPairs.h"
 #include "core/ml/training/TrainerState.h"
 
 #include <cmath>
 #include <limits>
+#include <optional>
+#include <random>
 #include <string>
 
 namespace lidistill::ml {
@@ -167,18 +170,47 @@ void DpoTrainer::loadState(const std::filesystem::path& file) {
 namespace {
 class DpoRunTrainer final : public Trainer {
 public:
-    DpoRunTrainer(const LidiffModel& teacher, const DpoOptions& o) : m_dpo(teacher, o) {}
+    DpoRunTrainer(const LidiffModel& teacher, const DpoOptions& o) : m_dpo(teacher, o) {
+        if (o.pairStore.empty()) return;
+        if (!(o.pairMix > 0 && o.pairMix <= 1)) {
+            throw InvalidArgument("the share of stored pairs must be in (0, 1]");
+        }
+        m_mix = o.pairMix;
+        m_feed.emplace(o.pairStore);
+        m_feed->refresh();
+        if (m_feed->usable() == 0) m_feed->draw(0);  // throws, saying why
+    }
     std::string modelName() const override { return "student"; }
     int batchSize() const override { return 1; }
     const LidiffModel& model() const override { return m_dpo.student(); }
     void setLearningRate(double lr) override { m_dpo.setLearningRate(lr); }
     MetricsRecord step(const std::vector<TrainingExample>& batch, std::uint64_t seed) override {
         if (batch.size() != 1) throw InvalidArgument("Distillation-DPO takes one example a step");
-        const auto st = m_dpo.step(batch[0].partial, batch[0].full, seed);
-        return {{"loss_g", st.generatorLoss},  {"loss_aux", st.auxLoss},
-                {"cd_winner", st.winnerChamfer}, {"cd_loser", st.loserChamfer},
-                {"grad_g", st.generatorGradNorm}, {"grad_aux", st.auxGradNorm},
-                {"scaled_won", st.scaledNoiseWon ? 1.0 : 0.0}};
+        if (!m_feed) return record(m_dpo.step(batch[0].partial, batch[0].full, seed));
+        // The store's verdicts as they are now: a decision made a moment ago counts.
+        m_feed->refresh();
+        std::mt19937_64 rng(seed ^ 0x9e3779b97f4a7c15ULL);
+        const bool stored = std::uniform_real_distribution<double>(0, 1)(rng) < m_mix;
+        MetricsRecord r;
+        double pairId = -1, human = 0;
+        if (stored) {
+            const auto d = m_feed->draw(rng());
+            auto st = m_dpo.storedPairStep(*d.partial, *d.winner, *d.loser, seed);
+            st.winnerChamfer = d.cdWinner;
+            st.loserChamfer = d.cdLoser;
+            st.scaledNoiseWon = d.bWon;
+            r = record(st);
+            pairId = static_cast<double>(d.id);
+            human = d.human ? 1 : 0;
+        } else {
+            r = record(m_dpo.step(batch[0].partial, batch[0].full, seed));
+        }
+        r.insert(r.end(), {{"from_store", stored ? 1.0 : 0.0},
+                           {"pair", pairId},
+                           {"pair_human", human},
+                           {"pairs_usable", static_cast<double>(m_feed->usable())},
+                           {"pairs_human", static_cast<double>(m_feed->humanDecided())}});
+        return r;
     }
     MetricsRecord validate(const PointCloud& scan, const PointCloud& truth,
                            std::uint64_t seed) override {
@@ -188,7 +220,18 @@ public:
     void loadState(const std::filesystem::path& file) override { m_dpo.loadState(file); }
 
 private:
+    MetricsRecord record(const DpoStepStats& st) const {
+        MetricsRecord r{{"loss_g", st.generatorLoss},  {"loss_aux", st.auxLoss},
+                        {"cd_winner", st.winnerChamfer}, {"cd_loser", st.loserChamfer},
+                        {"grad_g", st.generatorGradNorm}, {"grad_aux", st.auxGradNorm},
+                        {"scaled_won", st.scaledNoiseWon ? 1.0 : 0.0}};
+        if (m_feed) r.emplace_back("pref_margin", st.preferenceMargin);
+        return r;
+    }
+
     DpoTrainer m_dpo;
+    std::optional<training::StoredPairFeed> m_feed;
+    double m_mix = 1.0;
 };
 }  // namespace
 
@@ -309,6 +352,63 @@ DpoStepStats DpoTrainer::step(const PointCloud& partial, const PointCloud& groun
     stats.generatorGradNorm = clipGradNorm(m.optG->param_groups()[0].params(), m.options.gradClip);
     m.optG->step();
     S.denoiser->eval();
+    return stats;
+}
+
+DpoStepStats DpoTrainer::storedPairStep(const PointCloud& partial, const PointCloud& winner,
+                                        const PointCloud& loser, std::uint64_t seed) {
+    auto& m = *m_impl;
+    if (partial.empty() || winner.empty() || loser.empty()) {
+        throw InvalidArgument("Distillation-DPO stored pair: an empty partial scan or candidate");
+    }
+    auto& S = m.student.impl();
+    auto& T = m.teacher.impl();
+    auto gen = at::detail::createCPUGenerator(seed);
+    const auto p = detail::xyzTensor(partial, "partial").to(m.device);
+    const auto xw = detail::xyzTensor(winner, "winner").to(m.device);
+    const auto xl = detail::xyzTensor(loser, "loser").to(m.device);
+    detail::useThreadsFor(std::max(xw.size(0), xl.size(0)), m.device);
+    SparseTensor cond;
+    {
+        torch::NoGradGuard noGrad;
+        S.encoder->eval();
+        cond = S.encoder(T.voxelize(p).voxels);
+    }
+    // One timestep for both sides (Diffusion-DPO): the comparison is at one noise level.
+    const int t = static_cast<int>(torch::randint(0, 1000, {1}, gen).item<int64_t>());
+    const float sigma = m.schedule.sigma(t);
+    // And one noise when the samples are of one size (Diffusion-DPO's shared noise): then
+    // swapping winner and loser exactly negates the loss's argument.
+    const auto ew = torch::randn(xw.sizes(), gen, torch::kFloat).to(m.device);
+    const auto el = xl.sizes() == xw.sizes()
+                        ? ew
+                        : torch::randn(xl.sizes(), gen, torch::kFloat).to(m.device);
+    const auto xtw = xw + sigma * ew, xtl = xl + sigma * el;
+    torch::Tensor refW, refL;
+    {
+        torch::NoGradGuard noGrad;
+        T.denoiser->eval();
+        refW = torch::mse_loss(m.eps(T.denoiser, cond, xtw, t), ew);
+        refL = torch::mse_loss(m.eps(T.denoiser, cond, xtl, t), el);
+    }
+    // G in eval mode too: BatchNorm on its running statistics, as the reference runs, so the
+    // two differ only by their weights (and the margin is exactly 0 while G is the teacher).
+    S.denoiser->eval();
+    m.optG->zero_grad();
+    const auto errW = torch::mse_loss(m.eps(S.denoiser, cond, xtw, t), ew);
+    const auto errL = torch::mse_loss(m.eps(S.denoiser, cond, xtl, t), el);
+    const auto inside = (errW - refW) - (errL - refL);
+    const auto loss = -torch::log_sigmoid(-m.options.beta * inside);
+    if (!torch::isfinite(loss).item<bool>()) {
+        throw ModelError("Distillation-DPO: the stored-pair loss is no longer finite (diverged: "
+                         "lower the learning rate or --beta)");
+    }
+    loss.backward();
+    DpoStepStats stats;
+    stats.generatorLoss = loss.item<double>();
+    stats.preferenceMargin = -inside.item<double>();
+    stats.generatorGradNorm = clipGradNorm(m.optG->param_groups()[0].params(), m.options.gradClip);
+    m.optG->step();
     return stats;
 }
 
