@@ -107,7 +107,7 @@ TEST(PairStore, ExportsReadBackAsPreferenceRecordsAndCsv) {
     const long long p0 = store.add(makePair(0, 0.3, 0.5));
     const long long p1 = store.add(makePair(1, 0.6, 0.2));
     const long long p2 = store.add(makePair(2, 0.1, 0.9));
-    store.decide(p0, Verdict::B, "ann");     // human overrides: chosen is b
+    store.decide(p0, Verdict::B, "ann \"the labeller\", jr");  // human overrides: chosen is b
     store.decide(p2, Verdict::Skip, "ann");  // left out
     (void)p1;                                // pending: the metric's b
     store.exportJsonl(dir / "out.jsonl");
@@ -129,7 +129,31 @@ TEST(PairStore, ExportsReadBackAsPreferenceRecordsAndCsv) {
     for (std::string line; std::getline(csv, line);) lines.push_back(line);
     ASSERT_EQ(lines.size(), 4u);
     EXPECT_EQ(lines[0].rfind("id,sequence,frame,", 0), 0u);
-    EXPECT_NE(lines[1].find(",b,\"ann\","), std::string::npos) << lines[1];
+    EXPECT_NE(lines[1].find(",b,\"ann \"\"the labeller\"\", jr\","), std::string::npos)
+        << lines[1];
+#ifdef LIDISTILL_PYTHON
+    // Python's json and csv modules read both files as the C++ writer meant them.
+    const std::string cmd = std::string(LIDISTILL_PYTHON) + " " LIDISTILL_PAIR_EXPORT_READER " " +
+                            (dir / "out.jsonl").string() + " " + (dir / "out.csv").string();
+    FILE* pipe = ::popen(cmd.c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    std::string text;
+    char buf[4096];
+    while (std::size_t n = std::fread(buf, 1, sizeof buf, pipe)) text.append(buf, n);
+    ASSERT_EQ(::pclose(pipe), 0) << cmd;
+    const auto read = nlohmann::json::parse(text);
+    ASSERT_EQ(read["records"].size(), 2u);
+    EXPECT_EQ(read["records"][0]["source"], "human");
+    EXPECT_NE(read["records"][0]["chosen"].get<std::string>().find("p0_b.bin"), std::string::npos);
+    EXPECT_EQ(read["records"][0]["prompt"], "/data/seq/00/0");
+    EXPECT_EQ(read["records"][1]["source"], "metric");
+    ASSERT_EQ(read["rows"].size(), 3u);
+    EXPECT_EQ(read["rows"][0]["who"], "ann \"the labeller\", jr");
+    EXPECT_EQ(read["rows"][0]["human"], "b");
+    EXPECT_EQ(read["rows"][0]["auto"], "a");
+    EXPECT_EQ(read["rows"][2]["human"], "skip");
+    EXPECT_EQ(read["rows"][1]["sequence"], "/data/seq/00");
+#endif
     fs::remove_all(dir);
 }
 
