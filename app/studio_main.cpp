@@ -4,6 +4,7 @@
 
 #include "core/base/Log.h"
 #include "ui/app/CompletionPanel.h"
+#include "ui/app/CurationPanel.h"
 #include "ui/app/MainWindow.h"
 #include "ui/app/SequenceSession.h"
 #include "ui/render/VtkViewport.h"
@@ -49,6 +50,34 @@ void arrangeScreenshot(lidistill::ui::MainWindow& window, const QString& file, i
                          if (withGroundTruth || !gtExpected) {
                              QTimer::singleShot(300, &window, take);  // let both views paint
                          }
+                     });
+    QObject::connect(&window, &lidistill::ui::MainWindow::errorShown, &window,
+                     [](const QString& message) {
+                         std::fprintf(stderr, "error: %s\n", qPrintable(message));
+                         QCoreApplication::exit(1);
+                     });
+}
+
+/// As arrangeScreenshot, for the Curate workspace (--pairs): once its first pair is on screen
+/// with its ground truth (or without, when none is coming), or at once for an empty store.
+void arrangeCurationScreenshot(lidistill::ui::MainWindow& window, const QString& file) {
+    auto take = [&window, file] {
+        const QImage image = window.grab().toImage();
+        const bool ok = image.save(file);
+        std::fprintf(ok ? stdout : stderr, "%s %s\n", ok ? "screenshot saved to" : "cannot save",
+                     qPrintable(file));
+        QCoreApplication::exit(ok ? 0 : 1);
+    };
+    lidistill::ui::CurationPanel* panel = window.curationPanel();
+    QObject::connect(panel, &lidistill::ui::CurationPanel::pairShown, &window,
+                     [panel, take](qlonglong, bool withGroundTruth) {
+                         if (withGroundTruth || !panel->waitingForGroundTruth()) {
+                             QTimer::singleShot(300, panel, take);  // let the views paint
+                         }
+                     });
+    QObject::connect(panel, &lidistill::ui::CurationPanel::storeOpened, &window,
+                     [panel, take](const QString&, int pairs) {
+                         if (pairs == 0) QTimer::singleShot(300, panel, take);
                      });
     QObject::connect(&window, &lidistill::ui::MainWindow::errorShown, &window,
                      [](const QString& message) {
@@ -108,11 +137,16 @@ int main(int argc, char** argv) {
         "the scans are sent to them; the remote machine needs only lidistill). Also "
         "$LIDISTILL_WORKER_PREFIX.",
         "command");
+    const QCommandLineOption pairsOpt(
+        "pairs",
+        "Open this preference-pair store in the Curate workspace (with --screenshot: a picture "
+        "of the workspace on its first pending pair).",
+        "store");
     const QCommandLineOption workerProgramOpt(
         "worker-program", "lidistill as the worker's machine names it (with --worker-prefix).",
         "path", "lidistill");
     parser.addOptions({screenshot, frameOpt, colorOpt, sizeOpt, colormapOpt, rangeOpt, axesOpt,
-                       teacherOpt, studentOpt, workerOpt, workerProgramOpt});
+                       teacherOpt, studentOpt, workerOpt, workerProgramOpt, pairsOpt});
     parser.process(app);
 
     // Usage errors are reported before any window appears.
@@ -180,7 +214,11 @@ int main(int argc, char** argv) {
             window.completionDock()->show();
         }
         const int frame = parser.value(frameOpt).toInt();
-        if (parser.isSet(screenshot)) {
+        const QString store = parser.value(pairsOpt);
+        if (parser.isSet(screenshot) && !store.isEmpty()) {
+            window.setErrorDialogsEnabled(false);
+            arrangeCurationScreenshot(window, parser.value(screenshot));
+        } else if (parser.isSet(screenshot)) {
             window.setErrorDialogsEnabled(false);
             arrangeScreenshot(window, parser.value(screenshot), frame);
         } else if (frame > 0) {
@@ -193,16 +231,16 @@ int main(int argc, char** argv) {
         if (dir.isEmpty() && QFileInfo(QStringLiteral(LIDISTILL_DEFAULT_SEQUENCE)).isDir()) {
             dir = QStringLiteral(LIDISTILL_DEFAULT_SEQUENCE);
         }
-        if (!dir.isEmpty()) {
-            // After show(): the window is up before the first scan arrives.
-            QTimer::singleShot(0, &window, [&window, dir] {
-                if (QFileInfo(dir).isFile()) {
-                    window.openFile(dir);
-                } else {
-                    window.openSequence(dir);
-                }
-            });
-        }
+        // After show(): the window is up before the first scan arrives. The store after the
+        // sequence: a pair of the open sequence then shares its ground-truth map.
+        QTimer::singleShot(0, &window, [&window, dir, store] {
+            if (!dir.isEmpty() && QFileInfo(dir).isFile()) {
+                window.openFile(dir);
+            } else if (!dir.isEmpty()) {
+                window.openSequence(dir);
+            }
+            if (!store.isEmpty()) window.openPairStore(store);
+        });
         return QApplication::exec();
     } catch (const std::exception& e) {
         // Last resort: everything expected is caught in the workers and shown in the window.

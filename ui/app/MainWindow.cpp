@@ -4,6 +4,7 @@
 #include "core/io/CloudFile.h"
 #include "ui/app/ColorScaleControls.h"
 #include "ui/app/CompletionPanel.h"
+#include "ui/app/CurationPanel.h"
 #include "ui/app/SequenceSession.h"
 #include "ui/app/ShortcutHelp.h"
 #include "ui/app/TrainingPanel.h"
@@ -32,6 +33,8 @@
 #include <QMimeData>
 #include <QProgressBar>
 #include <QSplitter>
+#include <QStackedWidget>
+#include <QTableView>
 #include <QStatusBar>
 #include <QToolBar>
 
@@ -125,7 +128,13 @@ MainWindow::MainWindow(QWidget* parent)
     main->addWidget(views);
     main->setStretchFactor(1, 1);
     main->setSizes({110, 1390});
-    setCentralWidget(main);
+    // Page 0 the frame views, page 1 the Curate workspace (G): one at a time, so that each
+    // page's keys mean one thing.
+    m_curation = new CurationPanel(m_session);
+    m_pages = new QStackedWidget;
+    m_pages->addWidget(main);
+    m_pages->addWidget(m_curation);
+    setCentralWidget(m_pages);
 
     m_colorBox->addItem(tr("Height"), static_cast<int>(ColorMode::Height));
     m_colorBox->addItem(tr("Range"), static_cast<int>(ColorMode::Range));
@@ -157,6 +166,7 @@ MainWindow::MainWindow(QWidget* parent)
     buildCompletionDock();
     buildTrainingDock();
     buildActions();
+    setCurationMode(false);
     // Labels first: this is a SemanticKITTI tool.
     m_colorBox->setCurrentIndex(m_colorBox->findData(static_cast<int>(ColorMode::SemanticClass)));
 
@@ -226,13 +236,15 @@ void MainWindow::buildActions() {
     next->setShortcuts({QKeySequence(Qt::Key_N), QKeySequence(Qt::Key_Right)});
     QAction* prev = frame->addAction(tr("&Previous frame"), this, &MainWindow::previousFrame);
     prev->setShortcuts({QKeySequence(Qt::Key_B), QKeySequence(Qt::Key_Left)});
+    m_frameKeys << next << prev;
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
-    QAction* reset = view->addAction(tr("&Reset view"), m_scanView, &PointCloudView::resetCamera);
+    QAction* reset =
+        view->addAction(tr("&Reset view"), this, [this] { cameraView()->resetCamera(); });
     reset->setShortcut(Qt::Key_R);
-    // The views share one camera: driving it through the scan view moves both.
-    QAction* bev = view->addAction(tr("&Bird's-eye view (orthographic, toggle)"), m_scanView,
-                                   &PointCloudView::toggleBirdsEye);
+    // The views of a page share one camera: driving it through one view moves them all.
+    QAction* bev = view->addAction(tr("&Bird's-eye view (orthographic, toggle)"), this,
+                                   [this] { cameraView()->toggleBirdsEye(); });
     bev->setShortcut(Qt::Key_T);
     const struct {
         const char* text;
@@ -244,8 +256,9 @@ void MainWindow::buildActions() {
     for (const auto& p : presets) {
         const ViewPreset preset = p.preset;
         QAction* a = view->addAction(tr(p.text), this,
-                                     [this, preset] { m_scanView->setViewPreset(preset); });
+                                     [this, preset] { cameraView()->setViewPreset(preset); });
         a->setShortcut(p.key);
+        if (p.key != Qt::Key_7) m_frameKeys << a;  // 1 and 3 pick the left candidate / tie
     }
     QAction* copyCam = view->addAction(tr("&Copy camera"), this, &MainWindow::copyCamera);
     copyCam->setShortcut(QKeySequence::Copy);
@@ -255,12 +268,12 @@ void MainWindow::buildActions() {
     QMenu* sizes = view->addMenu(tr("Point si&ze"));
     QAction* bigger = sizes->addAction(tr("Larger points"), this, [this] {
         m_scanView->setPointSize(m_scanView->pointSize() + 1);
-        for (PointCloudView* v : allViews()) v->setPointSize(m_scanView->pointSize());
+        for (PointCloudView* v : everyView()) v->setPointSize(m_scanView->pointSize());
     });
     bigger->setShortcuts({QKeySequence(Qt::Key_Plus), QKeySequence(Qt::Key_Equal)});
     QAction* smaller = sizes->addAction(tr("Smaller points"), this, [this] {
         m_scanView->setPointSize(m_scanView->pointSize() - 1);
-        for (PointCloudView* v : allViews()) v->setPointSize(m_scanView->pointSize());
+        for (PointCloudView* v : everyView()) v->setPointSize(m_scanView->pointSize());
     });
     smaller->setShortcut(Qt::Key_Minus);
     sizes->addSeparator();
@@ -269,7 +282,7 @@ void MainWindow::buildActions() {
     sizeGroup->setExclusionPolicy(QActionGroup::ExclusionPolicy::ExclusiveOptional);
     for (const int px : {1, 2, 3, 4, 6, 8, 10}) {
         QAction* a = sizes->addAction(tr("%1 px").arg(px), this, [this, px] {
-            for (PointCloudView* v : allViews()) v->setPointSize(px);
+            for (PointCloudView* v : everyView()) v->setPointSize(px);
         });
         a->setCheckable(true);
         a->setData(px);
@@ -283,13 +296,13 @@ void MainWindow::buildActions() {
     QAction* light = view->addAction(tr("&Light background"));
     light->setCheckable(true);
     connect(light, &QAction::toggled, this, [this](bool on) {
-        for (PointCloudView* v : allViews()) v->setLightBackground(on);
+        for (PointCloudView* v : everyView()) v->setLightBackground(on);
     });
     QAction* axes = view->addAction(tr("Show &axes"));
     axes->setCheckable(true);
     axes->setChecked(true);
     connect(axes, &QAction::toggled, this, [this](bool on) {
-        for (PointCloudView* v : allViews()) v->setAxisTriadVisible(on);
+        for (PointCloudView* v : everyView()) v->setAxisTriadVisible(on);
     });
     QAction* cycle = view->addAction(tr("Next colour mode"), this, [this] {
         m_colorBox->setCurrentIndex((m_colorBox->currentIndex() + 1) % m_colorBox->count());
@@ -300,7 +313,7 @@ void MainWindow::buildActions() {
     legend->setChecked(true);
     legend->setShortcut(QKeySequence(Qt::SHIFT | Qt::Key_C));
     connect(legend, &QAction::toggled, this, [this](bool on) {
-        for (PointCloudView* v : allViews()) v->setLegendVisible(on);
+        for (PointCloudView* v : everyView()) v->setLegendVisible(on);
     });
     m_colorScale->populateMenu(view->addMenu(tr("Colour &scale (height, range, intensity)")));
     view->addSeparator();
@@ -341,6 +354,8 @@ void MainWindow::buildActions() {
         m_training->openRunFolder();
     });
 
+    buildCurateMenu();
+
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     QAction* keys = help->addAction(tr("&Keyboard and mouse"), this, &MainWindow::showHelp);
     keys->setShortcuts({QKeySequence(QKeySequence::HelpContents), QKeySequence(Qt::Key_H)});
@@ -360,6 +375,54 @@ void MainWindow::buildActions() {
     bar->addSeparator();
     bar->addAction(panel);
     bar->addAction(trainPanel);
+    bar->addAction(m_curateAction);
+}
+
+void MainWindow::buildCurateMenu() {
+    QMenu* curate = menuBar()->addMenu(tr("C&urate"));
+    m_curateAction = curate->addAction(tr("&Curate preference pairs (workspace)"));
+    m_curateAction->setIconText(tr("Curate"));
+    m_curateAction->setCheckable(true);
+    m_curateAction->setShortcut(Qt::Key_G);
+    connect(m_curateAction, &QAction::toggled, this, &MainWindow::setCurationMode);
+    curate->addAction(tr("&Open pair store..."), this, [this] {
+        const QString f = QFileDialog::getOpenFileName(
+            this, tr("Open a pair store"), {}, tr("Pair stores (*.db *.sqlite);;All files (*)"));
+        if (!f.isEmpty()) openPairStore(f);
+    });
+    curate->addSeparator();
+    // The workspace's own keys, listed here (and in the help); live only while it is shown.
+    curate->addActions(m_curation->keyActions());
+    connect(m_curation, &CurationPanel::errorOccurred, this, &MainWindow::showError);
+}
+
+bool MainWindow::isCurating() const {
+    return m_pages->currentWidget() == m_curation;
+}
+
+void MainWindow::setCurationMode(bool on) {
+    m_pages->setCurrentWidget(on ? static_cast<QWidget*>(m_curation) : m_pages->widget(0));
+    m_curateAction->setChecked(on);  // no signal when unchanged
+    for (QAction* a : m_frameKeys) a->setEnabled(!on);
+    for (QAction* a : m_curation->keyActions()) a->setEnabled(on);
+    if (on) m_curation->pairTable()->setFocus();
+}
+
+bool MainWindow::openPairStore(const QString& file) {
+    if (!m_curation->openStore(file)) return false;
+    setCurationMode(true);
+    return true;
+}
+
+PointCloudView* MainWindow::cameraView() const {
+    return isCurating() ? m_curation->views()[0] : m_scanView;
+}
+
+std::vector<PointCloudView*> MainWindow::everyView() const {
+    std::vector<PointCloudView*> views;
+    for (PointCloudView* v : allViews()) views.push_back(v);
+    for (PointCloudView* v : m_curation->views()) views.push_back(v);
+    return views;
 }
 
 void MainWindow::buildCompletionDock() {
@@ -503,9 +566,10 @@ QString MainWindow::saveScreenshot(const QString& file) {
             m_screenshotFolder.isEmpty() ? defaultScreenshotFolder() : m_screenshotFolder;
         target = nextScreenshotPath(folder, QDateTime::currentDateTime());
     }
-    const CameraState camera = captureCamera(m_scanView->renderer()->GetActiveCamera());
+    const CameraState camera = captureCamera(cameraView()->renderer()->GetActiveCamera());
+    QWidget* views = isCurating() ? m_curation->viewsWidget() : m_views;
     try {
-        ui::saveScreenshot(m_views->grab().toImage(), target, &camera);
+        ui::saveScreenshot(views->grab().toImage(), target, &camera);
     } catch (const std::exception& e) {
         showError(tr("Cannot save the screenshot: %1").arg(QString::fromUtf8(e.what())));
         return {};
@@ -515,7 +579,7 @@ QString MainWindow::saveScreenshot(const QString& file) {
 }
 
 void MainWindow::copyCamera() {
-    const CameraState camera = captureCamera(m_scanView->renderer()->GetActiveCamera());
+    const CameraState camera = captureCamera(cameraView()->renderer()->GetActiveCamera());
     QGuiApplication::clipboard()->setText(cameraToJson(camera));
     statusBar()->showMessage(tr("Camera copied to the clipboard"), 5000);
 }
@@ -530,8 +594,8 @@ bool MainWindow::pasteCamera() {
                                  10000);
         return false;
     }
-    applyCamera(m_scanView->renderer()->GetActiveCamera(), camera);
-    m_scanView->updateLinked();
+    applyCamera(cameraView()->renderer()->GetActiveCamera(), camera);
+    cameraView()->updateLinked();
     statusBar()->showMessage(tr("Camera pasted from the clipboard"), 5000);
     return true;
 }

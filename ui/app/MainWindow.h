@@ -8,6 +8,7 @@
 #include <QString>
 
 #include <array>
+#include <vector>
 
 class QAction;
 class QComboBox;
@@ -15,11 +16,13 @@ class QDockWidget;
 class QLabel;
 class QListView;
 class QProgressBar;
+class QStackedWidget;
 
 namespace lidistill::ui {
 
 class ColorScaleControls;
 class CompletionPanel;
+class CurationPanel;
 class SequenceSession;
 class ShortcutHelpDialog;
 class TrainingPanel;
@@ -36,7 +39,11 @@ struct FrameData;
 /// help (the help lists every action's shortcut, read from the actions themselves), K the
 /// completion panel, Ctrl+R runs both models, Ctrl+. stops them, D the Distillation-DPO
 /// training panel (TrainingPanel: detached `lidistill train-dpo` runs that outlive the
-/// window, live plots; its latest student can go to the completion panel). A click
+/// window, live plots; its latest student can go to the completion panel), G the Curate
+/// workspace (CurationPanel: preference pairs judged side by side; a page that replaces the
+/// frame list and views, so its keys 1 / 2 / 3 / Left / Right / N / B decide pairs there:
+/// while it is shown the frame keys and the front / side presets are off, and the View menu's
+/// camera, point-size and screenshot actions act on its views). A click
 /// on a point shows its values in the status bar (pointReadout()). A folder or scan file
 /// dropped on the window is opened. nuScenes sweeps are shown in KITTI axes unless the View
 /// menu says otherwise. Errors go to the status bar and a non-modal message box.
@@ -59,6 +66,10 @@ public:
     /// The training panel (in trainingDock(), hidden at first).
     TrainingPanel* trainingPanel() const noexcept { return m_training; }
     QDockWidget* trainingDock() const noexcept { return m_trainingDock; }
+    /// The Curate workspace (a page of the central widget, hidden at first).
+    CurationPanel* curationPanel() const noexcept { return m_curation; }
+    /// Whether the Curate workspace is shown instead of the frame views.
+    bool isCurating() const;
     QListView* frameList() const noexcept { return m_frameList; }
     /// The widget holding the views (scan | ground truth, and teacher | student while the
     /// completion panel is shown): what screenshots capture.
@@ -104,6 +115,10 @@ public Q_SLOTS:
     bool pasteCamera();
     /// Shows the key and mouse reference (F1 or H), generated from the window's actions.
     void showHelp();
+    /// Shows the Curate workspace (true) or the frame views (false), as G does.
+    void setCurationMode(bool on);
+    /// Opens a pair store in the Curate workspace and shows it. @return whether it opened.
+    bool openPairStore(const QString& file);
 
 Q_SIGNALS:
     /// A frame was put on screen; withGroundTruth when its crop is shown too.
@@ -129,6 +144,12 @@ private:
     }
     void buildCompletionDock();
     void buildTrainingDock();
+    void buildCurateMenu();
+    /// The view whose camera the View menu drives: the scan's, or the left candidate's while
+    /// curating (all views of a page share one camera).
+    PointCloudView* cameraView() const;
+    /// allViews() and the Curate workspace's views: point size, background, axes, legend.
+    std::vector<PointCloudView*> everyView() const;
 
     SequenceSession* m_session;
     PointCloudView* m_scanView;
@@ -146,6 +167,10 @@ private:
     QWidget* m_resultRow = nullptr;
     TrainingPanel* m_training = nullptr;
     QDockWidget* m_trainingDock = nullptr;
+    CurationPanel* m_curation = nullptr;
+    QStackedWidget* m_pages = nullptr;
+    QAction* m_curateAction = nullptr;
+    QList<QAction*> m_frameKeys;  // off while curating: their keys decide pairs there
     QAction* m_nuscenesKitti = nullptr;
     QLabel* m_frameLabel;
     QLabel* m_pickLabel;

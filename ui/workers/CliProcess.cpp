@@ -110,6 +110,8 @@ void CliProcess::readEvents() {
 void CliProcess::handleEvent(const events::Event& e) {
     if (e.type == "progress") {
         Q_EMIT progress(e.fraction, QString::fromStdString(e.stage));
+    } else if (e.type == "metrics") {
+        Q_EMIT metrics(QString::fromStdString(e.record));
     } else if (e.type == "error") {
         m_error = e;
     } else if (e.type == "result") {

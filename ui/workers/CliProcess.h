@@ -72,6 +72,9 @@ public Q_SLOTS:
 Q_SIGNALS:
     /// Progress of the run, fraction in 0..1, in the order the program reported it.
     void progress(double fraction, const QString& stage);
+    /// A metrics event: `recordJson` is its record as the program wrote it (`pairs make`: one
+    /// per stored pair, with its "pair" id).
+    void metrics(const QString& recordJson);
     /// The run ended. `message`: empty on success; the CLI's error message on failure (or
     /// why the program could not run); "cancelled" when cancelled.
     void finished(lidistill::ui::CliOutcome outcome, const QString& message);
