@@ -372,6 +372,23 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(done.count(), 2, 120000);
         QVERIFY2(form->statusText().contains("2 already there"), qPrintable(form->statusText()));
         QCOMPARE(c->pairModel()->rowCount(), 2);
+
+        // Cancel once the first new pair is stored: what was stored stays, and is listed.
+        s.first = 3;
+        s.last = 5;
+        form->setSettings(s);
+        stored.clear();
+        connect(form, &MakePairsForm::pairStored, form, &MakePairsForm::cancel);
+        QVERIFY(form->start());
+        QTRY_COMPARE_WITH_TIMEOUT(done.count(), 3, 120000);
+        QCOMPARE(done.last().at(0).value<CliOutcome>(), CliOutcome::Cancelled);
+        QVERIFY(stored.count() >= 1);
+        const auto kept = pairs::PairStore::open(store.toStdString()).list();
+        QCOMPARE(kept.size(), std::size_t(2 + stored.count()));
+        QCOMPARE(c->pairModel()->rowCount(), static_cast<int>(kept.size()));
+        QCOMPARE(form->statusText(),
+                 QStringLiteral("Cancelled: %1 pair(s) kept.").arg(stored.count()));
+        QCOMPARE(form->startButton()->text(), QStringLiteral("Start"));
     }
 };
 

@@ -132,7 +132,7 @@ CurationPanel::CurationPanel(SequenceSession* session, QWidget* parent)
     split->addWidget(buildViews());
     split->setStretchFactor(1, 1);
     split->setChildrenCollapsible(false);
-    split->setSizes({420, 1080});
+    split->setSizes({480, 1020});
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(split);
@@ -186,20 +186,20 @@ void CurationPanel::buildActions() {
         m_keyActions << a;
         return a;
     };
-    connect(add(tr("Pick the left candidate"), tr("Left"), {Qt::Key_1, Qt::Key_Left}),
+    connect(add(tr("Pick the left candidate"), tr("1 Left"), {Qt::Key_1, Qt::Key_Left}),
             &QAction::triggered, this, [this] { pick(Side::Left); });
-    connect(add(tr("Pick the right candidate"), tr("Right"), {Qt::Key_2, Qt::Key_Right}),
+    connect(add(tr("Pick the right candidate"), tr("2 Right"), {Qt::Key_2, Qt::Key_Right}),
             &QAction::triggered, this, [this] { pick(Side::Right); });
-    connect(add(tr("Call it a tie"), tr("Tie"), {Qt::Key_3}), &QAction::triggered, this,
+    connect(add(tr("Call it a tie"), tr("3 Tie"), {Qt::Key_3}), &QAction::triggered, this,
             [this] { decide(Verdict::Tie); });
-    connect(add(tr("Skip this pair"), tr("Skip"), {Qt::Key_S}), &QAction::triggered, this,
+    connect(add(tr("Skip this pair"), tr("S Skip"), {Qt::Key_S}), &QAction::triggered, this,
             [this] { decide(Verdict::Skip); });
-    connect(add(tr("Undo the last decision"), tr("Undo"),
+    connect(add(tr("Undo the last decision"), tr("U Undo"),
                 {QKeySequence(Qt::Key_U), QKeySequence(Qt::CTRL | Qt::Key_Z)}),
             &QAction::triggered, this, &CurationPanel::undo);
-    connect(add(tr("Next pending pair"), tr("Next"), {Qt::Key_N}), &QAction::triggered, this,
+    connect(add(tr("Next pending pair"), tr("N Next"), {Qt::Key_N}), &QAction::triggered, this,
             &CurationPanel::nextPending);
-    connect(add(tr("Previous pending pair"), tr("Previous"), {Qt::Key_B}), &QAction::triggered,
+    connect(add(tr("Previous pending pair"), tr("B Back"), {Qt::Key_B}), &QAction::triggered,
             this, &CurationPanel::previousPending);
     m_revealAction = add(tr("Reveal the metric before deciding"), tr("Reveal"), {Qt::Key_V});
     m_revealAction->setCheckable(true);
