@@ -238,6 +238,32 @@ private Q_SLOTS:
         QCOMPARE(c->currentPair(), 3LL);
     }
 
+    void aMissingSequenceStillShowsTheCandidatesAndIsReportedOnce() {
+        QTemporaryDir dir;
+        const fs::path file = dir.filePath("pairs.db").toStdString();
+        pt::makeStore(file, dir.filePath("moved/00"), {kSpecs[0], kSpecs[1]});
+        MainWindow w;
+        w.setErrorDialogsEnabled(false);
+        QVERIFY(showActive(w));
+        QSignalSpy errors(&w, &MainWindow::errorShown);
+        CurationPanel* c = w.curationPanel();
+        QSignalSpy shown(c, &CurationPanel::pairShown);
+        QVERIFY(w.openPairStore(QString::fromStdString(file.string())));
+        QTRY_VERIFY(lastShown(shown, 1));
+        QCOMPARE(c->candidateView(Side::Left)->cloud().pointCount, pt::pointsOfA(0));
+        QVERIFY(!c->scanView()->hasCloud());
+        QVERIFY2(c->scanView()->message().startsWith("Cannot read the input scan"),
+                 qPrintable(c->scanView()->message()));
+        QTRY_VERIFY(!c->waitingForGroundTruth());
+        QVERIFY(!c->groundTruthView()->hasCloud());
+        QVERIFY(c->groundTruthView()->message().startsWith("No ground truth"));
+        QTest::keyClick(&w, Qt::Key_S);
+        QTRY_VERIFY(lastShown(shown, 2));
+        QCOMPARE(c->candidateView(Side::Left)->cloud().pointCount, pt::pointsOfA(1) + 100);
+        QCOMPARE(errors.count(), 1);  // the sequence, once; not once a pair
+        QVERIFY(errors.first().at(0).toString().contains("moved"));
+    }
+
     void workspaceIsAModeThatKeepsFrameKeysApart() {
         QTemporaryDir tmp;
         writeScans(tmp.path().toStdString());

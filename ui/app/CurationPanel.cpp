@@ -524,7 +524,7 @@ void CurationPanel::onLoaded() {
     };
     put(m_views[0], r.left, tr("Cannot read the candidate"));
     put(m_views[1], r.right, tr("Cannot read the candidate"));
-    put(m_views[3], r.scan, tr("Cannot read the input scan"));
+    put(m_views[3], r.scan, tr("Cannot read the input scan:\n%1").arg(r.scanError));
     m_currentHasGroundTruth = r.groundTruth.has_value();
     if (r.groundTruth) {
         m_views[2]->setCloud(std::move(*r.groundTruth));
@@ -543,7 +543,11 @@ void CurationPanel::onLoaded() {
         m_views[2]->clearCloud(why);
     }
     if (!r.error.isEmpty()) fail(tr("Pair %1: %2").arg(p->id).arg(r.error));
-    if (!r.scanError.isEmpty()) fail(tr("Pair %1: %2").arg(p->id).arg(r.scanError));
+    // A moved or missing sequence fails every pair of it the same way: said once.
+    if (!r.scanError.isEmpty() && !m_reported.contains(r.scanError)) {
+        m_reported.insert(r.scanError);
+        fail(tr("Pair %1: %2").arg(p->id).arg(r.scanError));
+    }
     Q_EMIT pairShown(p->id, m_currentHasGroundTruth);
 }
 

@@ -9,6 +9,7 @@
 #include <QFutureWatcher>
 #include <QHash>
 #include <QList>
+#include <QSet>
 #include <QString>
 #include <QStringList>
 #include <QWidget>
@@ -199,6 +200,7 @@ private:
     std::vector<UndoStep> m_undo;
     QHash<QString, std::shared_ptr<const map::StaticMap>> m_maps;  // sequence -> map
     QHash<QString, QString> m_mapErrors;                           // sequence -> why none
+    QSet<QString> m_reported;  // scan errors already reported (once each)
     QString m_mapBuilding;  // the sequence m_mapWatcher builds for
     QFutureWatcher<LoadedPair> m_load;
     QFutureWatcher<MapResult> m_mapWatcher;
