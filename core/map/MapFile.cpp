@@ -25,6 +25,8 @@
 // cryptographic hash, only a guard against truncation, bit rot and partial copies.
 #include "core/base/AtomicFile.h"
 #include "core/base/Error.h"
+#include "core/base/MemoryBudget.h"
+#include "core/map/MapChecksum.h"
 #include "core/map/MapFileReader.h"
 #include "core/map/StaticMap.h"
 
@@ -62,38 +64,6 @@ struct TileEntry {
     std::uint64_t begin, count, checksum;
 };
 static_assert(sizeof(TileEntry) == kTileBytes);
-
-std::uint64_t mixWord(std::uint64_t w) {
-    w ^= w >> 33;
-    w *= 0xFF51AFD7ED558CCDull;
-    w ^= w >> 33;
-    return w;
-}
-
-/// 64-bit checksum: h = 0x6A09E667F3BCC909 ^ (n * 0x9E3779B97F4A7C15); for each 8-byte
-/// little-endian word w (the last one zero-padded): h = rotl(h ^ mixWord(w), 27) *
-/// 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019; finally h ^= h >> 31, h *= 0xBF58476D1CE4E5B9,
-/// h ^= h >> 29.
-std::uint64_t checksum64(const void* data, std::size_t n) {
-    const auto* p = static_cast<const unsigned char*>(data);
-    std::uint64_t h =
-        0x6A09E667F3BCC909ull ^ (static_cast<std::uint64_t>(n) * 0x9E3779B97F4A7C15ull);
-    std::size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        std::uint64_t w;
-        std::memcpy(&w, p + i, 8);
-        h = std::rotl(h ^ mixWord(w), 27) * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
-    }
-    if (i < n) {
-        std::uint64_t w = 0;
-        std::memcpy(&w, p + i, n - i);
-        h = std::rotl(h ^ mixWord(w), 27) * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
-    }
-    h ^= h >> 31;
-    h *= 0xBF58476D1CE4E5B9ull;
-    h ^= h >> 29;
-    return h;
-}
 
 template <typename T>
 void put(std::array<unsigned char, kHeaderSize>& buf, std::size_t offset, T value) {
@@ -188,6 +158,10 @@ Header readHeader(std::istream& in, const std::filesystem::path& file) {
                                 std::to_string(h.pointCount) + " points, " +
                                 std::to_string(h.tileCount) + " tiles)");
     }
+    // Loaded: 16 bytes a point (position, label) and the tile table with its index.
+    checkMemoryBudget(file, kRecordBytes * h.pointCount + 2 * kTileBytes * h.tileCount,
+                      "the map's " + std::to_string(h.pointCount) + " points in " +
+                          std::to_string(h.tileCount) + " tiles");
     const std::uint64_t expected =
         kHeaderSize + kTileBytes * h.tileCount + kRecordBytes * h.pointCount;
     if (fileSize < expected) {
@@ -431,6 +405,41 @@ PointCloud MapFileReader::readWithin(const Eigen::Vector3d& centre, double radiu
         }
     }
     return out;
+}
+
+namespace {
+std::uint64_t mixWord(std::uint64_t w) {
+    w ^= w >> 33;
+    w *= 0xFF51AFD7ED558CCDull;
+    w ^= w >> 33;
+    return w;
+}
+
+}  // namespace
+
+/// 64-bit checksum: h = 0x6A09E667F3BCC909 ^ (n * 0x9E3779B97F4A7C15); for each 8-byte
+/// little-endian word w (the last one zero-padded): h = rotl(h ^ mixWord(w), 27) *
+/// 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019; finally h ^= h >> 31, h *= 0xBF58476D1CE4E5B9,
+/// h ^= h >> 29.
+std::uint64_t checksum64(const void* data, std::size_t n) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    std::uint64_t h =
+        0x6A09E667F3BCC909ull ^ (static_cast<std::uint64_t>(n) * 0x9E3779B97F4A7C15ull);
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p + i, 8);
+        h = std::rotl(h ^ mixWord(w), 27) * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
+    }
+    if (i < n) {
+        std::uint64_t w = 0;
+        std::memcpy(&w, p + i, n - i);
+        h = std::rotl(h ^ mixWord(w), 27) * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
+    }
+    h ^= h >> 31;
+    h *= 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 29;
+    return h;
 }
 
 }  // namespace lidistill::map
