@@ -102,7 +102,7 @@ int completeOneScan(const Args& args, Context& ctx) {
         checkOutputFile(o, {modelFile, scanFile}, force);
     }
 
-    auto model = ml::LidiffModel::load(modelFile);
+    auto model = loadModelArg(args, modelFile);
     if (auto device = args.value("device")) model.setDevice(*device);
     const auto options = completionOptionsFromArgs(args, model, ctx.err);
     const PointCloud scan = io::readCloud(scanFile, {}, nuscenesAxes(args));
@@ -181,7 +181,7 @@ int completeSequence(const Args& args, Context& ctx) {
         removeStaleTemporaries(dir);
     }
 
-    auto model = ml::LidiffModel::load(p[0]);
+    auto model = loadModelArg(args, p[0]);
     if (auto device = args.value("device")) model.setDevice(*device);
     const auto options = completionOptionsFromArgs(args, model, ctx.err);
     ml::Completer completer(model, options, args.flag("lidiff-scheduler-state"));
@@ -265,6 +265,16 @@ std::vector<OptionSpec> completeOptionSpecs() {
         {"lidiff-scheduler-state", "", "sequence: carry sampler state across frames", true, ""}};
 }
 
+OptionSpec refinerOptionSpec() {
+    return {"refiner", "FILE", "the refiner from this file (a converted refine_net.ckpt)", false,
+            "the model's"};
+}
+
+ml::LidiffModel loadModelArg(const Args& args, const std::string& file) {
+    if (auto r = args.value("refiner")) return ml::LidiffModel::load(file, *r);
+    return ml::LidiffModel::load(file);
+}
+
 ml::CompletionOptions completionOptionsFromArgs(const Args& args, const ml::LidiffModel& model,
                                                 std::ostream& notes) {
     const auto& c = model.config();
@@ -304,6 +314,7 @@ Command completeCommand() {
         "--lidiff-scheduler-state carries the sampler's state from frame to frame as LiDiff's\n"
         "pipeline does (only to reproduce its published numbers exactly).";
     c.options = completeOptionSpecs();
+    c.options.push_back(refinerOptionSpec());
     c.minPositional = 2;
     c.maxPositional = 3;
     c.run = runComplete;

@@ -55,7 +55,10 @@ int runInit(const std::string& file, const Args& args, Context& ctx) {
 // One file from the networks of several: each network from the first file that has it (of
 // --networks); config (scale, role, sampling) from the first file.
 int runMerge(const std::vector<std::string>& files, const Args& args, Context& ctx) {
-    if (files.size() < 3) throw UsageError("merge needs OUT and at least two model files");
+    // One file with --networks takes some of its networks (a refiner-only file, say).
+    if (files.size() < 3 && !(files.size() == 2 && args.value("networks"))) {
+        throw UsageError("merge needs OUT and at least two model files (or one with --networks)");
+    }
     std::vector<ml::LidiffModel> in;
     for (std::size_t i = 1; i < files.size(); ++i) in.push_back(ml::LidiffModel::load(files[i]));
     std::vector<std::string> wanted;
@@ -171,7 +174,8 @@ Command modelCommand() {
         "forward FILE SCAN  one denoiser call on a scan (the scan is also the condition unless\n"
         "                   --partial is given); prints timing and output statistics\n"
         "merge OUT FILE...  one file from several: each network (--networks) from the first\n"
-        "                   FILE that has it, the scale and sampling of the first FILE\n\n"
+        "                   FILE that has it, the scale and sampling of the first FILE (one\n"
+        "                   FILE with --networks: some of its networks, e.g. a refiner-only file)\n\n"
         "Published LiDiff / ScoreLiDAR / Distillation-DPO checkpoints are converted with\n"
         "resources/tools/convert_lightning_checkpoint.py.";
     c.options = {

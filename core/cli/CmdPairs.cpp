@@ -171,7 +171,7 @@ int runMake(const Args& args, Context& ctx, const std::vector<std::string>& p) {
         throw UsageError("--lambda 1 makes the same sample twice: another lambda, or "
                          "--independent-seeds");
     }
-    auto model = ml::LidiffModel::load(p[1]);
+    auto model = loadModelArg(args, p[1]);
     if (auto device = args.value("device")) model.setDevice(*device);
     auto options = completionOptionsFromArgs(args, model, ctx.err);
     const Sequence seq = Sequence::open(p[2]);
@@ -340,6 +340,7 @@ Command pairsCommand() {
             opts.push_back(o);
         }
     }
+    opts.push_back(refinerOptionSpec());
 #else
     opts.push_back({"force", "", "export: replace an existing file", true, ""});
 #endif

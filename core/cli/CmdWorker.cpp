@@ -141,7 +141,10 @@ private:
             throw UsageError("load_model needs \"path\" or \"data\"");
         }
         const auto t0 = std::chrono::steady_clock::now();
-        auto model = ml::LidiffModel::load(file);
+        // A separate refiner file (LiDiff's refine_net.ckpt, converted), by path.
+        auto model = op.contains("refiner")
+                         ? ml::LidiffModel::load(file, op["refiner"].get<std::string>())
+                         : ml::LidiffModel::load(file);
         model.setDevice(op.value("device", std::string("cpu")));
         const double secs =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -16,6 +16,11 @@ namespace lidistill::cli {
 /// The options `complete` takes (also the words of a worker's complete job).
 std::vector<OptionSpec> completeOptionSpecs();
 
+/// --refiner FILE: the refiner of a separate file (LiDiff publishes refine_net.ckpt apart).
+OptionSpec refinerOptionSpec();
+/// The model file `file`, with the refiner of --refiner when given. @throws as LidiffModel::load.
+ml::LidiffModel loadModelArg(const Args& args, const std::string& file);
+
 /// The model's own options (its scale and sampling) with --steps, --guidance, --seed,
 /// --points, --tile, --min-range, --max-range, --no-refine on top; a note on `notes` when they
 /// leave the model's scale. @throws UsageError for a value out of range.

@@ -169,7 +169,8 @@ LidiffModel LidiffModel::load(const std::filesystem::path& file) {
     LidiffModel model(config, 0);
     std::size_t expected = 0;
     for (auto& [name, module] : model.m_impl->networks()) {
-        applyState(*module, name + ".", content, file);
+        // Floating conversion only: a published half-precision checkpoint converts as it is.
+        applyState(*module, name + ".", content, file, DTypeConversion::Floating);
         std::vector<std::pair<std::string, torch::Tensor>> keys;
         collectState(*module, name + ".", keys);
         expected += keys.size();
@@ -179,6 +180,35 @@ LidiffModel LidiffModel::load(const std::filesystem::path& file) {
                                 " tensors do not belong to the configured networks");
     }
     return model;
+}
+
+LidiffModel LidiffModel::load(const std::filesystem::path& file,
+                              const std::filesystem::path& refinerFile) {
+    const LidiffModel main = load(file);
+    const LidiffModel refiner = load(refinerFile);
+    const auto& r = refiner.config();
+    if (!r.hasRefiner) throw IoError(refinerFile, "has no refiner (refiner.* tensors)");
+    if (r.width != main.config().width || r.voxelSize != main.config().voxelSize) {
+        throw IoError(refinerFile, "a refiner of width " + std::to_string(r.width) + " and " +
+                                       std::to_string(r.voxelSize) + " m voxels, but " +
+                                       file.string() + " is of width " +
+                                       std::to_string(main.config().width) + " and " +
+                                       std::to_string(main.config().voxelSize) + " m voxels");
+    }
+    ModelConfig c = main.config();
+    c.hasRefiner = true;
+    c.refinerOutChannels = r.refinerOutChannels;
+    c.source += (c.source.empty() ? "" : "; ") + std::string("refiner from ") +
+                refinerFile.filename().string();
+    LidiffModel merged(c, 0);
+    for (const char* net : {"encoder", "denoiser"}) {
+        if ((std::string(net) == "encoder" && c.hasEncoder) ||
+            (std::string(net) == "denoiser" && c.hasDenoiser)) {
+            merged.copyNetworksFrom(main, net);
+        }
+    }
+    merged.copyNetworksFrom(refiner, "refiner");
+    return merged;
 }
 
 void LidiffModel::save(const std::filesystem::path& file) const {

@@ -95,6 +95,12 @@ public:
     /// Loads a safetensors file written by save() or by the checkpoint converter.
     /// @throws IoError naming the file for a missing, corrupt or mismatching file.
     static LidiffModel load(const std::filesystem::path& file);
+    /// The model of `file` with the refiner of `refinerFile` (LiDiff publishes its refiner as a
+    /// separate refine_net.ckpt; converted, it is a refiner-only model file). The refiner
+    /// replaces one `file` may have. @throws IoError naming the file that is missing, corrupt,
+    /// has no refiner, or is of another width or voxel size than `file`.
+    static LidiffModel load(const std::filesystem::path& file,
+                            const std::filesystem::path& refinerFile);
     /// Writes all networks and the config, atomically. @throws IoError.
     void save(const std::filesystem::path& file) const;
 

@@ -25,6 +25,47 @@ std::string bytesOf(const std::filesystem::path& f) {
     return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+// LiDiff publishes its refiner as a file of its own: --refiner attaches a refiner-only file,
+// and completes exactly as the merged model does.
+TEST(CompleteCli, ASeparateRefinerFileRefinesAsAMergedModelDoes) {
+    LIDISTILL_REQUIRE_SHARED_DATA();
+    const auto dir = test::scratchDir();
+    const auto f = [&](const char* n) { return (dir / n).string(); };
+    ASSERT_EQ(lidistill({"model", "init", f("diff.safetensors"), "--width", "0.25", "--seed", "1"})
+                  .code,
+              0);
+    ASSERT_EQ(lidistill({"model", "init", f("other.safetensors"), "--width", "0.25", "--seed", "2",
+                         "--refiner"})
+                  .code,
+              0);
+    ASSERT_EQ(lidistill({"model", "merge", f("refiner.safetensors"), f("other.safetensors"),
+                         "--networks", "refiner"})
+                  .code,
+              0);
+    ASSERT_EQ(lidistill({"model", "merge", f("merged.safetensors"), f("diff.safetensors"),
+                         f("refiner.safetensors")})
+                  .code,
+              0);
+    const auto scan = (test::semanticKittiSeq00() / "velodyne" / "000000.bin").string();
+    const std::vector<std::string> common{"--steps", "1", "--points", "150", "--tile", "2"};
+    auto complete = [&](std::vector<std::string> w) {
+        w.insert(w.begin(), "complete");
+        w.insert(w.end(), common.begin(), common.end());
+        return lidistill(w);
+    };
+    auto r = complete({f("diff.safetensors"), scan, f("a.bin"), "--refiner",
+                       f("refiner.safetensors"), "--diffused", f("a_diffused.bin")});
+    ASSERT_EQ(r.code, 0) << r.err;
+    ASSERT_EQ(complete({f("merged.safetensors"), scan, f("b.bin")}).code, 0);
+    const auto diffused = io::readKittiBin(dir / "a_diffused.bin");
+    EXPECT_EQ(io::readKittiBin(dir / "a.bin").size(), 6 * diffused.size());
+    EXPECT_EQ(bytesOf(dir / "a.bin"), bytesOf(dir / "b.bin"));
+    // A file without a refiner, named.
+    r = complete({f("diff.safetensors"), scan, f("c.bin"), "--refiner", f("diff.safetensors")});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("diff.safetensors: has no refiner"), std::string::npos) << r.err;
+}
+
 TEST(CompleteCli, WritesRefinedDiffusedAndPartialCloudsReproducibly) {
     LIDISTILL_REQUIRE_SHARED_DATA();
     const auto dir = test::scratchDir();

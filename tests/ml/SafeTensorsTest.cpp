@@ -3,6 +3,7 @@
 #include "core/ml/Model.h"
 #include "core/ml/io/SafeTensors.h"
 #include "core/ml/nn/Networks.h"
+#include "tests/ml/PythonSupport.h"
 #include "tests/support/TestData.h"
 
 #include <array>
@@ -16,30 +17,9 @@
 namespace lidistill::ml {
 namespace {
 
-std::string python() {
-    const char* p = std::getenv("LIDISTILL_TORCH_PYTHON");
-    std::string exe = p && *p ? p : LIDISTILL_ML_TEST_PYTHON;
-    if (exe.empty()) return exe;
-    // Skip (not fail) where that python lacks torch or numpy.
-    return std::system((exe + " -c 'import torch, numpy' > /dev/null 2>&1").c_str()) == 0 ? exe
-                                                                                          : "";
-}
-
-std::filesystem::path sourceDir() {
-    const char* s = std::getenv("LIDISTILL_SOURCE_DIR");
-    return s && *s ? std::filesystem::path(s) : std::filesystem::path(LIDISTILL_ML_TEST_SOURCE_DIR);
-}
-
-std::string runCommand(const std::string& cmd) {
-    std::string out;
-    FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
-    if (!pipe) return out;
-    std::array<char, 4096> buf{};
-    while (fgets(buf.data(), buf.size(), pipe)) out += buf.data();
-    const int rc = pclose(pipe);
-    if (rc != 0) ADD_FAILURE() << cmd << " failed:\n" << out;
-    return out;
-}
+using pytest::python;
+using pytest::runCommand;
+using pytest::sourceDir;
 
 PointCloud randomCloud(int n, unsigned seed, float scale) {
     std::mt19937 rng(seed);

@@ -5,6 +5,10 @@
 read FILE
     Independent safetensors reader (json + struct + numpy only): prints JSON
     {"metadata": {...}, "tensors": {name: {"shape": [...], "sum": float}}}.
+published-ckpt KEYS FLAVOUR DIFF.ckpt REFINE.ckpt SUMS.json
+    Checkpoints as published, built from the original key list (see published_ckpt).
+gadget-ckpt OUT.ckpt
+    A checkpoint holding a class outside the converter's allow-list.
 make-ckpt MODEL.safetensors OUT.ckpt REF.safetensors FLAVOUR
     Builds a Lightning-style checkpoint with the real key prefixes of FLAVOUR (lidiff,
     scorelidar, dpo) and the names/shapes of MODEL, filled with fresh random values; writes
@@ -37,7 +41,30 @@ def read_safetensors(path):
 
 
 class FakeAttributeDict(dict):
-    """Pickled into hyper_parameters; not importable by the converter (like Lightning's)."""
+    """Pickled into hyper_parameters under Lightning's own name
+    (pytorch_lightning.utilities.parsing.AttributeDict), which the converter cannot import."""
+
+
+def _as_lightning(cls):
+    import types
+    module = "pytorch_lightning.utilities.parsing"
+    parts = module.split(".")
+    for i in range(1, len(parts) + 1):
+        sys.modules.setdefault(".".join(parts[:i]), types.ModuleType(".".join(parts[:i])))
+    cls.__module__ = module
+    cls.__qualname__ = cls.__name__ = "AttributeDict"
+    setattr(sys.modules[module], "AttributeDict", cls)
+    return cls
+
+
+_as_lightning(FakeAttributeDict)
+
+
+class Gadget:
+    """A class no Lightning checkpoint holds: the converter must refuse to unpickle it."""
+
+    def __init__(self, v=1):
+        self.v = v
 
 
 def stem_reference(torch, points, sd, prefix):
@@ -103,6 +130,68 @@ def make_ckpt(model_path, out_path, ref_path, flavour):
                       {"flavour": flavour})
 
 
+PUBLISHED_PREFIXES = {
+    # flavour: (diffusion checkpoint prefixes {ours: published}, extra copies in that file)
+    "lidiff": ({"encoder": "partial_enc.", "denoiser": "model."}, []),
+    "scorelidar": ({"encoder": "partial_enc.", "denoiser": "generator."}, ["teacher.", "auxDiff."]),
+    "dpo": ({"encoder": "partial_enc.", "denoiser": "generator."},
+            ["teacher.", "auxDiffBetter.", "auxDiffWorse."]),
+    "dpo-teacher": ({"encoder": "DM_encoder.", "denoiser": "DiffModel."}, []),
+}
+
+
+def published_ckpt(keys_path, flavour, diff_path, refine_path, sums_path):
+    """Checkpoints as published, built from the key list of the original module definitions
+    (not from lidistill's names): a diffusion checkpoint with the flavour's prefixes (the
+    student's extra teacher / auxiliary copies zeroed) and a separate refine_net.ckpt
+    (model_refine.*). Writes the sum of every tensor under lidistill's name to SUMS (JSON)."""
+    import torch
+    ours = {"partial_enc.": "encoder.", "model.": "denoiser.", "model_refine.": "refiner."}
+    prefixes, extras = PUBLISHED_PREFIXES[flavour]
+    g = torch.Generator().manual_seed(99)
+    diff, refine, sums = {}, {}, {}
+    for line in open(keys_path):
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, shape = line.split(" ", 1)
+        shape = json.loads(shape)
+        base = next(p for p in ours if name.startswith(p))
+        rest = name[len(base):]
+        if rest.endswith("num_batches_tracked"):
+            t = torch.tensor(1000, dtype=torch.int64).reshape(shape)
+        elif rest.endswith("running_var"):
+            t = 0.5 + torch.rand(shape, generator=g)
+        else:
+            t = (torch.rand(shape, generator=g) - 0.5) * 0.1
+        sums[ours[base] + rest] = float(t.double().sum())
+        if base == "model_refine.":
+            refine[name] = t
+        else:
+            diff[prefixes["encoder" if base == "partial_enc." else "denoiser"] + rest] = t
+    # The students' teacher and auxiliary copies: a few tensors each are enough to be ignored.
+    student = [k for k in diff if k.startswith(prefixes["denoiser"])][:4]
+    for extra in extras:
+        diff.update({extra + k[len(prefixes["denoiser"]):]: torch.zeros_like(diff[k])
+                     for k in student})
+    hp = FakeAttributeDict(resolution=0.05, num_points=180000)
+    common = {"hyper_parameters": hp, "epoch": 3, "global_step": 10,
+              "pytorch-lightning_version": "1.5.10",
+              "callbacks": {"ModelCheckpoint": {"best_model_score": torch.tensor(0.5),
+                                                "dirpath": "/x"}},
+              "optimizer_states": [{"state": {}, "param_groups": [{"lr": 1e-4, "params": [0]}]}],
+              "lr_schedulers": [{"gamma": 0.9, "_step_count": 3}]}
+    torch.save(dict(common, state_dict=diff), diff_path)
+    torch.save(dict(common, state_dict=refine), refine_path)
+    with open(sums_path, "w") as f:
+        json.dump(sums, f)
+
+
+def gadget_ckpt(out_path):
+    """A small checkpoint that also pickles a class outside the allow-list."""
+    import torch
+    torch.save({"state_dict": {"model_refine.x": torch.zeros(2)}, "gadget": Gadget(3)}, out_path)
+
+
 def main():
     if sys.argv[1] == "read":
         meta, tensors = read_safetensors(sys.argv[2])
@@ -111,6 +200,10 @@ def main():
                                       for k, v in tensors.items()}}))
     elif sys.argv[1] == "make-ckpt":
         make_ckpt(*sys.argv[2:6])
+    elif sys.argv[1] == "published-ckpt":
+        published_ckpt(*sys.argv[2:7])
+    elif sys.argv[1] == "gadget-ckpt":
+        gadget_ckpt(sys.argv[2])
     else:
         raise SystemExit("unknown command")
 
