@@ -44,9 +44,9 @@ namespace {
 /// Pair 1: A left, metric A. Pair 2: B left, metric A. Pair 3: B left, metric B. Pair 4: A
 /// left, metric B.
 const std::vector<pt::PairSpec> kSpecs = {{"000000", true, 0.3, 0.5},
-                                            {"000001", false, 0.40, 0.45},
-                                            {"000002", false, 0.6, 0.2},
-                                            {"000003", true, 0.52, 0.51}};
+                                          {"000001", false, 0.40, 0.45},
+                                          {"000002", false, 0.6, 0.2},
+                                          {"000003", true, 0.52, 0.51}};
 
 bool showActive(MainWindow& w) {
     w.show();
@@ -105,9 +105,9 @@ private Q_SLOTS:
         QCOMPARE(c->scanView()->cloud().pointCount, seq.loadScan(0).size());
         // Blind: no side named, no value, no verdict.
         QCOMPARE(c->captions().mid(0, 2), (QStringList{"Left", "Right"}));
-        QVERIFY2(c->verdictText().contains("V shows it now") &&
-                     !c->verdictText().contains("prefers"),
-                 qPrintable(c->verdictText()));
+        QVERIFY2(
+            c->verdictText().contains("V shows it now") && !c->verdictText().contains("prefers"),
+            qPrintable(c->verdictText()));
         QCOMPARE(c->progressText(), QStringLiteral("0 of 4 decided, 4 pending"));
 
         QTest::keyClick(&w, Qt::Key_1);  // left = A, the metric's choice
@@ -199,7 +199,8 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(lastShown(shown, 4) && shown.last().at(1).toBool(), 180000);
         QVERIFY(c->groundTruthView()->cloud().pointCount > 1000);
         QCOMPARE(c->captions().at(2), QStringLiteral("Ground truth, frame 000003"));
-        QVERIFY2(errors.isEmpty(), errors.isEmpty() ? "" : qPrintable(errors.first().at(0).toString()));
+        QVERIFY2(errors.isEmpty(),
+                 errors.isEmpty() ? "" : qPrintable(errors.first().at(0).toString()));
     }
 
     void revealShowsTheMetricBeforeDeciding() {
@@ -312,8 +313,8 @@ private Q_SLOTS:
         QProcess p;
         p.setProcessChannelMode(QProcess::MergedChannels);
         p.start(QStringLiteral(LIDISTILL_STUDIO_BINARY),
-                {pt::bundledSequence(), "--pairs", QString::fromStdString(file.string()),
-                 "--size", "1200x700", "--screenshot", shot});
+                {pt::bundledSequence(), "--pairs", QString::fromStdString(file.string()), "--size",
+                 "1200x700", "--screenshot", shot});
         QVERIFY(p.waitForFinished(180000));
         const QString out = QString::fromLocal8Bit(p.readAll());
         QVERIFY2(p.exitCode() == 0, qPrintable(out));

@@ -9,7 +9,6 @@
 #include <QString>
 
 #include <cmath>
-
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -39,8 +38,7 @@ inline PointCloud patch(std::size_t n, float z) {
 }
 
 /// Creates `file` with one pair per spec on `sequence` (absolute), ids 1, 2, ... in order.
-inline std::vector<long long> makeStore(const std::filesystem::path& file,
-                                        const QString& sequence,
+inline std::vector<long long> makeStore(const std::filesystem::path& file, const QString& sequence,
                                         const std::vector<PairSpec>& specs) {
     auto store = pairs::PairStore::open(file, true);
     std::filesystem::create_directories(store.cloudDir());

@@ -43,7 +43,8 @@ QString letter(Verdict v) {
 
 /// "left (A)", "a tie", "skip": a verdict in the words of the screen.
 QString verdictWords(const pairs::Pair& p, Verdict v) {
-    if (const auto side = sideOf(p, v)) return QStringLiteral("%1 (%2)").arg(sideWord(*side), letter(v));
+    if (const auto side = sideOf(p, v))
+        return QStringLiteral("%1 (%2)").arg(sideWord(*side), letter(v));
     switch (v) {
         case Verdict::Tie:
             return QObject::tr("a tie");
@@ -142,8 +143,7 @@ CurationPanel::CurationPanel(SequenceSession* session, QWidget* parent)
     connect(&m_mapWatcher, &QFutureWatcher<MapResult>::progressValueChanged, this, [this](int v) {
         if (!m_currentHasGroundTruth && currentPairData() &&
             QString::fromStdString(currentPairData()->recipe.sequence) == m_mapBuilding) {
-            groundTruthView()->clearCloud(
-                tr("Building the ground-truth map... %1%").arg(v / 10));
+            groundTruthView()->clearCloud(tr("Building the ground-truth map... %1%").arg(v / 10));
         }
     });
     connect(m_session, &SequenceSession::opened, this, [this](const QString& dir, int frames) {
@@ -199,8 +199,8 @@ void CurationPanel::buildActions() {
             &QAction::triggered, this, &CurationPanel::undo);
     connect(add(tr("Next pending pair"), tr("N Next"), {Qt::Key_N}), &QAction::triggered, this,
             &CurationPanel::nextPending);
-    connect(add(tr("Previous pending pair"), tr("B Back"), {Qt::Key_B}), &QAction::triggered,
-            this, &CurationPanel::previousPending);
+    connect(add(tr("Previous pending pair"), tr("B Back"), {Qt::Key_B}), &QAction::triggered, this,
+            &CurationPanel::previousPending);
     m_revealAction = add(tr("Reveal the metric before deciding"), tr("Reveal"), {Qt::Key_V});
     m_revealAction->setCheckable(true);
     connect(m_revealAction, &QAction::toggled, this, &CurationPanel::setRevealed);
@@ -323,8 +323,10 @@ QWidget* CurationPanel::buildViews() {
     bottom->addWidget(m_views[2]);
     bottom->addWidget(m_views[3]);
     for (QSplitter* s : {top, bottom}) s->setChildrenCollapsible(false);
-    connect(top, &QSplitter::splitterMoved, bottom, [top, bottom] { bottom->setSizes(top->sizes()); });
-    connect(bottom, &QSplitter::splitterMoved, top, [top, bottom] { top->setSizes(bottom->sizes()); });
+    connect(top, &QSplitter::splitterMoved, bottom,
+            [top, bottom] { bottom->setSizes(top->sizes()); });
+    connect(bottom, &QSplitter::splitterMoved, top,
+            [top, bottom] { top->setSizes(bottom->sizes()); });
     auto* grid = new QSplitter(Qt::Vertical);
     grid->addWidget(top);
     grid->addWidget(bottom);
@@ -417,9 +419,10 @@ void CurationPanel::showCurrent() {
     m_currentHasGroundTruth = false;
     const auto p = currentPairData();
     if (!p) {
-        const QString why = !m_store                  ? tr("Open a pair store (Open... or New...)")
-                            : m_model->rowCount() == 0 ? tr("No pairs in the store yet\n(Make pairs)")
-                                                       : QString();
+        const QString why = !m_store ? tr("Open a pair store (Open... or New...)")
+                            : m_model->rowCount() == 0
+                                ? tr("No pairs in the store yet\n(Make pairs)")
+                                : QString();
         for (PointCloudView* v : m_views) v->clearCloud();
         m_views[0]->setMessage(why);
         updateCaptions();
@@ -459,8 +462,9 @@ std::shared_ptr<const map::StaticMap> CurationPanel::mapFor(const QString& seque
         try {
             const Sequence seq = Sequence::open(dir);
             if (!seq.hasPoses() || !seq.hasLabels()) {
-                throw IoError(seq.dir(), "the sequence has no poses.txt and labels/ (the map is "
-                                         "built from posed, labelled scans)");
+                throw IoError(seq.dir(),
+                              "the sequence has no poses.txt and labels/ (the map is "
+                              "built from posed, labelled scans)");
             }
             out.map = std::make_shared<const map::StaticMap>(
                 map::loadOrBuildStaticMap(seq, cache, {}, &progress));
@@ -581,7 +585,9 @@ bool CurationPanel::record(long long id, Verdict verdict) {
         const QSignalBlocker block(m_table->selectionModel());
         m_model->updatePair(*now);
     } catch (const std::exception& e) {
-        fail(tr("Cannot record the decision on pair %1: %2").arg(id).arg(QString::fromUtf8(e.what())));
+        fail(tr("Cannot record the decision on pair %1: %2")
+                 .arg(id)
+                 .arg(QString::fromUtf8(e.what())));
         return false;
     }
     return true;
@@ -630,8 +636,8 @@ bool CurationPanel::undo() {
 std::optional<long long> CurationPanel::pendingNeighbour(long long from, int direction) const {
     // In the order on screen (filter and sort) first; else in id order (a filter that hides
     // pending pairs must not stop N / B).
-    const auto search = [&](const std::vector<std::pair<long long, bool>>& order)
-        -> std::optional<long long> {
+    const auto search =
+        [&](const std::vector<std::pair<long long, bool>>& order) -> std::optional<long long> {
         const int n = static_cast<int>(order.size());
         int k = -1;
         for (int i = 0; i < n; ++i) {
@@ -720,19 +726,20 @@ void CurationPanel::updateLabels() {
     m_progressLabel->setText(
         tr("%1 of %2 decided, %3 pending").arg(st.decided).arg(st.pairs).arg(st.pending));
     const long long ab = st.agreeing + st.overridden;
-    m_agreementLabel->setText(
-        ab > 0 ? tr("Agreement with the metric: %1 % (%2 of %3 A/B decisions)")
-                     .arg(100.0 * st.agreement(), 0, 'f', 1)
-                     .arg(st.agreeing)
-                     .arg(ab)
-               : tr("Agreement with the metric: - (no A/B decision yet)"));
+    m_agreementLabel->setText(ab > 0
+                                  ? tr("Agreement with the metric: %1 % (%2 of %3 A/B decisions)")
+                                        .arg(100.0 * st.agreement(), 0, 'f', 1)
+                                        .arg(st.agreeing)
+                                        .arg(ab)
+                                  : tr("Agreement with the metric: - (no A/B decision yet)"));
     const auto p = currentPairData();
     if (!p) {
         m_verdictLabel->setText(m_model->rowCount() == 0 ? tr("No pairs yet: Make pairs below.")
                                                          : tr("No pair selected."));
         return;
     }
-    const QString head = tr("Pair %1, frame %2: ").arg(p->id).arg(QString::fromStdString(p->recipe.frame));
+    const QString head =
+        tr("Pair %1, frame %2: ").arg(p->id).arg(QString::fromStdString(p->recipe.frame));
     if (p->human == Verdict::None && !revealed()) {
         m_verdictLabel->setText(
             head + tr("which completion is closer to the ground truth? The metric's verdict "
@@ -742,8 +749,9 @@ void CurationPanel::updateLabels() {
     QString text = head + capitalised(metricSentence(*p)) + QStringLiteral(".");
     if (p->human != Verdict::None) {
         const QString agreement = agreementWords(*p);
-        text += tr(" You: %1%2").arg(verdictWords(*p, p->human),
-                                     agreement.isEmpty() ? QStringLiteral(".")
+        text += tr(" You: %1%2")
+                    .arg(verdictWords(*p, p->human), agreement.isEmpty()
+                                                         ? QStringLiteral(".")
                                                          : QStringLiteral(", %1.").arg(agreement));
     }
     m_verdictLabel->setText(text);

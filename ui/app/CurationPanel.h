@@ -201,7 +201,7 @@ private:
     QHash<QString, std::shared_ptr<const map::StaticMap>> m_maps;  // sequence -> map
     QHash<QString, QString> m_mapErrors;                           // sequence -> why none
     QSet<QString> m_reported;  // scan errors already reported (once each)
-    QString m_mapBuilding;  // the sequence m_mapWatcher builds for
+    QString m_mapBuilding;     // the sequence m_mapWatcher builds for
     QFutureWatcher<LoadedPair> m_load;
     QFutureWatcher<MapResult> m_mapWatcher;
 };

@@ -34,8 +34,8 @@
 #include <QProgressBar>
 #include <QSplitter>
 #include <QStackedWidget>
-#include <QTableView>
 #include <QStatusBar>
+#include <QTableView>
 #include <QToolBar>
 
 #include <vtkCamera.h>

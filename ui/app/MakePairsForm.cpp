@@ -23,10 +23,17 @@
 namespace lidistill::ui {
 
 QStringList makePairsArguments(const MakePairsSettings& s) {
-    QStringList args{QStringLiteral("pairs"), QStringLiteral("make"), s.model, s.sequence, s.store,
-                     QStringLiteral("--frames"), QStringLiteral("%1:%2").arg(s.first).arg(s.last),
-                     QStringLiteral("--lambda"), QString::number(s.lambda, 'g', 10),
-                     QStringLiteral("--device"), s.device};
+    QStringList args{QStringLiteral("pairs"),
+                     QStringLiteral("make"),
+                     s.model,
+                     s.sequence,
+                     s.store,
+                     QStringLiteral("--frames"),
+                     QStringLiteral("%1:%2").arg(s.first).arg(s.last),
+                     QStringLiteral("--lambda"),
+                     QString::number(s.lambda, 'g', 10),
+                     QStringLiteral("--device"),
+                     s.device};
     if (s.steps > 0) args << QStringLiteral("--steps") << QString::number(s.steps);
     if (s.points > 0) args << QStringLiteral("--points") << QString::number(s.points);
     return args;
@@ -56,8 +63,9 @@ MakePairsForm::MakePairsForm(QWidget* parent)
       m_start(new QPushButton(tr("Start"))),
       m_progress(new QProgressBar),
       m_status(new QLabel) {
-    setToolTip(tr("lidistill pairs make: each frame completed twice by the model (the same noise "
-                  "scaled by 1 and lambda), both scored against the frame's ground truth"));
+    setToolTip(
+        tr("lidistill pairs make: each frame completed twice by the model (the same noise "
+           "scaled by 1 and lambda), both scored against the frame's ground truth"));
     const auto student = shippedModel(kShippedStudent);
     if (!student.empty()) m_model->setText(QString::fromStdString(student.string()));
     m_model->setPlaceholderText(tr("model file (.safetensors)"));
@@ -65,9 +73,9 @@ MakePairsForm::MakePairsForm(QWidget* parent)
     browse->setText(QStringLiteral("..."));
     browse->setToolTip(tr("Choose the model file"));
     connect(browse, &QToolButton::clicked, this, [this] {
-        const QString f = QFileDialog::getOpenFileName(this, tr("Model that makes the pairs"),
-                                                       m_model->text(),
-                                                       tr("Models (*.safetensors);;All files (*)"));
+        const QString f =
+            QFileDialog::getOpenFileName(this, tr("Model that makes the pairs"), m_model->text(),
+                                         tr("Models (*.safetensors);;All files (*)"));
         if (!f.isEmpty()) m_model->setText(f);
     });
     auto* modelRow = new QHBoxLayout;
@@ -210,12 +218,14 @@ void MakePairsForm::onFinished(CliOutcome outcome, const QString& message) {
     switch (outcome) {
         case CliOutcome::Succeeded: {
             m_progress->setValue(m_progress->maximum());
-            const auto made = m_process->result() ? m_process->result()->number("made") : std::nullopt;
-            const auto kept = m_process->result() ? m_process->result()->number("kept") : std::nullopt;
-            m_status->setText(tr("Made %n pair(s)", nullptr, made ? static_cast<int>(*made) : m_stored) +
-                              (kept && *kept > 0 ? tr(", %n already there.", nullptr,
-                                                      static_cast<int>(*kept))
-                                                 : QStringLiteral(".")));
+            const auto made =
+                m_process->result() ? m_process->result()->number("made") : std::nullopt;
+            const auto kept =
+                m_process->result() ? m_process->result()->number("kept") : std::nullopt;
+            m_status->setText(
+                tr("Made %n pair(s)", nullptr, made ? static_cast<int>(*made) : m_stored) +
+                (kept && *kept > 0 ? tr(", %n already there.", nullptr, static_cast<int>(*kept))
+                                   : QStringLiteral(".")));
             break;
         }
         case CliOutcome::Cancelled:
@@ -235,8 +245,8 @@ void MakePairsForm::updateEnabled() {
     m_start->setText(running ? tr("Cancel") : tr("Start"));
     m_start->setToolTip(running ? tr("Stop lidistill pairs make (the pairs stored stay)")
                                 : tr("Run lidistill pairs make on the frames"));
-    m_start->setEnabled(running || (!m_model->text().trimmed().isEmpty() &&
-                                    !m_sequence.isEmpty() && !m_store.isEmpty()));
+    m_start->setEnabled(running || (!m_model->text().trimmed().isEmpty() && !m_sequence.isEmpty() &&
+                                    !m_store.isEmpty()));
     for (QWidget* w : std::initializer_list<QWidget*>{m_model, m_frames, m_steps, m_lambda,
                                                       m_points, m_device}) {
         w->setEnabled(!running);

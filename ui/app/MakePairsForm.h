@@ -24,9 +24,9 @@ struct MakePairsSettings {
     QString store;     ///< pair store file
     int first = 0;     ///< frames first .. last - 1
     int last = 1;
-    int steps = 0;        ///< --steps; 0: the model file's sampling
-    double lambda = 1.1;  ///< --lambda: noise scale of candidate B
-    int points = 0;       ///< --points; 0: the model's scale
+    int steps = 0;                           ///< --steps; 0: the model file's sampling
+    double lambda = 1.1;                     ///< --lambda: noise scale of candidate B
+    int points = 0;                          ///< --points; 0: the model's scale
     QString device = QStringLiteral("cpu");  ///< cpu or cuda
 };
 

@@ -22,9 +22,9 @@ QString statusText(const pairs::Pair& p) {
             return QObject::tr("pending");
         case Verdict::A:
         case Verdict::B:
-            return QStringLiteral("%1 (%2)").arg(sideName(*sideOf(p, p.human)),
-                                                 p.human == Verdict::A ? QStringLiteral("A")
-                                                                       : QStringLiteral("B"));
+            return QStringLiteral("%1 (%2)").arg(
+                sideName(*sideOf(p, p.human)),
+                p.human == Verdict::A ? QStringLiteral("A") : QStringLiteral("B"));
         case Verdict::Tie:
             return QObject::tr("tie");
         case Verdict::Skip:
@@ -244,12 +244,14 @@ QVariant PairListModel::headerData(int section, Qt::Orientation orientation, int
             case AgreementColumn:
                 return tr("Whether your A/B verdict agrees with the metric's");
             case MarginColumn:
-                return tr("|score A - score B| in the unit of the pair's metric: how sure the "
-                          "metric is");
+                return tr(
+                    "|score A - score B| in the unit of the pair's metric: how sure the "
+                    "metric is");
             case CdLeftColumn:
             case CdRightColumn:
-                return tr("Chamfer distance of the candidate on that side to the frame's ground "
-                          "truth, m");
+                return tr(
+                    "Chamfer distance of the candidate on that side to the frame's ground "
+                    "truth, m");
             default:
                 return {};
         }
