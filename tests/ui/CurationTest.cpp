@@ -239,6 +239,35 @@ private Q_SLOTS:
         QCOMPARE(c->currentPair(), 3LL);
     }
 
+    void aPairOfTheOpenSequenceSharesItsGroundTruth() {
+        QTemporaryDir dir;
+        const fs::path file = dir.filePath("pairs.db").toStdString();
+        pt::makeStore(file, pt::bundledSequence(), kSpecs);
+        // No cached map: the window's session builds it, and the workspace must wait for that
+        // build (not start its own) and say it is waiting until the map is there.
+        fs::remove(SequenceSession::mapCachePath(pt::bundledSequence().toStdString()));
+        MainWindow w;
+        w.setErrorDialogsEnabled(false);
+        QVERIFY(showActive(w));
+        QSignalSpy frames(&w, &MainWindow::frameShown);
+        CurationPanel* c = w.curationPanel();
+        QList<bool> waitedWithout;  // waitingForGroundTruth() at each pairShown without it
+        bool withGroundTruth = false;
+        connect(c, &CurationPanel::pairShown, this, [&](qlonglong, bool gt) {
+            if (!gt) waitedWithout << c->waitingForGroundTruth();
+            withGroundTruth |= gt;
+        });
+        QVERIFY(w.openSequence(pt::bundledSequence()));
+        QVERIFY(w.session()->isBuildingMap());
+        QVERIFY(w.openPairStore(QString::fromStdString(file.string())));
+        QTRY_VERIFY_WITH_TIMEOUT(withGroundTruth, 180000);
+        QVERIFY(!waitedWithout.contains(false));
+        // The frame views show frame 0 too: the same ground truth, point for point.
+        QTRY_VERIFY_WITH_TIMEOUT(!frames.isEmpty() && frames.last().at(1).toBool(), 60000);
+        QCOMPARE(frames.last().at(0).toInt(), 0);
+        QCOMPARE(c->groundTruthView()->cloud().pointCount, w.groundTruthView()->cloud().pointCount);
+    }
+
     void aMissingSequenceStillShowsTheCandidatesAndIsReportedOnce() {
         QTemporaryDir dir;
         const fs::path file = dir.filePath("pairs.db").toStdString();

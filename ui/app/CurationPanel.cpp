@@ -148,6 +148,23 @@ CurationPanel::CurationPanel(SequenceSession* session, QWidget* parent)
     });
     connect(m_session, &SequenceSession::opened, this, [this](const QString& dir, int frames) {
         m_make->setSequence(m_session->sequence() ? dir : QString(), frames);
+        m_sessionMapFailed = false;
+    });
+    connect(m_session, &SequenceSession::failed, this, [this] {
+        // The map build's own failure comes after its worker ended, before any map.
+        const auto& seq = m_session->sequence();
+        if (seq && seq->hasPoses() && seq->hasLabels() && !m_session->hasMap() &&
+            !m_session->isBuildingMap()) {
+            m_sessionMapFailed = true;
+        }
+    });
+    connect(m_session, &SequenceSession::mapProgress, this, [this](int permille) {
+        const auto p = currentPairData();
+        if (p && !m_currentHasGroundTruth &&
+            sessionHasSequence(QString::fromStdString(p->recipe.sequence))) {
+            groundTruthView()->clearCloud(
+                tr("Building the ground-truth map... %1%").arg(permille / 10));
+        }
     });
     connect(m_session, &SequenceSession::mapReady, this, [this] {
         const auto p = currentPairData();
@@ -440,9 +457,18 @@ bool CurationPanel::sessionHasSequence(const QString& sequence) const {
     return seq && canonical(QString::fromStdString(seq->dir().string())) == canonical(sequence);
 }
 
+bool CurationPanel::sessionMapComing() const {
+    // Not just isBuildingMap(): between the build's end and mapReady() neither it nor
+    // hasMap() is true, and a second build of the same map must not start then.
+    const auto& seq = m_session->sequence();
+    return seq && !m_session->hasMap() &&
+           (m_session->isBuildingMap() ||
+            (seq->hasPoses() && seq->hasLabels() && !m_sessionMapFailed));
+}
+
 std::shared_ptr<const map::StaticMap> CurationPanel::mapFor(const QString& sequence,
                                                             const std::string& modelHash) {
-    if (sessionHasSequence(sequence) && (m_session->hasMap() || m_session->isBuildingMap())) {
+    if (sessionHasSequence(sequence) && (m_session->hasMap() || sessionMapComing())) {
         return m_session->staticMap();  // null while the studio builds it: mapReady reloads
     }
     if (auto m = m_maps.value(sequence)) return m;
@@ -785,7 +811,7 @@ bool CurationPanel::waitingForGroundTruth() const {
     const auto p = currentPairData();
     if (!p || m_currentHasGroundTruth) return false;
     const QString sequence = QString::fromStdString(p->recipe.sequence);
-    if (sessionHasSequence(sequence) && m_session->isBuildingMap()) return true;
+    if (sessionHasSequence(sequence) && sessionMapComing()) return true;
     return !m_mapErrors.contains(sequence) && !m_maps.contains(sequence) &&
            (m_mapWatcher.isRunning() || m_load.isRunning());
 }

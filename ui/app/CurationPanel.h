@@ -170,6 +170,8 @@ private:
     std::shared_ptr<const map::StaticMap> mapFor(const QString& sequence,
                                                  const std::string& modelHash);
     bool sessionHasSequence(const QString& sequence) const;
+    /// Whether the studio session's map is being built or about to be announced.
+    bool sessionMapComing() const;
     void startLoad(const pairs::Pair& pair);
     void onLoaded();
     void onMapBuilt();
@@ -197,6 +199,7 @@ private:
     long long m_current = -1;
     int m_token = 0;  // bumped whenever another pair goes on screen: drops stale loads
     bool m_currentHasGroundTruth = false;
+    bool m_sessionMapFailed = false;  // the open sequence's map build failed
     std::vector<UndoStep> m_undo;
     QHash<QString, std::shared_ptr<const map::StaticMap>> m_maps;  // sequence -> map
     QHash<QString, QString> m_mapErrors;                           // sequence -> why none
