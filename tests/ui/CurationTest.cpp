@@ -266,6 +266,12 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(!frames.isEmpty() && frames.last().at(1).toBool(), 60000);
         QCOMPARE(frames.last().at(0).toInt(), 0);
         QCOMPARE(c->groundTruthView()->cloud().pointCount, w.groundTruthView()->cloud().pointCount);
+        // One height scale in all four views: the ground truth's own.
+        const ColorRange gtRange = c->groundTruthView()->cloud().heightRange;
+        for (PointCloudView* v : c->views()) {
+            QCOMPARE(v->colorMode(), ColorMode::Height);
+            QCOMPARE(v->activeRange(), std::optional<ColorRange>(gtRange));
+        }
     }
 
     void aMissingSequenceStillShowsTheCandidatesAndIsReportedOnce() {

@@ -545,6 +545,8 @@ void CurationPanel::onLoaded() {
     if (r.token != m_token) return;  // another pair (or a newer load) is on screen
     const auto p = currentPairData();
     if (!p) return;
+    // Each cloud's own robust range first: the shared scale is taken from them below.
+    for (PointCloudView* v : m_views) v->setFixedRange(ColorMode::Height, std::nullopt);
     const auto put = [](PointCloudView* view, CloudPolyData& cloud, const QString& why) {
         if (cloud.polyData) {
             view->setCloud(std::move(cloud));
@@ -571,6 +573,13 @@ void CurationPanel::onLoaded() {
             why = tr("Building the ground-truth map...");
         }
         m_views[2]->clearCloud(why);
+    }
+    // One height scale for all four views, the ground truth's (else the scan's): a colour
+    // means the same height on both sides, so colours never favour a candidate.
+    auto range = groundTruthView()->activeRange();
+    if (!range) range = scanView()->activeRange();
+    if (range && (*range)[0] < (*range)[1]) {
+        for (PointCloudView* v : m_views) v->setFixedRange(ColorMode::Height, range);
     }
     if (!r.error.isEmpty()) fail(tr("Pair %1: %2").arg(p->id).arg(r.error));
     // A moved or missing sequence fails every pair of it the same way: said once.

@@ -52,7 +52,9 @@ struct LoadedPair {
 /// ground truth and the input scan under them. Blind by default: until a pair is decided, no
 /// caption, cell or label says which side the metric prefers, its margin or a candidate's
 /// metric values; revealed() (V) shows them before. A decision reveals the metric's verdict and
-/// whether the person agreed, and moves to the next pending pair.
+/// whether the person agreed, and moves to the next pending pair. All four views colour by
+/// height on one scale, the ground truth's (else the scan's), so a colour means the same height
+/// on both sides.
 ///
 /// Keys (actions in keyActions(), window shortcuts live while the panel is visible): 1 / Left
 /// picks the left candidate, 2 / Right the right, 3 tie, S skip, U / Ctrl+Z undo, N / B the
