@@ -323,6 +323,12 @@ private Q_SLOTS:
         QCOMPARE(w.curationPanel()->makePairsForm()->settings().sequence,
                  QString::fromStdString(w.session()->sequence()->dir().string()));
         QCOMPARE(w.curationPanel()->makePairsForm()->framesEdit()->text(), QStringLiteral("0:3"));
+        // P (and File > Save screenshot) captures the workspace's views now.
+        const QString shot = w.saveScreenshot(tmp.filePath("curate.png"));
+        QCOMPARE(shot, tmp.filePath("curate.png"));
+        QCOMPARE(QImage(shot).size(), w.curationPanel()->viewsWidget()->size() *
+                                          w.curationPanel()->viewsWidget()->devicePixelRatio());
+        QVERIFY(w.curationPanel()->viewsWidget()->size() != w.viewsWidget()->size());
         QTest::keyClick(&w, Qt::Key_G);
         QVERIFY(!w.isCurating() && w.scanView()->isVisible());
         QTest::keyClick(&w, Qt::Key_N);
