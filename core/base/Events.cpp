@@ -141,7 +141,11 @@ std::optional<Event> parse(std::string_view text) {
     } catch (const nlohmann::json::exception&) {
         return std::nullopt;
     }
-    if (!j.is_object() || !j.contains("event") || !j["event"].is_string()) return std::nullopt;
+    // An empty kind is no event either (found by fuzzing: readers dispatch on the kind).
+    if (!j.is_object() || !j.contains("event") || !j["event"].is_string() ||
+        j["event"].get_ref<const std::string&>().empty()) {
+        return std::nullopt;
+    }
     Event e;
     e.type = j["event"].get<std::string>();
     auto str = [&](const char* k) {

@@ -4,6 +4,7 @@
 #include "core/base/AtomicFile.h"
 #include "core/base/Error.h"
 
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -33,20 +34,70 @@ std::vector<CheckpointRecord> readCheckpoints(const fs::path& dir) {
     const fs::path file = Folder{dir}.checkpointRecord();
     std::vector<CheckpointRecord> out;
     if (!fs::exists(file)) return out;
+    Json j;
     try {
         std::ifstream in(file);
-        const auto j = Json::parse(in);
-        auto add = [&](const Json& r) {
-            out.push_back({r.at("step").get<long long>(),
-                           dir / r.value("state", std::string("state_latest.pt")),
-                           r.value("seconds", 0.0)});
-        };
-        add(j);
-        if (j.contains("previous")) add(j.at("previous"));
+        j = Json::parse(in);
     } catch (const nlohmann::json::exception& e) {
         throw IoError(file, std::string("unreadable checkpoint record: ") + e.what());
     }
+    // The record is read before anything of the run is loaded, so it is checked by kind, not
+    // trusted: a record from a damaged or foreign folder must not name a file outside the run
+    // (its state is loaded as this run's) or a step that does not fit a long long.
+    auto add = [&](const Json& r, const char* which) {
+        auto bad = [&](const std::string& what) {
+            return IoError(file, std::string("unreadable checkpoint record: ") + which + " " + what);
+        };
+        if (!r.is_object()) throw bad("is not a JSON object");
+        const auto step = r.find("step");
+        if (step == r.end() || !step->is_number_integer() || step->get<long long>() < 0) {
+            throw bad("has no non-negative integer \"step\"");
+        }
+        std::string state = "state_latest.pt";
+        if (const auto s = r.find("state"); s != r.end()) {
+            if (!s->is_string()) throw bad("\"state\" is not a string");
+            state = s->get<std::string>();
+        }
+        if (!Folder::isStateFile(state) || state.find('/') != std::string::npos) {
+            throw bad("names \"" + state + "\", not a state file of this folder");
+        }
+        double seconds = 0;
+        if (const auto s = r.find("seconds"); s != r.end()) {
+            if (!s->is_number() || !(s->get<double>() >= 0) || !std::isfinite(s->get<double>())) {
+                throw bad("\"seconds\" is not a finite non-negative number");
+            }
+            seconds = s->get<double>();
+        }
+        out.push_back({step->get<long long>(), dir / state, seconds});
+    };
+    add(j, "latest entry");
+    if (j.is_object() && j.contains("previous")) add(j.at("previous"), "previous entry");
     return out;
+}
+
+std::string metricsUpTo(const fs::path& file, long long step) {
+    std::ifstream in(file);
+    if (!in) throw IoError(file, "cannot open the metrics log for reading");
+    std::string kept;
+    for (std::string line; std::getline(in, line);) {
+        // A line cut by a crash ends what can be trusted; later lines are not looked at.
+        Json j;
+        try {
+            j = Json::parse(line);
+        } catch (const nlohmann::json::exception&) {
+            break;
+        }
+        const auto s = j.is_object() ? j.find("step") : j.end();
+        if (!j.is_object() || s == j.end() || !s->is_number_integer()) break;
+        if (s->get<long long>() <= step) kept += line + '\n';
+    }
+    return kept;
+}
+
+void truncateMetrics(const fs::path& file, long long step) {
+    if (!fs::exists(file)) return;
+    const std::string kept = metricsUpTo(file, step);
+    writeStreamAtomically(file, [&](std::ostream& os) { os << kept; });
 }
 
 long long lastCheckpointStep(const fs::path& dir) {

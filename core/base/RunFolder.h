@@ -60,8 +60,15 @@ struct CheckpointRecord {
 
 /// The checkpoints checkpoint.json names, latest first (the one before it is kept as a
 /// fall-back for a latest state that turns out corrupt); empty if there is none.
-/// @throws IoError for an unreadable record.
+/// @throws IoError for an unreadable record, or one whose step is not a non-negative integer,
+///         whose seconds are not finite, or whose state is not a state file of `dir`.
 std::vector<CheckpointRecord> readCheckpoints(const std::filesystem::path& dir);
+/// The metrics.jsonl text a resume at `step` keeps: every line up to the first one that is not
+/// a JSON object with an integer "step" (a line cut by a crash ends it), those of a later step
+/// left out. @throws IoError if the file cannot be opened.
+std::string metricsUpTo(const std::filesystem::path& file, long long step);
+/// Rewrites metrics.jsonl atomically to metricsUpTo(file, step); nothing if it does not exist.
+void truncateMetrics(const std::filesystem::path& file, long long step);
 /// The step of the last complete checkpoint, or -1 if none. @throws IoError.
 long long lastCheckpointStep(const std::filesystem::path& dir);
 /// Writes checkpoint.json naming `kept` (latest first, at most two used) and the model file,

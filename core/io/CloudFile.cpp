@@ -5,6 +5,7 @@
 
 #include "core/base/AtomicFile.h"
 #include "core/base/Error.h"
+#include "core/base/MemoryBudget.h"
 #include "core/base/Strings.h"
 
 #if LIDISTILL_WITH_PCL
@@ -389,6 +390,10 @@ PcdHeader checkPcd(const fs::path& file, const std::vector<char>& bytes) {
                                 " = " + std::to_string(wh));
     }
 
+    // PCL's buffer (POINTS x the point size) and our cloud (22 bytes a point at most).
+    checkMemoryBudget(file, budgetBytes(h.points, h.pointSize + 22),
+                      "the PCD's " + std::to_string(h.points) + " points");
+
     const std::size_t available = bytes.size() - h.dataOffset;
     if (h.data == "binary") {
         const std::uint64_t need = h.points * h.pointSize;
@@ -421,6 +426,13 @@ PcdHeader checkPcd(const fs::path& file, const std::vector<char>& bytes) {
         }
         if (h.points > 0 && compressed == 0) {
             throw IoError(file, "binary_compressed PCD holds no compressed data");
+        }
+        // LZF expands at most 264 bytes from a 3-byte back reference; a larger ratio is a
+        // lying header, refused before PCL allocates the announced size.
+        if (uncompressed / 88 > compressed) {
+            throw IoError(file, "binary_compressed PCD announces " + std::to_string(uncompressed) +
+                                    " bytes from " + std::to_string(compressed) +
+                                    " compressed ones, more than LZF can expand to");
         }
     } else {
         std::uint64_t lines = 0;
@@ -579,6 +591,9 @@ void checkPly(const fs::path& file, const std::vector<char>& bytes) {
                                 " x num_rows " + std::to_string(pclHeight) +
                                 " disagrees with element vertex " + std::to_string(vertex->count));
     }
+
+    checkMemoryBudget(file, budgetBytes(vertex->count, vertex->fixedSize + 22),
+                      "the PLY's " + std::to_string(vertex->count) + " vertices");
 
     const std::size_t available = bytes.size() - pos;
     if (format != "ascii") {

@@ -4,6 +4,7 @@
 #include "core/base/AtomicFile.h"
 #include "core/base/Error.h"
 #include "core/base/Log.h"
+#include "core/base/MemoryBudget.h"
 
 #include <bit>
 #include <cmath>
@@ -85,6 +86,7 @@ std::vector<char> readFileBytes(const fs::path& file) {
     if (size == 0) {
         throw IoError(file, "file is empty");
     }
+    checkMemoryBudget(file, static_cast<std::uint64_t>(size), "reading the whole file");
     std::vector<char> bytes(static_cast<std::size_t>(size));
     in.seekg(0);
     in.read(bytes.data(), size);

@@ -21,8 +21,8 @@ struct ReadOptions {
 };
 
 /// Reads a whole file in one system call (what makes a 2 MB scan load in milliseconds).
-/// @throws IoError naming the file if it is missing, not a regular file, unreadable, or empty.
-/// Thread-safe.
+/// @throws IoError naming the file if it is missing, not a regular file, unreadable, empty, or
+///         larger than the memory budget (core/base/MemoryBudget.h). Thread-safe.
 std::vector<char> readFileBytes(const std::filesystem::path& file);
 
 /// Applies the ReadOptions policy to a freshly read cloud: drops the points whose x, y or z is

@@ -69,6 +69,7 @@ public:
     double real(int c) const { return sqlite3_column_double(m_stmt, c); }
     long long integer(int c) const { return sqlite3_column_int64(m_stmt, c); }
     bool isNull(int c) const { return sqlite3_column_type(m_stmt, c) == SQLITE_NULL; }
+    const fs::path& file() const { return m_file; }
 
 private:
     sqlite3_stmt* m_stmt = nullptr;
@@ -85,6 +86,27 @@ constexpr const char* kFromPairs =
     " FROM pairs p LEFT JOIN decisions d ON d.id = (SELECT max(id) FROM decisions WHERE "
     "pair_id = p.id)";
 
+/// A cloud file name as stored: every reader joins it to the store's cloud folder, so a store
+/// from another program or a damaged one must not name a path outside it.
+std::string cloudName(const Statement& s, int c, long long id) {
+    std::string name = s.text(c);
+    if (!name.empty() && (name == "." || name == ".." ||
+                          name.find_first_of(std::string("/\0", 2)) != std::string::npos)) {
+        throw IoError(s.file(), "pair " + std::to_string(id) + " names the cloud '" + name +
+                                    "', not a file of the store's cloud folder");
+    }
+    return name;
+}
+
+Verdict storedVerdict(const Statement& s, int c, long long id) {
+    try {
+        return parseVerdict(s.text(c));
+    } catch (const InvalidArgument&) {
+        throw IoError(s.file(), "pair " + std::to_string(id) + " holds the verdict '" + s.text(c) +
+                                    "' (a, b, tie, skip or none)");
+    }
+}
+
 Pair readPair(const Statement& s) {
     Pair p;
     p.id = s.integer(0);
@@ -98,20 +120,20 @@ Pair readPair(const Statement& s) {
     p.recipe.steps = static_cast<int>(s.integer(8));
     p.recipe.guidance = s.real(9);
     p.metric = s.text(10);
-    p.a = {s.text(11), s.real(12), s.real(13), s.real(14)};
-    p.b = {s.text(15), s.real(16), s.real(17), s.real(18)};
-    p.automatic = parseVerdict(s.text(19));
+    p.a = {cloudName(s, 11, p.id), s.real(12), s.real(13), s.real(14)};
+    p.b = {cloudName(s, 15, p.id), s.real(16), s.real(17), s.real(18)};
+    p.automatic = storedVerdict(s, 19, p.id);
     p.margin = s.real(20);
     p.aShownLeft = s.integer(21) != 0;
     p.created = s.text(22);
     if (!s.isNull(23)) {
-        p.human = parseVerdict(s.text(23));
+        p.human = storedVerdict(s, 23, p.id);
         p.who = s.text(24);
         p.decidedAt = s.text(25);
     }
-    p.a.raw = s.text(26);
-    p.b.raw = s.text(27);
-    p.partial = s.text(28);
+    p.a.raw = cloudName(s, 26, p.id);
+    p.b.raw = cloudName(s, 27, p.id);
+    p.partial = cloudName(s, 28, p.id);
     return p;
 }
 
@@ -276,6 +298,12 @@ std::optional<long long> PairStore::find(const Recipe& r) const {
 }
 
 long long PairStore::add(const Pair& p) {
+    for (const auto* name : {&p.a.cloud, &p.b.cloud, &p.a.raw, &p.b.raw, &p.partial}) {
+        // What readers refuse (readPair) is not stored in the first place.
+        if (*name == "." || *name == ".." || name->find_first_of(std::string("/\0", 2)) != std::string::npos) {
+            throw InvalidArgument("pair store: '" + *name + "' is not a file name in the cloud folder");
+        }
+    }
     if (auto id = find(p.recipe)) return *id;
     const auto& r = p.recipe;
     Statement s(m_impl->db,
@@ -395,7 +423,8 @@ void PairStore::exportJsonl(const fs::path& out) const {
                          {"margin", p.margin},
                          {"chosen_cd", chosen.cd},
                          {"rejected_cd", rejected.cd}};
-            os << j.dump() << '\n';
+            // Text from another program may not be UTF-8: written with U+FFFD, not refused.
+            os << j.dump(-1, ' ', false, Json::error_handler_t::replace) << '\n';
         }
     });
 }

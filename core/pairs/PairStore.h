@@ -92,13 +92,17 @@ public:
     std::filesystem::path cloudDir() const;
 
     /// Stores a pair (one transaction). A pair with the same recipe is not stored twice: its
-    /// id is returned. @throws IoError.
+    /// id is returned. @throws InvalidArgument for a cloud name that is not a plain file name;
+    /// IoError.
     long long add(const Pair& pair);
     /// The id of the pair with this recipe, if stored.
     std::optional<long long> find(const Recipe& recipe) const;
     /// Records a decision (Verdict::None undoes the last). @throws InvalidArgument for an
     /// unknown id; IoError.
     void decide(long long id, Verdict verdict, const std::string& who);
+    /// get, list, stats and the exports read pairs as stored: a pair naming a cloud outside the
+    /// cloud folder ("../x", "/etc/x") or holding an unknown verdict is refused with an IoError
+    /// naming the file and the pair (a store from another program, or damaged).
     std::optional<Pair> get(long long id) const;
     std::vector<Pair> list(Filter filter = Filter::All) const;
     Stats stats() const;

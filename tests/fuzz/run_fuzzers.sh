@@ -10,6 +10,7 @@
 #     --seconds  budget of each target (default 3600: one hour)
 #     --jobs     targets run at once (default 1)
 #     --out      where corpora, crashes, logs and the report go (default DIR/fuzz-run)
+#     --report   only write the table from the logs of an earlier run in --out
 # Each target's corpus starts from tests/fuzz/seeds/T, tests/fuzz/regressions/T and, for the
 # scan and KITTI text targets, the heads of the real files in ../shared/data (when present),
 # and grows across runs in OUT/corpus/T. Exit status 1 if any target crashed: its inputs are in
@@ -21,6 +22,7 @@ build="$src/build-fuzz"
 seconds=3600
 jobs=1
 out=""
+report_only=0
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -28,7 +30,8 @@ while [ $# -gt 0 ]; do
     --seconds) seconds=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --report) report_only=1; shift ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     -*) echo "run_fuzzers: unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -88,6 +91,7 @@ run_one() {
       > "$out/$t.log" 2>&1 || true
 }
 
+if [ "$report_only" -eq 0 ]; then
 for t in "${targets[@]}"; do seed "$t"; done
 echo "run_fuzzers: ${#targets[@]} targets, ${seconds} s each, $jobs at once; logs in $out"
 running=0
@@ -97,6 +101,7 @@ for t in "${targets[@]}"; do
   if [ "$running" -ge "$jobs" ]; then wait -n || true; running=$((running - 1)); fi
 done
 wait
+fi
 
 report="$out/fuzz-report.md"
 crashed=0
@@ -105,8 +110,8 @@ crashed=0
   echo "|---|---:|---:|---:|---:|---:|---:|---:|"
   for t in "${targets[@]}"; do
     log="$out/$t.log"
-    execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{print $2}' | tail -1)
-    rate=$(grep -o 'stat::average_exec_per_sec: [0-9]*' "$log" | awk '{print $2}' | tail -1)
+    execs=$(grep -oE 'stat::number_of_executed_units: +[0-9]+' "$log" | awk '{print $2}' | tail -1)
+    rate=$(grep -oE 'stat::average_exec_per_sec: +[0-9]+' "$log" | awk '{print $2}' | tail -1)
     last=$(grep -E '^#[0-9]+' "$log" | tail -1)
     cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<< "$last")
     ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<< "$last")

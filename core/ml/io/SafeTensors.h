@@ -27,18 +27,28 @@ struct SafeTensors {
 ///         or an unsupported dtype.
 void saveSafeTensors(const std::filesystem::path& file, const SafeTensors& content);
 
-/// Reads and validates a whole file (header JSON, dtypes, shapes, offsets inside the data).
-/// @throws IoError naming the file and the fault for a missing, truncated or corrupt file.
+/// Reads a file: the header first, checked whole (SafeTensorsHeader.h: dtypes, overflow-checked
+/// shapes, offsets inside the data, no overlaps, bounded metadata) before any tensor is
+/// allocated; then each tensor's bytes only. @throws IoError naming the file and the tensor at
+/// fault for a missing, truncated or corrupt file.
 SafeTensors loadSafeTensors(const std::filesystem::path& file);
 
 /// Appends `prefix + name` for every parameter and buffer of `module` (state-dict order).
 void collectState(const torch::nn::Module& module, const std::string& prefix,
                   std::vector<std::pair<std::string, torch::Tensor>>& out);
 
+/// Which dtype differences applyState converts instead of refusing.
+enum class DTypeConversion {
+    None,      ///< the file's dtype must be the parameter's
+    Floating,  ///< floating point to floating point (a half-precision checkpoint); no other
+};
+
 /// Copies `prefix + name` tensors of `content` into the parameters and buffers of `module`.
-/// Strict: every parameter/buffer must be present with the same shape.
-/// @throws IoError naming `file` and the missing or mis-shaped key.
+/// Strict: every parameter/buffer must be present with the same shape, and the same dtype
+/// unless `conversion` allows the difference.
+/// @throws IoError naming `file` and the missing, mis-shaped or mis-typed key.
 void applyState(torch::nn::Module& module, const std::string& prefix, const SafeTensors& content,
-                const std::filesystem::path& file);
+                const std::filesystem::path& file,
+                DTypeConversion conversion = DTypeConversion::None);
 
 }  // namespace lidistill::ml

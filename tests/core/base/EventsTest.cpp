@@ -67,6 +67,9 @@ TEST(Events, NonEventsAndCutLinesDoNotParse) {
     EXPECT_FALSE(parse(R"({"event":"progress","fraction":0.)"));  // cut by a kill
     EXPECT_FALSE(parse(R"({"step":1})"));
     EXPECT_FALSE(parse(R"([1,2])"));
+    EXPECT_FALSE(parse(R"({"event":"","refined":""})"));  // fuzz regression: no kind
+    EXPECT_FALSE(parse(R"({"event":7})"));
+    EXPECT_TRUE(parse(R"({"event":"x"})"));  // an unknown kind is still an event (newer writer)
     Stream* none = current();
     EXPECT_EQ(none, nullptr);
 }

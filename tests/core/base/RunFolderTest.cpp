@@ -65,5 +65,50 @@ TEST(RunFolder, CheckpointRecordRoundTripsAndKeepsThePreviousOne) {
     fs::remove_all(dir);
 }
 
+TEST(RunFolder, CheckpointRecordFromAnotherToolIsRefusedNotTrusted) {
+    const auto dir = freshDir("foreign");
+    const Folder f{dir};
+    // Each names the fault: a state outside the folder would be loaded as this run's, a step
+    // of 1e300 does not fit a long long, a negative step or a NaN-like time is no checkpoint.
+    const std::pair<const char*, const char*> cases[] = {
+        {R"({"step": 4, "state": "../../other/state_step_4.pt"})", "not a state file"},
+        {R"({"step": 4, "state": "/etc/passwd"})", "not a state file"},
+        {R"({"step": 1e300, "state": "state_step_4.pt"})", "integer \"step\""},
+        {R"({"step": -2, "state": "state_step_4.pt"})", "integer \"step\""},
+        {R"({"step": 4, "state": 7})", "not a string"},
+        {R"({"step": 4, "seconds": -1})", "finite non-negative"},
+        {R"({"step": 4, "previous": [1]})", "previous entry is not a JSON object"},
+        {R"([4])", "latest entry is not a JSON object"},
+    };
+    for (const auto& [text, fault] : cases) {
+        std::ofstream(f.checkpointRecord(), std::ios::trunc) << text;
+        try {
+            readCheckpoints(dir);
+            ADD_FAILURE() << text << " was read";
+        } catch (const IoError& e) {
+            EXPECT_EQ(e.file(), f.checkpointRecord()) << text;
+            EXPECT_NE(std::string(e.what()).find(fault), std::string::npos) << e.what();
+        }
+    }
+    fs::remove_all(dir);
+}
+
+TEST(RunFolder, MetricsUpToAStepStopsAtTheFirstCutLine) {
+    const auto dir = freshDir("metrics");
+    const Folder f{dir};
+    std::ofstream(f.metrics()) << "{\"step\":1,\"loss\":2}\n"
+                                  "{\"step\":3,\"loss\":1}\n"
+                                  "{\"step\":2,\"val_cd\":0.5}\n"
+                                  "{\"step\":2.5}\n"  // not an integer step: ends the trusted part
+                                  "{\"step\":1,\"loss\":9}\n";
+    EXPECT_EQ(metricsUpTo(f.metrics(), 2),
+              "{\"step\":1,\"loss\":2}\n{\"step\":2,\"val_cd\":0.5}\n");
+    truncateMetrics(f.metrics(), 1);
+    EXPECT_EQ(metricsUpTo(f.metrics(), 100), "{\"step\":1,\"loss\":2}\n");
+    truncateMetrics(dir / "absent.jsonl", 1);  // nothing to cut, no file made
+    EXPECT_FALSE(fs::exists(dir / "absent.jsonl"));
+    fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace lidistill::run

@@ -314,6 +314,13 @@ TEST(CloudFileBadInput, PcdPointsLies) {
     writeBytes(dir / "lz.pcd", pcdHeader("binary_compressed", 2) + asBytes(words) + "abcd");
     expectIoError([&] { io::readPcd(dir / "lz.pcd"); }, dir / "lz.pcd",
                   "announces 999 uncompressed bytes");
+    // 10 million points from 4 compressed bytes: no LZF stream expands 88 times, so the
+    // header lies, and it is refused before PCL allocates the 120 MB it announces.
+    words = {4, 120'000'000u};
+    writeBytes(dir / "bomb.pcd", pcdHeader("binary_compressed", 10'000'000) + asBytes(words) +
+                                     "abcd");
+    expectIoError([&] { io::readPcd(dir / "bomb.pcd"); }, dir / "bomb.pcd",
+                  "announces 120000000 bytes from 4 compressed ones, more than LZF can expand");
     // Correct sizes but garbage compressed bytes: PCL's decoder rejects them.
     words = {4, 24};
     writeBytes(dir / "lz2.pcd", pcdHeader("binary_compressed", 2) + asBytes(words) + "abcd");

@@ -196,6 +196,55 @@ TEST(PairStore, ForeignAndNewerFilesAreRefusedUntouched) {
     fs::remove_all(dir);
 }
 
+TEST(PairStore, AStoreNamingCloudsOutsideItsFolderOrUnknownVerdictsIsRefused) {
+    const auto dir = freshDir("hostile");
+    const fs::path file = dir / "p.db";
+    {
+        auto s = PairStore::open(file, true);
+        Pair bad = makePair(1, 0.1, 0.2);
+        bad.b.cloud = "../../home/user/.ssh/id_rsa";
+        EXPECT_THROW(s.add(bad), InvalidArgument);  // never stored by us
+        s.add(makePair(1, 0.1, 0.2));
+        // A model path in Latin-1 (not UTF-8) must not stop the JSON export: U+FFFD instead.
+        Pair latin = makePair(2, 0.3, 0.2);
+        latin.recipe.model = "mod\xe8le.safetensors";
+        s.add(latin);
+        s.decide(1, Verdict::B, "J\xf6rg");
+    }
+    {
+        auto s = PairStore::open(file);
+        s.exportJsonl(dir / "out.jsonl");
+        s.exportCsv(dir / "out.csv");
+        EXPECT_NE(bytesOf(dir / "out.jsonl").find("mod\xef\xbf\xbdle"), std::string::npos);
+        EXPECT_NE(bytesOf(dir / "out.csv").find("J\xf6rg"), std::string::npos);
+    }
+    // Another program (or a damaged disk) writes what our writer refuses.
+    const std::pair<const char*, const char*> edits[] = {
+        {"UPDATE pairs SET cloud_a='../x.ply' WHERE id=2", "names the cloud '../x.ply'"},
+        {"UPDATE pairs SET partial='/etc/passwd' WHERE id=2", "names the cloud '/etc/passwd'"},
+        {"UPDATE pairs SET raw_b='..' WHERE id=2", "names the cloud '..'"},
+        {"UPDATE pairs SET auto_verdict='maybe' WHERE id=2", "verdict 'maybe'"},
+    };
+    for (const auto& [sql, fault] : edits) {
+        fs::copy_file(file, dir / "q.db", fs::copy_options::overwrite_existing);
+        sqlite3* db = nullptr;
+        ASSERT_EQ(sqlite3_open((dir / "q.db").c_str(), &db), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sql;
+        sqlite3_close(db);
+        auto s = PairStore::open(dir / "q.db");
+        EXPECT_TRUE(s.get(1).has_value()) << sql;  // the untouched pair still reads
+        try {
+            s.list();
+            ADD_FAILURE() << sql << " was read";
+        } catch (const IoError& e) {
+            EXPECT_EQ(e.file(), dir / "q.db");
+            EXPECT_NE(std::string(e.what()).find("pair 2 "), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find(fault), std::string::npos) << e.what();
+        }
+    }
+    fs::remove_all(dir);
+}
+
 TEST(PairStore, AWriterAndAReaderProcessAtOnce) {
     const auto dir = freshDir("concurrent");
     constexpr int kPairs = 20, kDecisions = 10000;
