@@ -18,6 +18,9 @@ PACKAGES=(
   libtorch-dev libopenblas0-openmp
   libembree-dev nlohmann-json3-dev libnanoflann-dev libsqlite3-dev libgloo-dev
   libgtest-dev
+  # The fuzz targets (tests/fuzz): libFuzzer and the sanitizer runtimes are clang 14's
+  # compiler-rt; core/ needs clang's OpenMP.
+  clang libclang-rt-14-dev libomp-14-dev
   xvfb xauth libgl1-mesa-dri
   python3-numpy python3-scipy python3-open3d python3-torch
 )
