@@ -119,6 +119,54 @@ TEST(SafeTensors, CorruptOrTruncatedFilesNameTheFile) {
     EXPECT_THROW(loadSafeTensors(past), IoError);
 }
 
+TEST(SafeTensors, DTypeMustMatchUnlessAFloatingConversionIsAsked) {
+    const auto dir = test::scratchDir();
+    nets::MinkGlobalEnc source(0.25);
+    SafeTensors half;
+    std::vector<std::pair<std::string, torch::Tensor>> state;
+    collectState(*source, "encoder.", state);
+    std::string integer;  // an integer buffer, if the network has one
+    for (const auto& [name, t] : state) {
+        if (!t.is_floating_point() && integer.empty()) integer = name;
+        half.tensors.emplace_back(name, t.is_floating_point() ? t.to(torch::kHalf) : t);
+    }
+    saveSafeTensors(dir / "half.safetensors", half);
+    const auto back = loadSafeTensors(dir / "half.safetensors");
+    nets::MinkGlobalEnc target(0.25);
+    try {
+        applyState(*target, "encoder.", back, dir / "half.safetensors");
+        ADD_FAILURE() << "a half-precision file was applied without a conversion asked";
+    } catch (const IoError& e) {
+        EXPECT_NE(std::string(e.what()).find("is F16, the network expects F32"),
+                  std::string::npos)
+            << e.what();
+    }
+    applyState(*target, "encoder.", back, dir / "half.safetensors", DTypeConversion::Floating);
+    std::vector<std::pair<std::string, torch::Tensor>> got;
+    collectState(*target, "encoder.", got);
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        const auto want = state[i].second.is_floating_point()
+                              ? state[i].second.to(torch::kHalf).to(torch::kFloat)
+                              : state[i].second;
+        EXPECT_TRUE(torch::equal(got[i].second, want)) << got[i].first;
+    }
+    if (integer.empty()) return;
+    // Floating conversion never turns a float into an integer buffer.
+    SafeTensors wrong = back;
+    for (auto& [name, t] : wrong.tensors) {
+        if (name == integer) t = t.to(torch::kFloat);
+    }
+    try {
+        applyState(*target, "encoder.", wrong, dir / "wrong.safetensors",
+                   DTypeConversion::Floating);
+        ADD_FAILURE() << "a float " << integer << " was applied to an integer buffer";
+    } catch (const IoError& e) {
+        EXPECT_NE(std::string(e.what()).find("tensor '" + integer + "' is F32"),
+                  std::string::npos)
+            << e.what();
+    }
+}
+
 TEST(SafeTensors, IndependentPythonReaderAgrees) {
     if (python().empty()) GTEST_SKIP() << "no python3 with numpy";
     const auto dir = test::scratchDir();
