@@ -129,6 +129,11 @@ int main(int argc, char** argv) {
         "axes", "kitti");
     const QCommandLineOption teacherOpt(
         "teacher", "Teacher model file for the completion panel (shown when given).", "file");
+    const QCommandLineOption refinerOpt(
+        "refiner",
+        "A separate refiner file for the --teacher and --student models (LiDiff's "
+        "refine_net.ckpt, converted).",
+        "file");
     const QCommandLineOption studentOpt(
         "student", "Student model file for the completion panel (shown when given).", "file");
     const QCommandLineOption workerOpt(
@@ -146,7 +151,7 @@ int main(int argc, char** argv) {
         "worker-program", "lidistill as the worker's machine names it (with --worker-prefix).",
         "path", "lidistill");
     parser.addOptions({screenshot, frameOpt, colorOpt, sizeOpt, colormapOpt, rangeOpt, axesOpt,
-                       teacherOpt, studentOpt, workerOpt, workerProgramOpt, pairsOpt});
+                       teacherOpt, studentOpt, refinerOpt, workerOpt, workerProgramOpt, pairsOpt});
     parser.process(app);
 
     // Usage errors are reported before any window appears.
@@ -210,6 +215,9 @@ int main(int argc, char** argv) {
             lidistill::ui::CompletionSlot* slot = window.completionPanel()->slot(role);
             auto settings = slot->settings();
             settings.model = QFileInfo(parser.value(*opt)).absoluteFilePath();
+            if (parser.isSet(refinerOpt)) {
+                settings.refiner = QFileInfo(parser.value(refinerOpt)).absoluteFilePath();
+            }
             slot->setSettings(settings);
             window.completionDock()->show();
         }

@@ -141,10 +141,18 @@ private:
             throw UsageError("load_model needs \"path\" or \"data\"");
         }
         const auto t0 = std::chrono::steady_clock::now();
-        // A separate refiner file (LiDiff's refine_net.ckpt, converted), by path.
-        auto model = op.contains("refiner")
-                         ? ml::LidiffModel::load(file, op["refiner"].get<std::string>())
-                         : ml::LidiffModel::load(file);
+        // A separate refiner file (LiDiff's refine_net.ckpt, converted), by path or bytes.
+        fs::path refiner;
+        if (op.contains("refiner")) {
+            refiner = op["refiner"].get<std::string>();
+        } else if (op.contains("refiner_data")) {
+            const auto bytes = base64Decode(op["refiner_data"].get<std::string>());
+            if (!bytes) throw UsageError("load_model: \"refiner_data\" is not base64");
+            refiner = m_cacheDir / (std::to_string(m_uploads++) + ".safetensors");
+            writeStreamAtomically(refiner, [&](std::ostream& os) { os << *bytes; });
+        }
+        auto model = refiner.empty() ? ml::LidiffModel::load(file)
+                                     : ml::LidiffModel::load(file, refiner);
         model.setDevice(op.value("device", std::string("cpu")));
         const double secs =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -58,6 +58,12 @@ class WorkerClientTest : public QObject {
     Q_OBJECT
 
 private:
+    bool w_missingRefiner(const QString& model, QString* error) {
+        WorkerClient w;
+        w.setProgram(LIDISTILL_CLI_BINARY);
+        return w.complete(model, m_scan, kTiny, error, m_dir.filePath("nope.safetensors")).isEmpty();
+    }
+
     QTemporaryDir m_dir;
     QString m_model;
     PointCloud m_scan;
@@ -189,6 +195,52 @@ private Q_SLOTS:
         QVERIFY2(d.outcome == CliOutcome::Succeeded, qPrintable(d.message));
         QVERIFY(QFile::exists(remote.filePath("prefix-ran")));
         QVERIFY(WorkerClient::cloudOf(*d.result, "refined").size() > 0);
+    }
+
+    // LiDiff's refiner comes as a file of its own: the worker attaches it, by path or uploaded,
+    // and the result is the merged model's, point for point.
+    void aSeparateRefinerFileRefinesAsTheMergedModel() {
+        const QString diff = m_dir.filePath("diff.safetensors");
+        const QString refiner = m_dir.filePath("refiner.safetensors");
+        const QString merged = m_dir.filePath("merged.safetensors");
+        for (const QStringList& args :
+             {QStringList{"model", "init", diff, "--width", "0.25", "--seed", "5"},
+              QStringList{"model", "merge", refiner, m_model, "--networks", "refiner"},
+              QStringList{"model", "merge", merged, diff, refiner}}) {
+            QProcess p;
+            p.start(LIDISTILL_CLI_BINARY, args);
+            QVERIFY(p.waitForFinished(60000));
+            QCOMPARE(p.exitCode(), 0);
+        }
+        const QString out = m_dir.filePath("merged.bin");
+        QProcess cli;
+        cli.start(LIDISTILL_CLI_BINARY,
+                  QStringList{"complete", merged, bundledScan(), out, "--force"} + kTiny);
+        QVERIFY(cli.waitForFinished(120000));
+        QCOMPARE(cli.exitCode(), 0);
+        const PointCloud expected = io::readCloud(out.toStdString());
+        QVERIFY(expected.size() > 0);
+        for (const bool upload : {false, true}) {
+            WorkerClient w;
+            w.setProgram(LIDISTILL_CLI_BINARY);
+            w.setUploadModels(upload);
+            QSignalSpy finished(&w, &WorkerClient::finished);
+            const QString job = w.complete(diff, m_scan, kTiny, nullptr, refiner);
+            const Done d = waitFor(finished, job);
+            QVERIFY2(d.outcome == CliOutcome::Succeeded, qPrintable(d.message));
+            const PointCloud got = WorkerClient::cloudOf(*d.result, "refined");
+            QCOMPARE(got.size(), expected.size());
+            for (std::size_t i = 0; i < got.size(); ++i) QVERIFY(got.xyz[i] == expected.xyz[i]);
+            // Without the refiner it is another model: loaded again, nothing refined.
+            const QString plain = w.complete(diff, m_scan, kTiny);
+            const Done dp = waitFor(finished, plain);
+            QVERIFY(dp.outcome == CliOutcome::Succeeded);
+            QCOMPARE(w.modelsLoaded(), 2);
+            QCOMPARE(WorkerClient::cloudOf(*dp.result, "refined").size(), std::size_t{0});
+        }
+        QString error;
+        QVERIFY(w_missingRefiner(diff, &error));
+        QVERIFY2(error.contains("no such refiner file"), qPrintable(error));
     }
 
     void anUnreadableModelFailsWithItsReason() {

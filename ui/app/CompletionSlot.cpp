@@ -71,6 +71,7 @@ QStringList completionArguments(const CompletionSettings& s, const QString& scan
     // (the CLI still never writes over an input).
     QStringList args{QStringLiteral("complete"), s.model, scan, out, QStringLiteral("--force")};
     args << completionOptions(s);
+    if (!s.refiner.isEmpty()) args << QStringLiteral("--refiner") << s.refiner;
     if (scan.endsWith(QStringLiteral(".pcd.bin"), Qt::CaseInsensitive)) {
         args << QStringLiteral("--nuscenes-axes")
              << (nuscenesKittiAxes ? QStringLiteral("kitti") : QStringLiteral("stored"));
@@ -83,6 +84,7 @@ CompletionSlot::CompletionSlot(CompletionRole role, QWidget* parent)
       m_role(role),
       m_worker(new WorkerClient(this)),
       m_model(new QLineEdit),
+      m_refiner(new QLineEdit),
       m_steps(new QSpinBox),
       m_guidance(new QDoubleSpinBox),
       m_seed(new QSpinBox),
@@ -150,6 +152,21 @@ CompletionSlot::CompletionSlot(CompletionRole role, QWidget* parent)
     advancedToggle->setAutoRaise(true);
     auto* advancedForm = new QFormLayout(m_advanced);
     advancedForm->setContentsMargins(0, 0, 0, 0);
+    m_refiner->setPlaceholderText(tr("the model's"));
+    m_refiner->setToolTip(tr("A separate refiner file (a converted refine_net.ckpt); empty: the "
+                             "model file's own refiner"));
+    auto* browseRefiner = new QToolButton;
+    browseRefiner->setText(QStringLiteral("..."));
+    browseRefiner->setToolTip(tr("Choose a refiner file"));
+    connect(browseRefiner, &QToolButton::clicked, this, [this] {
+        const QString f = QFileDialog::getOpenFileName(this, tr("Refiner"),
+                                                       QFileInfo(m_model->text()).path());
+        if (!f.isEmpty()) m_refiner->setText(f);
+    });
+    auto* refinerRow = new QHBoxLayout;
+    refinerRow->addWidget(m_refiner, 1);
+    refinerRow->addWidget(browseRefiner);
+    advancedForm->addRow(tr("Refiner"), refinerRow);
     advancedForm->addRow(tr("Points"), m_points);
     advancedForm->addRow(tr("Tile"), m_tile);
     advancedForm->addRow(m_refine);
@@ -200,6 +217,7 @@ CompletionSlot::~CompletionSlot() = default;
 CompletionSettings CompletionSlot::settings() const {
     CompletionSettings s;
     s.model = m_model->text().trimmed();
+    s.refiner = m_refiner->text().trimmed();
     s.steps = m_steps->value();
     s.guidance = m_guidance->value() < 0 ? -1.0 : m_guidance->value();
     s.seed = m_seed->value();
@@ -212,6 +230,7 @@ CompletionSettings CompletionSlot::settings() const {
 
 void CompletionSlot::setSettings(const CompletionSettings& s) {
     m_model->setText(s.model);
+    m_refiner->setText(s.refiner);
     m_steps->setValue(s.steps);
     m_guidance->setValue(s.guidance < 0 ? m_guidance->minimum() : s.guidance);
     m_seed->setValue(static_cast<int>(s.seed));
@@ -293,7 +312,7 @@ void CompletionSlot::startRun() {
         const PointCloud scan = io::readCloud(
             m_runScan.toStdString(), {},
             m_nuscenesKittiAxes ? io::NuscenesAxes::KittiFrame : io::NuscenesAxes::AsStored);
-        m_job = m_worker->complete(s.model, scan, completionOptions(s), &error);
+        m_job = m_worker->complete(s.model, scan, completionOptions(s), &error, s.refiner);
     } catch (const Error& e) {
         error = QString::fromStdString(e.what());
     }

@@ -30,6 +30,8 @@ QString roleName(CompletionRole role);
 /// The options of one `lidistill complete` run.
 struct CompletionSettings {
     QString model;  ///< model file
+    /// A separate refiner file (LiDiff publishes refine_net.ckpt apart); empty: the model's.
+    QString refiner;
     int steps = 0;          ///< --steps; 0: the model file's sampling
     double guidance = -1;   ///< --guidance; negative: the model file's sampling
     qint64 seed = 0;
@@ -128,6 +130,7 @@ private:
     WorkerClient* m_worker;
     QString m_job;  // the running job, empty when idle
     QLineEdit* m_model;
+    QLineEdit* m_refiner;
     QSpinBox* m_steps;
     QDoubleSpinBox* m_guidance;
     QSpinBox* m_seed;

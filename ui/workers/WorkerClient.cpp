@@ -80,17 +80,30 @@ void WorkerClient::send(const QByteArray& json) {
 }
 
 QString WorkerClient::complete(const QString& modelFile, const PointCloud& scan,
-                               const QStringList& options, QString* error) {
+                               const QStringList& options, QString* error,
+                               const QString& refinerFile) {
     const QFileInfo info(modelFile);
     if (!info.isFile()) {
         if (error) *error = tr("%1: no such model file").arg(modelFile);
         return {};
     }
-    // A model is known by its path, size and time: a retrained file is loaded again.
-    const QString key = QStringLiteral("%1|%2|%3")
-                            .arg(info.absoluteFilePath())
-                            .arg(info.size())
-                            .arg(info.lastModified().toMSecsSinceEpoch());
+    const QFileInfo refiner(refinerFile);
+    if (!refinerFile.isEmpty() && !refiner.isFile()) {
+        if (error) *error = tr("%1: no such refiner file").arg(refinerFile);
+        return {};
+    }
+    // A model is known by its path, size and time (and its refiner's): a retrained file is
+    // loaded again.
+    QString key = QStringLiteral("%1|%2|%3")
+                      .arg(info.absoluteFilePath())
+                      .arg(info.size())
+                      .arg(info.lastModified().toMSecsSinceEpoch());
+    if (!refinerFile.isEmpty()) {
+        key += QStringLiteral("|%1|%2|%3")
+                   .arg(refiner.absoluteFilePath())
+                   .arg(refiner.size())
+                   .arg(refiner.lastModified().toMSecsSinceEpoch());
+    }
     if (!ensureStarted(error)) return {};  // a new worker has no model loaded
     if (!m_modelNames.contains(key)) m_modelNames.insert(key, QStringLiteral("m%1").arg(m_next++));
     const QString name = m_modelNames.value(key);
@@ -104,8 +117,17 @@ QString WorkerClient::complete(const QString& modelFile, const PointCloud& scan,
                 return {};
             }
             op.insert("data", QString::fromLatin1(f.readAll().toBase64()));
+            if (!refinerFile.isEmpty()) {
+                QFile r(refinerFile);
+                if (!r.open(QIODevice::ReadOnly)) {
+                    if (error) *error = tr("%1: %2").arg(refinerFile, r.errorString());
+                    return {};
+                }
+                op.insert("refiner_data", QString::fromLatin1(r.readAll().toBase64()));
+            }
         } else {
             op.insert("path", info.absoluteFilePath());
+            if (!refinerFile.isEmpty()) op.insert("refiner", refiner.absoluteFilePath());
         }
         const QString load = QStringLiteral("j%1").arg(m_next++);
         op.insert("job", load);

@@ -48,8 +48,9 @@ public:
     /// Completes `scan` (its xyz) with `modelFile` and `options` (the words `lidistill
     /// complete` takes after OUT: --steps, --seed, --device, ...). @return the job id, or an
     /// empty string with the reason in `error` (an unreadable model file).
+    /// `refinerFile`, when given, replaces the model's refiner (`lidistill complete --refiner`).
     QString complete(const QString& modelFile, const PointCloud& scan, const QStringList& options,
-                     QString* error = nullptr);
+                     QString* error = nullptr, const QString& refinerFile = {});
     /// Cancels a job; the worker goes on. finished() reports it Cancelled.
     void cancel(const QString& job);
     /// Whether `job` has not finished yet.
