@@ -305,5 +305,26 @@ TEST(SparseEngine, NearestEncoderRowsIsExact) {
                  InvalidArgument);
 }
 
+// Ties: a query voxel halfway between two encoder voxels goes to the lower row, or, with the
+// measurement setting of bench_ml_ties, to the higher one; nothing else changes.
+TEST(SparseEngine, NearestEncoderRowsBreaksTiesByTheRule) {
+    auto [em, eo] = CoordinateManager::fromCoords(
+        torch::tensor({0, 0, 0, 0, 0, 32, 0, 0, 0, 0, 64, 0}, torch::kInt).view({3, 4}));
+    auto [qm, qo] = CoordinateManager::fromCoords(
+        torch::tensor({0, 16, 0, 0, 0, 1, 0, 0, 0, 16, 48, 0}, torch::kInt).view({3, 4}));
+    const SparseTensor enc{torch::zeros({3, 1}), em, 16}, query{torch::zeros({3, 1}), qm, 1};
+    const auto q = query.meCoords();  // rows in key order: (1,0,0), (16,0,0), (16,48,0)
+    ASSERT_EQ(q[1][1].item<int>(), 16);
+    ASSERT_EQ(q[1][2].item<int>(), 0);
+    // Encoder rows: 0 = (0,0,0), 1 = (0,64,0), 2 = (32,0,0) (key order).
+    EXPECT_EQ(nearestTieRule(), NearestTieRule::Lowest);
+    auto low = nearestEncoderRows(query, enc);
+    setNearestTieRule(NearestTieRule::Highest);
+    auto high = nearestEncoderRows(query, enc);
+    setNearestTieRule(NearestTieRule::Lowest);
+    EXPECT_TRUE(torch::equal(low, torch::tensor({0, 0, 1}, torch::kLong))) << low;
+    EXPECT_TRUE(torch::equal(high, torch::tensor({0, 2, 1}, torch::kLong))) << high;
+}
+
 }  // namespace
 }  // namespace lidistill::ml::sparse

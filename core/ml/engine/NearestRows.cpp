@@ -58,11 +58,12 @@ using EncoderTree =
 // adds a point only when strictly below worstDist()) and prunes everything farther.
 class LowestNearest {
 public:
+    explicit LowestNearest(bool highest = false) : m_highest(highest) {}
     void init() {}
     std::size_t size() const { return m_index == kNoRow ? 0 : 1; }
     bool full() const { return m_index != kNoRow; }
     bool addPoint(double d, std::uint32_t i) {
-        if (d < m_best || (d == m_best && i < m_index)) {
+        if (d < m_best || (d == m_best && (m_highest ? i > m_index : i < m_index))) {
             m_best = d;
             m_index = i;
         }
@@ -73,9 +74,12 @@ public:
 
 private:
     static constexpr std::uint32_t kNoRow = std::numeric_limits<std::uint32_t>::max();
+    bool m_highest = false;
     double m_best = std::numeric_limits<double>::max();
     std::uint32_t m_index = kNoRow;
 };
+
+std::atomic<NearestTieRule> g_tieRule{NearestTieRule::Lowest};
 
 // The CPU search: a KD-tree per batch element over its encoder rows, queried in parallel. Its
 // cost is logarithmic in the encoder rows however far a query lies from the scan (a ring
@@ -117,7 +121,7 @@ torch::Tensor nearestRowsCpuGrid(const SparseTensor& query, const SparseTensor& 
             }
             const double pt[3] = {double(qp[4 * i + 1]), double(qp[4 * i + 2]),
                                   double(qp[4 * i + 3])};
-            LowestNearest best;
+            LowestNearest best(g_tieRule == NearestTieRule::Highest);
             it->second.tree->findNeighbors(best, pt, nanoflann::SearchParams());
             rp[i] = it->second.first + best.index();
         }
@@ -262,8 +266,19 @@ private:
 
 }  // namespace
 
+void setNearestTieRule(NearestTieRule rule) {
+    g_tieRule = rule;
+}
+
+NearestTieRule nearestTieRule() {
+    return g_tieRule;
+}
+
 torch::Tensor nearestEncoderRows(const SparseTensor& query, const SparseTensor& encoder) {
     if (query.feats.is_cpu() && !portablePath()) return nearestRowsCpuGrid(query, encoder);
+    if (g_tieRule != NearestTieRule::Lowest) {
+        throw InvalidArgument("the highest-row tie rule is a CPU measurement setting");
+    }
     return DeviceSearch(query, encoder).run();
 }
 

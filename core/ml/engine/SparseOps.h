@@ -65,4 +65,11 @@ SparseTensor concat(const SparseTensor& a, const SparseTensor& b);
 /// @throws InvalidArgument if a query's batch element has no encoder rows.
 torch::Tensor nearestEncoderRows(const SparseTensor& query, const SparseTensor& encoder);
 
+/// How nearestEncoderRows() breaks ties. LiDiff's KeOps argKmin leaves the order undefined;
+/// Lowest (the default) is ours. Highest exists to measure how much that choice matters
+/// (bench/ml/TieBench.cpp); it is a process-wide setting, CPU path only.
+enum class NearestTieRule { Lowest, Highest };
+void setNearestTieRule(NearestTieRule rule);
+NearestTieRule nearestTieRule();
+
 }  // namespace lidistill::ml::sparse
