@@ -262,6 +262,7 @@ PcdHeader checkPcd(const fs::path& file, const std::vector<char>& bytes) {
     std::string_view line;
     std::size_t lineNo = 0;
     while (h.data.empty()) {
+        const std::size_t lineStart = pos;
         if (!nextLine(text, pos, line)) {
             throw IoError(file, "PCD header has no DATA line (not a PCD file, or truncated)");
         }
@@ -271,6 +272,12 @@ PcdHeader checkPcd(const fs::path& file, const std::vector<char>& bytes) {
                                     " of the PCD header is implausibly long (not a PCD file?)");
         }
         const auto tokens = splitWhitespace(line);
+        if (tokens.empty() && text[lineStart] != '\n') {
+            // PCL 1.13's PCDReader dereferences null on a header line of only blanks or a
+            // lone '\r' (found by fuzzing); an empty line it skips.
+            throw IoError(file, "PCD header line " + std::to_string(lineNo) +
+                                    " holds only blanks (PCL cannot read such a header)");
+        }
         if (tokens.empty() || tokens[0][0] == '#') {
             continue;
         }
@@ -464,6 +471,7 @@ struct PlyElement {
     std::uint64_t count = 0;
     std::size_t fixedSize = 0;  // bytes a record, list properties counted with zero entries
     bool hasList = false;
+    bool ucharRed = false;  // a uchar red / diffuse_red property came before (PCL's rgb field)
     std::vector<std::string> properties;
 };
 
@@ -555,12 +563,24 @@ void checkPly(const fs::path& file, const std::vector<char>& bytes) {
             } else if (t.size() == 3) {
                 const std::size_t s = plyTypeSize(t[1]);
                 if (s == 0) throw bad("unknown property type '" + t[1] + "'");
-                if (e.name == "vertex" && t[2] == "alpha" &&
-                    std::find(e.properties.begin(), e.properties.end(), "red") ==
-                        e.properties.end() &&
-                    std::find(e.properties.begin(), e.properties.end(), "diffuse_red") ==
-                        e.properties.end()) {
+                const bool haveRed =
+                    std::find(e.properties.begin(), e.properties.end(), "red") !=
+                        e.properties.end() ||
+                    std::find(e.properties.begin(), e.properties.end(), "diffuse_red") !=
+                        e.properties.end();
+                if (e.name == "vertex" && t[2] == "alpha" && !haveRed) {
                     throw bad("vertex property 'alpha' without a preceding 'red'");  // PCL asserts
+                }
+                // PCL packs uchar colour components into the rgb field that 'red' creates; a
+                // uchar green or blue without it makes PCL assert (found by fuzzing).
+                const bool colour = t[2] == "green" || t[2] == "blue" ||
+                                    t[2] == "diffuse_green" || t[2] == "diffuse_blue";
+                const bool uchar = t[1] == "uchar" || t[1] == "uint8";
+                if (e.name == "vertex" && colour && uchar && !e.ucharRed) {
+                    throw bad("vertex property '" + t[2] + "' without a preceding uchar 'red'");
+                }
+                if (e.name == "vertex" && (t[2] == "red" || t[2] == "diffuse_red") && uchar) {
+                    e.ucharRed = true;
                 }
                 e.fixedSize += s;
                 e.properties.push_back(t[2]);

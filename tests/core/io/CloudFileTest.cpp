@@ -435,6 +435,42 @@ TEST(CloudFileBadInput, PlyCameraViewportSizeWrap) {
     EXPECT_TRUE(io::readPly(dir / "ok.ply").empty());
 }
 
+// Both crashed PCL 1.13 inside its reader (found by the fuzz targets, inputs kept in
+// tests/fuzz/regressions): the header checks refuse them first, naming the file and the line.
+TEST(CloudFileBadInput, HeadersThatCrashPclAreRefused) {
+    const fs::path dir = scratchDir();
+    // A PCD header line of only blanks, or a lone CR: PCL dereferences null.
+    for (const char* blank : {"\t", " ", "\r"}) {
+        writeBytes(dir / "blank.pcd", std::string(blank) + "\n" + pcdHeader("ascii", 1) + "1 2 3\n");
+        expectIoError([&] { io::readPcd(dir / "blank.pcd"); }, dir / "blank.pcd",
+                      "PCD header line 1 holds only blanks");
+    }
+    // An empty line is fine (PCL skips it); that file reads whole.
+    writeBytes(dir / "empty-line.pcd", "\n" + pcdHeader("ascii", 1) + "1 2 3\n");
+    if (LIDISTILL_WITH_PCL) {
+        EXPECT_EQ(io::readPcd(dir / "empty-line.pcd").xyz, (std::vector<Vec3f>{{1, 2, 3}}));
+    }
+    // A uchar blue (or green) vertex property without a uchar red before it: PCL asserts.
+    const std::string head = "ply\nformat ascii 1.0\nelement vertex 1\nproperty float x\n"
+                             "property float y\nproperty float z\n";
+    writeBytes(dir / "blue.ply", head + "property uchar blue\nproperty uchar i\nend_header\n"
+                                        "0 0 0 5 1\n");
+    expectIoError([&] { io::readPly(dir / "blue.ply"); }, dir / "blue.ply",
+                  "PLY header line 7: vertex property 'blue' without a preceding uchar 'red'");
+    writeBytes(dir / "green.ply", head + "property uint8 green\nend_header\n0 0 0 5\n");
+    expectIoError([&] { io::readPly(dir / "green.ply"); }, dir / "green.ply",
+                  "vertex property 'green' without a preceding uchar 'red'");
+    // With red first, or as floats (plain fields to PCL), the colours are fine.
+    writeBytes(dir / "rgb.ply", head + "property uchar red\nproperty uchar blue\n"
+                                       "property uchar i\nend_header\n1 2 3 5 6 7\n");
+    writeBytes(dir / "fblue.ply", head + "property float blue\nproperty uchar i\nend_header\n"
+                                         "1 2 3 5 6\n");
+    if (LIDISTILL_WITH_PCL) {
+        EXPECT_EQ(io::readPly(dir / "rgb.ply").xyz, (std::vector<Vec3f>{{1, 2, 3}}));
+        EXPECT_EQ(io::readPly(dir / "fblue.ply").xyz, (std::vector<Vec3f>{{1, 2, 3}}));
+    }
+}
+
 TEST(CloudFileBadInput, GarbageAndEmptyFiles) {
     const fs::path dir = scratchDir();
     std::string garbage(4096, '\0');
