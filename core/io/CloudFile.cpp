@@ -336,6 +336,21 @@ PcdHeader checkPcd(const fs::path& file, const std::vector<char>& bytes) {
         }
     }
     h.dataOffset = pos;
+    // PCL 1.13 goes on reading header lines after DATA (skipping empty and '#' lines) while
+    // the first word starts with a keyword, so data that begins "COLUMNS" re-declares zero
+    // fields and crashes it (found by fuzzing). Such data is refused, in every encoding.
+    for (std::size_t p = pos; nextLine(text, p, line);) {
+        const auto words = splitWhitespace(line);
+        if (line.empty() || (!words.empty() && words[0][0] == '#')) continue;
+        for (const char* keyword : {"VERSION", "FIELDS", "COLUMNS", "SIZE", "TYPE", "COUNT",
+                                    "WIDTH", "HEIGHT", "VIEWPOINT", "POINTS", "DATA"}) {
+            if (!words.empty() && words[0].rfind(keyword, 0) == 0) {
+                throw IoError(file, std::string("the data after the DATA line begins with '") +
+                                        keyword + "', which PCL would read as more header");
+            }
+        }
+        break;
+    }
 
     if (h.fields.empty()) throw IoError(file, "PCD header has no FIELDS line");
     const std::size_t nf = h.fields.size();

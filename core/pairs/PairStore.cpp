@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
 #include <sstream>
+#include <utility>
 
 namespace lidistill::pairs {
 namespace fs = std::filesystem;
@@ -20,6 +21,26 @@ using Json = nlohmann::ordered_json;
 namespace {
 
 constexpr const char* kApp = "lidistill-pairs";
+
+// The schema, as created and as SQLite keeps its text in sqlite_master: an existing store must
+// hold exactly these, so that a damaged or foreign file whose tables merely share the names
+// (a pairs.id that is no longer the key, found by fuzzing) is refused, not half-read.
+constexpr std::pair<const char*, const char*> kSchema[] = {
+    {"meta", "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)"},
+    {"pairs",
+     "CREATE TABLE pairs(id INTEGER PRIMARY KEY, sequence TEXT NOT NULL, frame TEXT "
+     "NOT NULL, model TEXT NOT NULL, model_hash TEXT NOT NULL, seed_a INTEGER NOT "
+     "NULL, seed_b INTEGER NOT NULL, lambda REAL NOT NULL, steps INTEGER NOT NULL, "
+     "guidance REAL NOT NULL, metric TEXT NOT NULL, cloud_a TEXT, cd_a REAL, jsd_a "
+     "REAL, iou_a REAL, cloud_b TEXT, cd_b REAL, jsd_b REAL, iou_b REAL, "
+     "auto_verdict TEXT NOT NULL, margin REAL, a_left INTEGER NOT NULL, created TEXT, "
+     "raw_a TEXT, raw_b TEXT, partial TEXT, "
+     "UNIQUE(sequence, frame, model_hash, seed_a, seed_b, lambda, steps, guidance))"},
+    {"decisions",
+     "CREATE TABLE decisions(id INTEGER PRIMARY KEY, pair_id INTEGER NOT NULL "
+     "REFERENCES pairs(id), verdict TEXT NOT NULL, who TEXT, at TEXT)"},
+    {"decisions_pair", "CREATE INDEX decisions_pair ON decisions(pair_id)"},
+};
 
 std::string nowIso() {
     const std::time_t t = std::time(nullptr);
@@ -235,21 +256,9 @@ PairStore PairStore::open(const fs::path& file, bool create) {
                                     "program?)");
             }
             impl->exec("PRAGMA journal_mode=WAL");
-            impl->exec(
-                "BEGIN IMMEDIATE;"
-                "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-                "CREATE TABLE pairs(id INTEGER PRIMARY KEY, sequence TEXT NOT NULL, frame TEXT "
-                "NOT NULL, model TEXT NOT NULL, model_hash TEXT NOT NULL, seed_a INTEGER NOT "
-                "NULL, seed_b INTEGER NOT NULL, lambda REAL NOT NULL, steps INTEGER NOT NULL, "
-                "guidance REAL NOT NULL, metric TEXT NOT NULL, cloud_a TEXT, cd_a REAL, jsd_a "
-                "REAL, iou_a REAL, cloud_b TEXT, cd_b REAL, jsd_b REAL, iou_b REAL, "
-                "auto_verdict TEXT NOT NULL, margin REAL, a_left INTEGER NOT NULL, created TEXT, "
-                "raw_a TEXT, raw_b TEXT, partial TEXT, "
-                "UNIQUE(sequence, frame, model_hash, seed_a, seed_b, lambda, steps, guidance));"
-                "CREATE TABLE decisions(id INTEGER PRIMARY KEY, pair_id INTEGER NOT NULL "
-                "REFERENCES pairs(id), verdict TEXT NOT NULL, who TEXT, at TEXT);"
-                "CREATE INDEX decisions_pair ON decisions(pair_id);"
-                "COMMIT;");
+            std::string create = "BEGIN IMMEDIATE;";
+            for (const auto& [name, sql] : kSchema) create += std::string(sql) + ";";
+            impl->exec((create + "COMMIT;").c_str());
             Statement meta(impl->db, "INSERT INTO meta(key, value) VALUES ('app', ?1), "
                                      "('schema_version', ?2)",
                            file);
@@ -271,6 +280,16 @@ PairStore PairStore::open(const fs::path& file, bool create) {
                 throw IoError(file, "pair store of schema version " + version + "; this lidistill "
                                     "reads version " + std::to_string(kSchemaVersion) +
                                     " (the file is left as it is)");
+            }
+            for (const auto& [name, sql] : kSchema) {
+                Statement def(impl->db, "SELECT sql FROM sqlite_master WHERE name=?1", file);
+                def.bind(1, std::string(name));
+                if (!def.step() || def.text(0) != sql) {
+                    throw IoError(file, std::string("damaged pair store: the definition of '") +
+                                            name + "' is not that of schema version " +
+                                            std::to_string(kSchemaVersion) +
+                                            " (the file is left as it is)");
+                }
             }
         }
     } catch (const IoError& e) {

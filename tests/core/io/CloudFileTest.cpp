@@ -445,6 +445,15 @@ TEST(CloudFileBadInput, HeadersThatCrashPclAreRefused) {
         expectIoError([&] { io::readPcd(dir / "blank.pcd"); }, dir / "blank.pcd",
                       "PCD header line 1 holds only blanks");
     }
+    // Binary data whose first bytes spell a header keyword: PCL reads on as header, and
+    // "COLUMNS" with no names re-declares zero fields and crashes it.
+    const std::string xyz = asBytes(std::vector<float>{1, 2, 3, 4, 5, 6});
+    writeBytes(dir / "columns.pcd", pcdHeader("binary", 2) + "COLUMNS\n" + xyz.substr(8));
+    expectIoError([&] { io::readPcd(dir / "columns.pcd"); }, dir / "columns.pcd",
+                  "the data after the DATA line begins with 'COLUMNS'");
+    writeBytes(dir / "comment.pcd", pcdHeader("binary", 2) + "#\nSIZE 8\n" + xyz.substr(9));
+    expectIoError([&] { io::readPcd(dir / "comment.pcd"); }, dir / "comment.pcd",
+                  "begins with 'SIZE'");
     // An empty line is fine (PCL skips it); that file reads whole.
     writeBytes(dir / "empty-line.pcd", "\n" + pcdHeader("ascii", 1) + "1 2 3\n");
     if (LIDISTILL_WITH_PCL) {

@@ -245,6 +245,34 @@ TEST(PairStore, AStoreNamingCloudsOutsideItsFolderOrUnknownVerdictsIsRefused) {
     fs::remove_all(dir);
 }
 
+TEST(PairStore, TablesOfTheRightNamesButAnotherDefinitionAreRefused) {
+    const auto dir = freshDir("schema");
+    sqlite3* db = nullptr;  // right meta rows, but pairs.id is no longer the key (a damaged file)
+    ASSERT_EQ(sqlite3_open((dir / "odd.db").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                           "INSERT INTO meta VALUES ('app','lidistill-pairs'),"
+                           "('schema_version','2');"
+                           "CREATE TABLE pairs(id TEXT, sequence TEXT);"
+                           "CREATE TABLE decisions(id INTEGER PRIMARY KEY);",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+    const std::string before = bytesOf(dir / "odd.db");
+    try {
+        PairStore::open(dir / "odd.db");
+        FAIL();
+    } catch (const IoError& e) {
+        EXPECT_EQ(e.file(), dir / "odd.db");
+        EXPECT_NE(std::string(e.what()).find("damaged pair store: the definition of 'pairs' is "
+                                             "not that of schema version 2"),
+                  std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(bytesOf(dir / "odd.db"), before);
+    fs::remove_all(dir);
+}
+
 TEST(PairStore, AWriterAndAReaderProcessAtOnce) {
     const auto dir = freshDir("concurrent");
     constexpr int kPairs = 20, kDecisions = 10000;
