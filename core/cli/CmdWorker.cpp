@@ -125,32 +125,27 @@ public:
     }
 
 private:
+    // The file a request names by path (`pathKey`) or uploads (`dataKey`, base64); empty when
+    // it has neither. An upload gets a file of its own: the loader reads files, and a crash
+    // leaves nothing half-written.
+    fs::path modelFileOf(const Json& op, const char* pathKey, const char* dataKey) {
+        if (op.contains(pathKey)) return op[pathKey].get<std::string>();
+        if (!op.contains(dataKey)) return {};
+        const auto bytes = base64Decode(op[dataKey].get<std::string>());
+        if (!bytes) throw UsageError(std::string("load_model: \"") + dataKey + "\" is not base64");
+        const fs::path file = m_cacheDir / (std::to_string(m_uploads++) + ".safetensors");
+        writeStreamAtomically(file, [&](std::ostream& os) { os << *bytes; });
+        return file;
+    }
+
     void loadModel(const Json& op) {
         const std::string name = op.value("model", "");
         if (name.empty()) throw UsageError("load_model needs \"model\" (a name for later jobs)");
-        fs::path file;
-        if (op.contains("path")) {
-            file = op["path"].get<std::string>();
-        } else if (op.contains("data")) {
-            const auto bytes = base64Decode(op["data"].get<std::string>());
-            if (!bytes) throw UsageError("load_model: \"data\" is not base64");
-            // A file of its own: the loader reads files, and a crash leaves nothing half-written.
-            file = m_cacheDir / (std::to_string(m_uploads++) + ".safetensors");
-            writeStreamAtomically(file, [&](std::ostream& os) { os << *bytes; });
-        } else {
-            throw UsageError("load_model needs \"path\" or \"data\"");
-        }
+        fs::path file = modelFileOf(op, "path", "data");
+        if (file.empty()) throw UsageError("load_model needs \"path\" or \"data\"");
         const auto t0 = std::chrono::steady_clock::now();
         // A separate refiner file (LiDiff's refine_net.ckpt, converted), by path or bytes.
-        fs::path refiner;
-        if (op.contains("refiner")) {
-            refiner = op["refiner"].get<std::string>();
-        } else if (op.contains("refiner_data")) {
-            const auto bytes = base64Decode(op["refiner_data"].get<std::string>());
-            if (!bytes) throw UsageError("load_model: \"refiner_data\" is not base64");
-            refiner = m_cacheDir / (std::to_string(m_uploads++) + ".safetensors");
-            writeStreamAtomically(refiner, [&](std::ostream& os) { os << *bytes; });
-        }
+        const fs::path refiner = modelFileOf(op, "refiner", "refiner_data");
         auto model = refiner.empty() ? ml::LidiffModel::load(file)
                                      : ml::LidiffModel::load(file, refiner);
         model.setDevice(op.value("device", std::string("cpu")));

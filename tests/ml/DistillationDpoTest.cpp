@@ -328,6 +328,27 @@ TEST(DistillationDpo, StoredPairsTrainOnThePersonsVerdictWhenThereIsOne) {
     EXPECT_GT(valueOf(byPerson->step(batch, 11), "pref_margin"), 0.0);
     EXPECT_LT(valueOf(byMetric->step(batch, 11), "pref_margin"), 0.0);
 
+    // --pairs-mix: a share of the steps on-policy (a full step: the fake scores train too).
+    {
+        auto mixed = o;
+        mixed.pairMix = 0.5;
+        auto trainer = makeDpoTrainer(s.teacher, mixed);
+        int stored = 0, onPolicy = 0;
+        for (std::uint64_t seed = 1; seed <= 8; ++seed) {
+            const auto r = trainer->step(batch, seed);
+            if (valueOf(r, "from_store") == 1.0) {
+                ++stored;
+                EXPECT_EQ(valueOf(r, "loss_aux"), 0.0);
+            } else {
+                ++onPolicy;
+                EXPECT_EQ(valueOf(r, "pair"), -1.0);
+                EXPECT_GT(valueOf(r, "loss_aux"), 0.0);
+            }
+        }
+        EXPECT_GT(stored, 0);
+        EXPECT_GT(onPolicy, 0);
+    }
+
     // A skip leaves the store with no usable pair: a run on it is refused, saying why.
     store.decide(id, pairs::Verdict::Skip, "ann");
     try {

@@ -188,6 +188,24 @@ struct DenseCondition {
     }
 };
 
+// Every parameter's gradient in `net` equals the dense copy's, relative to the largest
+// gradient of that tensor (or a thousandth of the largest overall).
+void expectSameGradients(torch::nn::Module& net, const std::map<std::string, torch::Tensor>& copies,
+                         const std::string& mode, double tolerance) {
+    double global = 0;
+    for (const auto& [name, t] : copies) {
+        if (t.requires_grad()) global = std::max(global, t.grad().abs().max().item<double>());
+    }
+    ASSERT_GT(global, 0.0);
+    for (const auto& p : net.named_parameters(true)) {
+        const auto& g = copies.at(p.key()).grad();
+        ASSERT_TRUE(g.defined() && p.value().grad().defined()) << p.key();
+        const double scale = std::max(g.abs().max().item<double>(), 1e-3 * global);
+        const double err = (p.value().grad() - g).abs().max().item<double>() / scale;
+        EXPECT_LT(err, tolerance) << mode << ": gradient of " << p.key();
+    }
+}
+
 TEST(NetworkDense, MinkUNetEqualsAMaskedDenseUNetWithTheSameWeights) {
     torch::manual_seed(17);
     MinkUNet net(0.125, 3, 18);
@@ -237,18 +255,7 @@ TEST(NetworkDense, MinkUNetEqualsAMaskedDenseUNetWithTheSameWeights) {
 
         (out * r).sum().backward();
         (ref * r).sum().backward();
-        double global = 0;
-        for (const auto& [name, t] : copies) {
-            if (t.requires_grad()) global = std::max(global, t.grad().abs().max().item<double>());
-        }
-        ASSERT_GT(global, 0.0);
-        for (const auto& p : net->named_parameters(true)) {
-            const auto& g = copies.at(p.key()).grad();
-            ASSERT_TRUE(g.defined() && p.value().grad().defined()) << p.key();
-            const double scale = std::max(g.abs().max().item<double>(), 1e-3 * global);
-            const double err = (p.value().grad() - g).abs().max().item<double>() / scale;
-            EXPECT_LT(err, 1e-9) << mode << ": gradient of " << p.key();
-        }
+        expectSameGradients(*net, copies, mode, 1e-9);
     }
 }
 
@@ -323,18 +330,7 @@ TEST(NetworkDense, MinkUNetDiffEqualsADenseUNetWithLiDiffsConditioning) {
 
         (out * r).sum().backward();
         (ref * r).sum().backward();
-        double global = 0;
-        for (const auto& [name, t] : copies) {
-            if (t.requires_grad()) global = std::max(global, t.grad().abs().max().item<double>());
-        }
-        ASSERT_GT(global, 0.0);
-        for (const auto& p : net->named_parameters(true)) {
-            const auto& g = copies.at(p.key()).grad();
-            ASSERT_TRUE(g.defined() && p.value().grad().defined()) << p.key();
-            const double scale = std::max(g.abs().max().item<double>(), 1e-3 * global);
-            const double err = (p.value().grad() - g).abs().max().item<double>() / scale;
-            EXPECT_LT(err, kEmbedTol) << mode << ": gradient of " << p.key();
-        }
+        expectSameGradients(*net, copies, mode, kEmbedTol);
     }
 }
 
