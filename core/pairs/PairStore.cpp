@@ -141,8 +141,8 @@ Pair readPair(const Statement& s) {
     p.recipe.steps = static_cast<int>(s.integer(8));
     p.recipe.guidance = s.real(9);
     p.metric = s.text(10);
-    p.a = {cloudName(s, 11, p.id), s.real(12), s.real(13), s.real(14)};
-    p.b = {cloudName(s, 15, p.id), s.real(16), s.real(17), s.real(18)};
+    p.a = {cloudName(s, 11, p.id), s.real(12), s.real(13), s.real(14), {}};
+    p.b = {cloudName(s, 15, p.id), s.real(16), s.real(17), s.real(18), {}};
     p.automatic = storedVerdict(s, 19, p.id);
     p.margin = s.real(20);
     p.aShownLeft = s.integer(21) != 0;
@@ -256,9 +256,9 @@ PairStore PairStore::open(const fs::path& file, bool create) {
                                     "program?)");
             }
             impl->exec("PRAGMA journal_mode=WAL");
-            std::string create = "BEGIN IMMEDIATE;";
-            for (const auto& [name, sql] : kSchema) create += std::string(sql) + ";";
-            impl->exec((create + "COMMIT;").c_str());
+            std::string schema = "BEGIN IMMEDIATE;";
+            for (const auto& [name, sql] : kSchema) schema += std::string(sql) + ";";
+            impl->exec((schema + "COMMIT;").c_str());
             Statement meta(impl->db, "INSERT INTO meta(key, value) VALUES ('app', ?1), "
                                      "('schema_version', ?2)",
                            file);
