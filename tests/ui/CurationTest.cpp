@@ -239,6 +239,27 @@ private Q_SLOTS:
         QCOMPARE(c->currentPair(), 3LL);
     }
 
+    // A decision made by another process (here another connection, as `pairs decide` or a
+    // second studio) shows in the list without Reload.
+    void decisionsMadeElsewhereAppear() {
+        QTemporaryDir dir;
+        const fs::path file = dir.filePath("pairs.db").toStdString();
+        pt::makeStore(file, pt::bundledSequence(), kSpecs);
+        MainWindow w;
+        w.setErrorDialogsEnabled(false);
+        QVERIFY(showActive(w));
+        CurationPanel* c = w.curationPanel();
+        QVERIFY(w.openPairStore(QString::fromStdString(file.string())));
+        const QAbstractItemModel* list = c->pairTable()->model();
+        QCOMPARE(list->index(2, PairListModel::StatusColumn).data().toString(),
+                 QStringLiteral("pending"));
+        auto other = pairs::PairStore::open(file);
+        other.decide(3, pairs::Verdict::Tie, "cli");
+        QTRY_COMPARE_WITH_TIMEOUT(list->index(2, PairListModel::StatusColumn).data().toString(),
+                                  QStringLiteral("tie"), 10000);
+        QCOMPARE(c->currentPair(), 1LL);  // the person's place is kept
+    }
+
     void aPairOfTheOpenSequenceSharesItsGroundTruth() {
         QTemporaryDir dir;
         const fs::path file = dir.filePath("pairs.db").toStdString();

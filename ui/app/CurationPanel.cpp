@@ -19,6 +19,7 @@
 #include <QPushButton>
 #include <QSplitter>
 #include <QTableView>
+#include <QTimer>
 #include <QToolButton>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
@@ -174,6 +175,11 @@ CurationPanel::CurationPanel(SequenceSession* session, QWidget* parent)
         }
     });
     connect(m_make, &MakePairsForm::pairStored, this, &CurationPanel::refresh);
+    // Other processes decide and add pairs too; a count of both is one cheap query.
+    m_poll = new QTimer(this);
+    m_poll->setInterval(2000);
+    connect(m_poll, &QTimer::timeout, this, &CurationPanel::pollStore);
+    m_poll->start();
     connect(m_make, &MakePairsForm::finished, this, [this](CliOutcome outcome, const QString& m) {
         refresh();
         if (outcome == CliOutcome::Failed) Q_EMIT errorOccurred(tr("Make pairs failed: %1").arg(m));
@@ -379,9 +385,23 @@ bool CurationPanel::openStore(const QString& file, bool create) {
     return true;
 }
 
+void CurationPanel::pollStore() {
+    if (!m_store || !isVisible()) return;
+    try {
+        const auto st = m_store->stats();
+        if (st.pairs == m_seenPairs && st.decisions == m_seenDecisions) return;
+    } catch (const std::exception&) {
+        return;  // a busy or vanished file: the next tick or Reload says more
+    }
+    refresh();
+}
+
 void CurationPanel::refresh() {
     if (!m_store) return;
     try {
+        const auto st = m_store->stats();
+        m_seenPairs = st.pairs;
+        m_seenDecisions = st.decisions;
         m_model->setPairs(m_store->list());
     } catch (const std::exception& e) {
         fail(tr("Cannot read the pair store: %1").arg(QString::fromUtf8(e.what())));

@@ -24,6 +24,7 @@ class QCheckBox;
 class QComboBox;
 class QLabel;
 class QTableView;
+class QTimer;
 
 namespace lidistill::map {
 class StaticMap;
@@ -140,6 +141,9 @@ public Q_SLOTS:
     void setPairFilter(lidistill::pairs::Filter filter);
     /// Reads the store's pairs again (new pairs, others' decisions).
     void refresh();
+    /// Refreshes when the store holds pairs or decisions this view has not seen (another
+    /// studio, `pairs decide`, a `pairs make` elsewhere); a timer calls it while shown.
+    void pollStore();
 
 Q_SIGNALS:
     /// Pair `id`'s candidates and scan are in the views; withGroundTruth once its ground
@@ -197,6 +201,8 @@ private:
     QList<QAction*> m_keyActions;
     QAction* m_revealAction = nullptr;
     QString m_who;
+    QTimer* m_poll = nullptr;
+    long long m_seenPairs = -1, m_seenDecisions = -1;
     QStringList m_captions;
     long long m_current = -1;
     int m_token = 0;  // bumped whenever another pair goes on screen: drops stale loads
