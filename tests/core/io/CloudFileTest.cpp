@@ -469,6 +469,13 @@ TEST(CloudFileBadInput, HeadersThatCrashPclAreRefused) {
     writeBytes(dir / "green.ply", head + "property uint8 green\nend_header\n0 0 0 5\n");
     expectIoError([&] { io::readPly(dir / "green.ply"); }, dir / "green.ply",
                   "vertex property 'green' without a preceding uchar 'red'");
+    // Binary records without properties: nothing to check against the file's size, but PCL
+    // loops over every one (7e11 of them hang it).
+    writeBytes(dir / "empty-records.ply",
+               "ply\nformat binary_big_endian 1.0\nelement vertex 0\nproperty float x\n"
+               "property float y\nproperty float z\nelement junk 777777777777\nend_header\n");
+    expectIoError([&] { io::readPly(dir / "empty-records.ply"); }, dir / "empty-records.ply",
+                  "PLY element 'junk' declares 777777777777 records without properties");
     // With red first, or as floats (plain fields to PCL), the colours are fine.
     writeBytes(dir / "rgb.ply", head + "property uchar red\nproperty uchar blue\n"
                                        "property uchar i\nend_header\n1 2 3 5 6 7\n");
