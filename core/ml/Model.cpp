@@ -2,6 +2,7 @@
 #include "core/ml/Model.h"
 
 #include "core/base/Error.h"
+#include "core/base/MemoryBudget.h"
 #include "core/ml/ModelImpl.h"
 #include "core/ml/io/SafeTensors.h"
 #include "core/ml/nn/Networks.h"
@@ -14,6 +15,7 @@
 #include <optional>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 namespace lidistill::ml {
 
@@ -153,6 +155,53 @@ LidiffModel::Impl& LidiffModel::impl() const {
 LidiffModel::LidiffModel(LidiffModel&&) noexcept = default;
 LidiffModel& LidiffModel::operator=(LidiffModel&&) noexcept = default;
 
+namespace {
+
+// The networks are built from the metadata, and only then compared tensor by tensor with the
+// file: metadata that the file's own tensors contradict (a width of 8, an in_channels of a
+// million) would allocate huge networks first. So, before anything is built: each announced
+// network's stem kernel must have the shape width and in_channels give, the networks' size
+// (LiDiff's parameter counts at width 1, 8.5 M / 24.2 M / 21.7 M, scale with width^2) must not
+// exceed twice the tensor bytes the file holds, and it must fit the memory budget.
+void checkNetworksAgainstFile(const std::filesystem::path& file, const ModelConfig& c,
+                              const SafeTensors& content) {
+    const auto cs = nets::channelPlan(c.width);
+    double params = 0;
+    std::uint64_t fileBytes = 0;
+    for (const auto& [name, t] : content.tensors) {
+        fileBytes += static_cast<std::uint64_t>(t.numel()) * t.element_size();
+    }
+    for (const auto& [net, present, atWidth1] :
+         {std::tuple{"encoder", c.hasEncoder, 8.5e6}, std::tuple{"denoiser", c.hasDenoiser, 24.2e6},
+          std::tuple{"refiner", c.hasRefiner, 21.7e6}}) {
+        if (!present) continue;
+        params += atWidth1 * c.width * c.width;
+        const std::string key = std::string(net) + ".stem.0.kernel";
+        const std::vector<std::int64_t> want{27, c.inChannels, cs[0]};
+        const torch::Tensor* stem = nullptr;
+        for (const auto& [name, t] : content.tensors) {
+            if (name == key) stem = &t;
+        }
+        if (!stem) throw IoError(file, "no " + key + " for the " + net + " its metadata announces");
+        if (stem->sizes().vec() != want) {
+            std::ostringstream os;
+            os << key << " is " << stem->sizes() << ", but the metadata's width " << c.width
+               << " and in_channels " << c.inChannels << " need " << c10::IntArrayRef(want);
+            throw IoError(file, os.str());
+        }
+    }
+    const auto bytes = static_cast<std::uint64_t>(params * 4);
+    if (bytes > 2 * fileBytes + (std::uint64_t{1} << 20)) {
+        throw IoError(file, "its metadata (width " + std::to_string(c.width) +
+                                ") describes networks of about " + std::to_string(bytes >> 20) +
+                                " MiB, but the file holds " + std::to_string(fileBytes >> 20) +
+                                " MiB of tensors");
+    }
+    checkMemoryBudget(file, bytes, "the networks");
+}
+
+}  // namespace
+
 LidiffModel LidiffModel::load(const std::filesystem::path& file) {
     const auto content = loadSafeTensors(file);
     auto it = content.metadata.find(kConfigKey);
@@ -166,6 +215,7 @@ LidiffModel LidiffModel::load(const std::filesystem::path& file) {
     } catch (const InvalidArgument& e) {
         throw IoError(file, e.what());
     }
+    checkNetworksAgainstFile(file, config, content);
     LidiffModel model(config, 0);
     std::size_t expected = 0;
     for (auto& [name, module] : model.m_impl->networks()) {

@@ -55,6 +55,45 @@ TEST(SafeTensors, ModelRoundTripGivesIdenticalTensorsAndOutputs) {
     EXPECT_NE(c.denoise(noisy, partial, 300), ea);  // a different seed is a different model
 }
 
+// Metadata that the file's tensors contradict is refused before any network is built (a
+// width of 8 would allocate tens of GB first), naming the file and what disagrees.
+TEST(SafeTensors, MetadataIsCheckedAgainstTheTensorsBeforeNetworksAreBuilt) {
+    const auto dir = test::scratchDir();
+    LidiffModel(smallConfig(), 5).save(dir / "ok.safetensors");
+    const auto good = loadSafeTensors(dir / "ok.safetensors");
+    auto forge = [&](const std::string& name, auto&& change) {
+        SafeTensors st = good;
+        auto config = nlohmann::json::parse(st.metadata.at("lidistill.config"));
+        change(config, st);
+        st.metadata["lidistill.config"] = config.dump();
+        saveSafeTensors(dir / name, st);
+        return dir / name;
+    };
+    auto refused = [](const std::filesystem::path& f, const std::string& words) {
+        try {
+            LidiffModel::load(f);
+            ADD_FAILURE() << f << " was loaded";
+        } catch (const IoError& e) {
+            EXPECT_NE(std::string(e.what()).find(f.filename().string()), std::string::npos);
+            EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
+        }
+    };
+    refused(forge("wide.safetensors", [](auto& c, auto&) { c["width"] = 8.0; }),
+            "encoder.stem.0.kernel is [27, 3, 8], but the metadata's width 8");
+    refused(forge("inputs.safetensors", [](auto& c, auto&) { c["in_channels"] = 100000; }),
+            "in_channels 100000");
+    // A stem forged to match width 8, with nothing behind it: the size check.
+    refused(forge("stem.safetensors",
+                  [](auto& c, auto& st) {
+                      c["width"] = 8.0;
+                      c["has_denoiser"] = false;
+                      c["has_refiner"] = false;
+                      st.tensors = {{"encoder.stem.0.kernel", torch::zeros({27, 3, 256})}};
+                  }),
+            "describes networks of about");
+    EXPECT_NO_THROW(LidiffModel::load(dir / "ok.safetensors"));
+}
+
 TEST(SafeTensors, CorruptOrTruncatedFilesNameTheFile) {
     const auto dir = test::scratchDir();
     SafeTensors st;
