@@ -70,24 +70,6 @@ Json recordJson(long long step, const MetricsRecord& r) {
     return j;
 }
 
-// Keeps the log lines up to `step` (a crashed run may have logged steps after its checkpoint,
-// and the line being written when it died may be cut).
-void truncateLog(const fs::path& log, long long step) {
-    if (!fs::exists(log)) return;
-    std::ifstream in(log);
-    std::ostringstream kept;
-    for (std::string line; std::getline(in, line);) {
-        try {
-            const auto j = Json::parse(line);
-            if (j.at("step").get<long long>() <= step) kept << line << '\n';
-        } catch (const nlohmann::json::exception&) {
-            break;
-        }
-    }
-    in.close();
-    writeStreamAtomically(log, [&](std::ostream& os) { os << kept.str(); });
-}
-
 }  // namespace
 
 TrainingExample lidiffExample(const TrainingSource& source, std::size_t frame, std::uint64_t seed,
@@ -150,7 +132,7 @@ LoopResult runTrainingLoop(Trainer& trainer, const std::vector<TrainingSource>& 
         if (kept.empty() && !o.quietResume && writer) {
             log::warn("training: ", outDir.string(), " holds no checkpoint yet; starting at step 0");
         }
-        if (writer) truncateLog(logFile, step);
+        if (writer) run::truncateMetrics(logFile, step);  // the reader the fuzzer runs
     } else if (writer && fs::exists(logFile)) {
         fs::remove(logFile);
     }
