@@ -29,16 +29,20 @@
 
 namespace {
 
+/// Saves a picture of the whole window to `file` and ends the event loop (exit code 1 if the file
+/// cannot be written).
+void saveWindowAndQuit(lidistill::ui::MainWindow& window, const QString& file) {
+    const QImage image = window.grab().toImage();
+    const bool ok = image.save(file);
+    std::fprintf(ok ? stdout : stderr, "%s %s\n", ok ? "screenshot saved to" : "cannot save",
+                 qPrintable(file));
+    QCoreApplication::exit(ok ? 0 : 1);
+}
+
 /// Saves a picture of the whole window once the first frame (with its ground truth, if the
 /// sequence can have one) is on screen, then quits. Returns through the exit code.
 void arrangeScreenshot(lidistill::ui::MainWindow& window, const QString& file, int frame) {
-    auto take = [&window, file] {
-        const QImage image = window.grab().toImage();
-        const bool ok = image.save(file);
-        std::fprintf(ok ? stdout : stderr, "%s %s\n", ok ? "screenshot saved to" : "cannot save",
-                     qPrintable(file));
-        QCoreApplication::exit(ok ? 0 : 1);
-    };
+    auto take = [&window, file] { saveWindowAndQuit(window, file); };
     QObject::connect(&window, &lidistill::ui::MainWindow::frameShown, &window,
                      [&window, take, frame](int index, bool withGroundTruth) {
                          const auto& seq = window.session()->sequence();
@@ -61,13 +65,7 @@ void arrangeScreenshot(lidistill::ui::MainWindow& window, const QString& file, i
 /// As arrangeScreenshot, for the Curate workspace (--pairs): once its first pair is on screen
 /// with its ground truth (or without, when none is coming), or at once for an empty store.
 void arrangeCurationScreenshot(lidistill::ui::MainWindow& window, const QString& file) {
-    auto take = [&window, file] {
-        const QImage image = window.grab().toImage();
-        const bool ok = image.save(file);
-        std::fprintf(ok ? stdout : stderr, "%s %s\n", ok ? "screenshot saved to" : "cannot save",
-                     qPrintable(file));
-        QCoreApplication::exit(ok ? 0 : 1);
-    };
+    auto take = [&window, file] { saveWindowAndQuit(window, file); };
     lidistill::ui::CurationPanel* panel = window.curationPanel();
     QObject::connect(panel, &lidistill::ui::CurationPanel::pairShown, &window,
                      [panel, take](qlonglong, bool withGroundTruth) {
