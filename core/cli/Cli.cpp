@@ -35,6 +35,7 @@ std::vector<Command> allCommands() {
     cmds.push_back(trainTeacherCommand());
     cmds.push_back(trainRefinerCommand());
     cmds.push_back(trainDpoCommand());
+    cmds.push_back(trainDistillCommand());
     cmds.push_back(evalModelsCommand());
     cmds.push_back(workerCommand());
 #endif

@@ -17,6 +17,7 @@
 #include "core/ml/Model.h"
 
 #include <chrono>
+#include <deque>
 #include <cmath>
 #include <filesystem>
 #include <functional>
@@ -125,12 +126,33 @@ int runEvalModels(const Args& args, Context& ctx) {
     std::optional<ml::LidiffModel> teacher, student;
     if (auto t = args.value("teacher")) teacher.emplace(ml::LidiffModel::load(*t));
     if (auto s = args.value("student")) student.emplace(ml::LidiffModel::load(*s));
+    // --students NAME=FILE,...: more students, one row group each (the ablation table).
+    std::deque<std::pair<std::string, std::optional<ml::LidiffModel>>> more;
+    if (auto list = args.value("students")) {
+        std::stringstream ss(*list);
+        for (std::string item; std::getline(ss, item, ',');) {
+            const auto eq = item.find('=');
+            if (eq == std::string::npos || eq == 0 || eq + 1 == item.size()) {
+                throw UsageError("--students expects NAME=FILE[,NAME=FILE...], got '" + item + "'");
+            }
+            more.emplace_back(item.substr(0, eq), ml::LidiffModel::load(item.substr(eq + 1)));
+        }
+    }
     for (auto* m : {&teacher, &student}) {
         if (*m && args.has("device")) (*m)->setDevice(*args.value("device"));
     }
-    const ml::ModelScale scale = teacher   ? teacher->config().scale
-                                 : student ? student->config().scale
-                                           : ml::ModelScale::full();
+    for (auto& [name, m] : more) {
+        if (args.has("device")) m->setDevice(*args.value("device"));
+    }
+    const ml::ModelScale scale = teacher        ? teacher->config().scale
+                                 : student      ? student->config().scale
+                                 : !more.empty() ? more.front().second->config().scale
+                                                : ml::ModelScale::full();
+    for (const auto& [name, m] : more) {
+        if (const auto d = m->config().scale.differencesFrom(scale); !d.empty()) {
+            ctx.err << "eval-models: note: " << name << " is of another scale (" << d << ")\n";
+        }
+    }
     if (teacher && student) {
         if (const auto d = student->config().scale.differencesFrom(scale); !d.empty()) {
             ctx.err << "eval-models: note: teacher and student scales differ (" << d << ")\n";
@@ -161,21 +183,22 @@ int runEvalModels(const Args& args, Context& ctx) {
         std::size_t diffusedRow, refinedRow;  // refinedRow == 0: none
     };
     std::vector<Run> runs;
-    auto addRuns = [&](const std::optional<ml::LidiffModel>& m, const char* who,
+    auto addRuns = [&](const std::optional<ml::LidiffModel>& m, const std::string& who,
                        const std::vector<int>& steps) {
         if (!m) return;
         for (int s : steps) {
             Run r{&*m, s, rows.size(), 0};
-            rows.emplace_back(std::string(who) + ", " + std::to_string(s) + " steps");
+            rows.emplace_back(who + ", " + std::to_string(s) + " steps");
             if (m->config().hasRefiner && !args.flag("no-refine")) {
                 r.refinedRow = rows.size();
-                rows.emplace_back(std::string(who) + ", " + std::to_string(s) + " steps, refined");
+                rows.emplace_back(who + ", " + std::to_string(s) + " steps, refined");
             }
             runs.push_back(r);
         }
     };
     addRuns(teacher, "teacher", teacherSteps);
     addRuns(student, "student", studentSteps);
+    for (const auto& [name, m] : more) addRuns(m, name, studentSteps);
 
     const double work = double(frames.size() * (1 + runs.size()));
     double done = 0;
@@ -256,7 +279,8 @@ Command evalModelsCommand() {
     c.synopsis = "SEQUENCE_DIR...";
     c.description =
         "Completes every frame (--frames) of the held-out sequences with the teacher\n"
-        "(--teacher-steps) and the student (--student-steps), each diffused and refined when the\n"
+        "(--teacher-steps) and the student (--student-steps; more students with --students\n"
+        "NAME=MODEL,..., e.g. a ScoreLiDAR and a DDIL student), each diffused and refined when the\n"
         "model has a refiner, and scores them against the frame's ground truth (a crop of the\n"
         "whole sequence's map, reference 7.1) beside two rows that learn nothing: the input scan\n"
         "and the model-scale partial scan tiled with Gaussian jitter (--baseline-sigma, or the\n"
@@ -266,6 +290,7 @@ Command evalModelsCommand() {
         "Only frames no model trained on mean anything here.";
     c.options = {{"teacher", "MODEL", "teacher model file", false, ""},
                  {"student", "MODEL", "student model file", false, ""},
+                 {"students", "NAME=MODEL,...", "more students, rows named NAME", false, ""},
                  {"teacher-steps", "N,N", "teacher sampler steps", false, "50,8"},
                  {"student-steps", "N,N", "student sampler steps", false, "1,2,4,8"},
                  {"frames", "A:B", "frames of every sequence", false, "all"},

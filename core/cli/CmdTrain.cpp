@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// `lidistill train-teacher`, `train-refiner` and `train-dpo`: one loop (ml::runTrainingLoop),
-// three trainers.
+// `lidistill train-teacher`, `train-refiner`, `train-dpo` and `train-distill`: one loop
+// (ml::runTrainingLoop), four trainers.
 #ifdef LIDISTILL_HAVE_ML
 #include "core/base/Error.h"
 #include "core/base/RunFolder.h"
@@ -11,6 +11,7 @@
 #include "core/map/SequenceMap.h"
 #include "core/ml/DistillationDpo.h"
 #include "core/ml/Model.h"
+#include "core/ml/ScoreLidar.h"
 #include "core/ml/training/Trainer.h"
 
 #include <algorithm>
@@ -207,6 +208,49 @@ Command refinerCommand() {
     return c;
 }
 
+// ---- the student trainers (train-dpo, train-distill) ----------------------------------------
+
+// A student is trained at its teacher's scale: another tile only with --force-scale.
+void checkTile(const Args& args, const ml::ModelScale& scale, int tile) {
+    if (tile < 1) throw UsageError("--tile must be >= 1");
+    if (tile != scale.tile && !args.flag("force-scale")) {
+        throw UsageError("the teacher is of the " + scale.name + " scale (tile " +
+                         std::to_string(scale.tile) + "); --tile " + std::to_string(tile) +
+                         " leaves it: leave it out, or pass --force-scale");
+    }
+}
+
+// The options both student trainers take beside their own and the common ones.
+std::vector<OptionSpec> studentOptions(std::vector<OptionSpec> own) {
+    own.push_back({"tile", "K", "copies of the partial scan in x_init", false, "the teacher's scale"});
+    own.push_back({"validation-frame", "I",
+                   "hold frame I of the first sequence out of training and validate on it", false,
+                   ""});
+    own.push_back({"map", "FILE", "map cache (one training sequence)", false, "OUT_DIR/maps/"});
+    for (auto& o : studentStateOptionSpecs()) own.push_back(std::move(o));
+    return own;
+}
+
+const char* const kDdilHelp =
+    "\nDDIL (reference 10): --ddil-steps K trains the student at the states of its K sampler\n"
+    "steps (999, ..., as `complete --steps K` samples), not only at t = 999: each step picks a\n"
+    "step k and a source for its state: forward (the ground truth noised to t_k), teacher (the\n"
+    "teacher's sampler run from x_init + eps down to t_k) or student (the student's own), with\n"
+    "probabilities --ddil-start F,T,S going linearly to --ddil-end over the run. --replay N\n"
+    "keeps N rollout states, reused with probability --replay-prob (saved with the state, so\n"
+    "resumed runs repeat uninterrupted ones); --reflect M clamps states and samples to the\n"
+    "scan's box grown by M metres. metrics.jsonl then has state_k, state_source (0 forward,\n"
+    "1 teacher, 2 student) and replayed.";
+
+// Data-parallel student training is refused before the run folder is touched (a run.json would
+// make the folder "hold a run").
+void refuseDataParallel(const Args& args, const std::string& command) {
+    if (args.integer("nproc", 1) > 1 || args.integer("world-size", 1) > 1) {
+        throw UsageError(command + " cannot run data-parallel (--nproc / --world-size) yet: "
+                         "train-teacher and train-refiner can");
+    }
+}
+
 // ---- train-dpo -----------------------------------------------------------------------------
 
 int runDpo(const Args& args, Context& ctx) {
@@ -219,7 +263,6 @@ int runDpo(const Args& args, Context& ctx) {
     d.loserWeight = args.number("loser-weight", 1.0);
     d.beta = args.number("beta", 1000.0);
     d.tile = static_cast<int>(args.integer("tile", teacher.config().scale.tile));
-    if (d.tile < 1) throw UsageError("--tile must be >= 1");
     const std::string objective = args.value("objective", "linear");
     if (objective == "linear") {
         d.objective = ml::DpoOptions::Objective::Linear;
@@ -232,6 +275,7 @@ int runDpo(const Args& args, Context& ctx) {
                          "'");
     }
     if (!(d.beta > 0) || !std::isfinite(d.beta)) throw UsageError("--beta must be > 0");
+    d.states = studentStateOptions(args);
     if (auto store = args.value("pairs")) {
         d.pairStore = fs::absolute(*store);
         d.pairMix = args.number("pairs-mix", 1.0);
@@ -242,37 +286,13 @@ int runDpo(const Args& args, Context& ctx) {
     if (!(d.noiseScale > 0) || !(d.gradClip >= 0) || !std::isfinite(d.loserWeight)) {
         throw UsageError("--lambda must be positive, --clip >= 0");
     }
-    ml::ModelScale scale = teacher.config().scale;
-    if (d.tile != scale.tile && !args.flag("force-scale")) {
-        throw UsageError("the teacher is of the " + scale.name + " scale (tile " +
-                         std::to_string(scale.tile) + "); --tile " + std::to_string(d.tile) +
-                         " leaves it: leave it out, or pass --force-scale");
-    }
+    const ml::ModelScale scale = teacher.config().scale;
+    checkTile(args, scale, d.tile);
     TerminalProgress prep(ctx.err, "train-dpo: maps", ctx.errIsTerminal);
-    // Refused before the run folder is touched (a run.json would make the folder "hold a run").
-    if (args.integer("nproc", 1) > 1 || args.integer("world-size", 1) > 1) {
-        throw UsageError("train-dpo cannot run data-parallel (--nproc / --world-size) yet: "
-                         "train-teacher and train-refiner can");
-    }
+    refuseDataParallel(args, "train-dpo");
     auto setup = prepareTraining(args, 1, scale, 1e-5, 0.999, 1000, &prep);
     prep.finish();
-    // --validation-frame I: frame I of the (first) training sequence is held out for validation.
-    if (auto v = args.value("validation-frame")) {
-        std::size_t f = 0;
-        auto& src = setup.sources.front();
-        if (!parseIndex(*v, f) || f >= src.sequence->size()) {
-            throw UsageError("--validation-frame must be a frame index below " +
-                             std::to_string(src.sequence->size()));
-        }
-        src.frames.erase(std::remove(src.frames.begin(), src.frames.end(), f), src.frames.end());
-        if (src.frames.empty()) throw UsageError("no training frame left beside the validation frame");
-        setup.validation.push_back({src.sequence->frameName(f), src.sequence->loadScan(f),
-                                    map::groundTruthForFrame(*src.sequence, *src.map, f,
-                                                             groundTruthFor(scale))});
-    }
-    if (setup.loop.validateEvery > 0 && setup.validation.empty()) {
-        throw UsageError("--validate-every needs --validation SEQ or --validation-frame I");
-    }
+    holdOutValidationFrame(args, setup, scale);
     d.learningRate = setup.loop.learningRate;
     auto trainer = ml::makeDpoTrainer(teacher, d);  // --resume: the state file has the student
     writeRunJson(setup, "train-dpo",
@@ -285,7 +305,8 @@ int runDpo(const Args& args, Context& ctx) {
                       {"tile", d.tile},
                       {"pairs", d.pairStore.string()},
                       {"pairs_mix", d.pairStore.empty() ? 0.0 : d.pairMix},
-                      {"validation_frame", args.value("validation-frame", "")}});
+                      {"validation_frame", args.value("validation-frame", "")},
+                      {"ddil", studentStateJson(d.states)}});
     return runAndReport(*trainer, setup, "train-dpo", ctx);
 }
 
@@ -315,19 +336,18 @@ Command dpoCommand() {
         "verdicts are read again every step, so decisions made during the run count at once.\n"
         "--pairs-mix R takes a stored pair in a share R of the steps and an on-policy pair in the\n"
         "rest. metrics.jsonl then also has from_store, pair, pair_human, pairs_usable,\n"
-        "pairs_human (usable pairs a person decided) and pref_margin.";
+        "pairs_human (usable pairs a person decided) and pref_margin." +
+        std::string(kDdilHelp);
     c.options = withCommon(
-        {{"lambda", "L", "noise scale of the second candidate", false, "1.1"},
-         {"clip", "C", "gradient norm clip (0: none)", false, "0.05"},
-         {"loser-weight", "W", "weight of the loser (repulsive) term", false, "1.0"},
-         {"objective", "linear|released|bounded", "generator loss", false, "linear"},
-         {"beta", "B", "inverse temperature (bounded objective, stored pairs)", false, "1000"},
-         {"tile", "K", "copies of the partial scan in x_init", false, "the teacher's scale"},
-         {"pairs", "STORE", "train on the pairs of this pair store", false, ""},
-         {"pairs-mix", "R", "share of the steps on stored pairs (with --pairs)", false, "1"},
-         {"validation-frame", "I",
-          "hold frame I of the first sequence out of training and validate on it", false, ""},
-         {"map", "FILE", "map cache (one training sequence)", false, "OUT_DIR/maps/"}},
+        studentOptions(
+            {{"lambda", "L", "noise scale of the second candidate", false, "1.1"},
+             {"clip", "C", "gradient norm clip (0: none)", false, "0.05"},
+             {"loser-weight", "W", "weight of the loser (repulsive) term", false, "1.0"},
+             {"objective", "linear|released|bounded", "generator loss", false, "linear"},
+             {"beta", "B", "inverse temperature (bounded objective, stored pairs)", false, "1000"},
+             {"pairs", "STORE", "train on the pairs of this pair store", false, ""},
+             {"pairs-mix", "R", "share of the steps on stored pairs (with --pairs)", false,
+              "1"}}),
         "1e-5", "0.999", 1000);
     c.minPositional = 3;
     c.maxPositional = 1000;
@@ -335,7 +355,118 @@ Command dpoCommand() {
     return c;
 }
 
+// ---- train-distill (ScoreLiDAR) --------------------------------------------------------------
+
+int runDistill(const Args& args, Context& ctx) {
+    const auto& p = args.positional();
+    auto teacher = ml::LidiffModel::load(p[0]);
+    if (auto device = args.value("device")) teacher.setDevice(*device);
+    ml::ScoreLidarOptions o;
+    const std::string distill = args.value("objective", "intended");
+    if (distill == "intended") {
+        o.distill = ml::ScoreLidarOptions::Distill::Intended;
+    } else if (distill == "released") {
+        o.distill = ml::ScoreLidarOptions::Distill::Released;
+    } else {
+        throw UsageError("--objective must be intended or released, got '" + distill + "'");
+    }
+    const std::string structure = args.value("structure", "nearest");
+    if (structure == "nearest") {
+        o.structure = ml::ScoreLidarOptions::Structure::Nearest;
+    } else if (structure == "index") {
+        o.structure = ml::ScoreLidarOptions::Structure::IndexAligned;
+    } else {
+        throw UsageError("--structure must be nearest or index, got '" + structure + "'");
+    }
+    o.gradClip = args.number("clip", 0.0);
+    o.distillWeight = args.number("distill-weight", 1.0);
+    o.sceneWeight = args.number("scene-weight", 0.5);
+    o.pointWeight = args.number("point-weight", 0.01);
+    o.keypointFraction = args.number("keypoints", 1.0 / 30.0);
+    o.subsetFraction = args.number("curvature-subset", 0.1);
+    o.curvatureNeighbours = static_cast<int>(args.integer("curvature-k", 180));
+    o.tile = static_cast<int>(args.integer("tile", teacher.config().scale.tile));
+    o.states = studentStateOptions(args);
+    const ml::ModelScale scale = teacher.config().scale;
+    checkTile(args, scale, o.tile);
+    refuseDataParallel(args, "train-distill");
+    TerminalProgress prep(ctx.err, "train-distill: maps", ctx.errIsTerminal);
+    auto setup = prepareTraining(args, 1, scale, 3e-5, 1.0, 1000, &prep);
+    prep.finish();
+    holdOutValidationFrame(args, setup, scale);
+    o.learningRate = setup.loop.learningRate;
+    std::unique_ptr<ml::Trainer> trainer;
+    try {
+        trainer = ml::makeScoreLidarTrainer(teacher, o);
+    } catch (const InvalidArgument& e) {
+        throw UsageError(e.what());
+    }
+    writeRunJson(setup, "train-distill",
+                 Json{{"teacher", p[0]},
+                      {"objective", distill},
+                      {"structure", structure},
+                      {"clip", o.gradClip},
+                      {"distill_weight", o.distillWeight},
+                      {"scene_weight", o.sceneWeight},
+                      {"point_weight", o.pointWeight},
+                      {"keypoints", o.keypointFraction},
+                      {"curvature_subset", o.subsetFraction},
+                      {"curvature_k", o.curvatureNeighbours},
+                      {"tile", o.tile},
+                      {"validation_frame", args.value("validation-frame", "")},
+                      {"ddil", studentStateJson(o.states)}});
+    return runAndReport(*trainer, setup, "train-distill", ctx);
+}
+
+Command distillCommand() {
+    Command c;
+    c.name = "train-distill";
+    c.summary = "ScoreLiDAR: distil a few-step student from a teacher on sequences";
+    c.synopsis = "TEACHER SEQUENCE_DIR... OUT_DIR";
+    c.description =
+        "Reference 5 with the intended objective (5.4; reference 0.2: the released distillation\n"
+        "term has an exactly zero gradient, --objective released keeps it, for ablation). The\n"
+        "student G, the frozen teacher and a fake score phi start from the teacher's denoiser.\n"
+        "Each step: phi learns a sample of G by denoising score matching; then G, on a fresh\n"
+        "sample x0 (one SDE-DPM++ jump 999 -> 0 from x_init + eps), follows\n"
+        "  --distill-weight mean(sg(eps_T - eps_phi) x0) + --scene-weight L_scene\n"
+        "  + --point-weight L_point,\n"
+        "L_scene the Chamfer loss to the ground truth by nearest neighbours, L_point the MSE of\n"
+        "the distance matrices of the ground truth's highest-curvature points (--keypoints of the\n"
+        "generated points, curvature from --curvature-k neighbours in a --curvature-subset) and\n"
+        "of their nearest points in x0. --structure index uses the released index-aligned forms\n"
+        "(reference 0.3: no correspondence), for ablation. Plain SGD, --lr (3e-5), no clipping\n"
+        "unless --clip. OUT_DIR as train-dpo's: metrics.jsonl (loss_g, loss_distill, loss_scene,\n"
+        "loss_point, loss_aux, grad_g, grad_aux, cd_sample), run.json, student_latest.safetensors,\n"
+        "state_step_N.pt (student, fake score, optimizers, replay buffer), checkpoint.json;\n"
+        "Ctrl+C or SIGTERM stops after the current step and saves; --resume goes on. The student\n"
+        "file samples with 8 steps, w 3.5 unless `model merge --guidance` says otherwise." +
+        std::string(kDdilHelp);
+    c.options = withCommon(
+        studentOptions(
+            {{"objective", "intended|released", "distillation term", false, "intended"},
+             {"structure", "nearest|index", "structural losses' correspondences", false,
+              "nearest"},
+             {"clip", "C", "gradient norm clip (0: none)", false, "0"},
+             {"distill-weight", "W", "weight of the distillation term", false, "1"},
+             {"scene-weight", "W", "weight of the scene-wise loss", false, "0.5"},
+             {"point-weight", "W", "weight of the point-wise (keypoint) loss", false, "0.01"},
+             {"keypoints", "F", "keypoints, a fraction of the generated points", false, "1/30"},
+             {"curvature-subset", "F", "ground-truth points whose curvature is computed", false,
+              "0.1"},
+             {"curvature-k", "K", "neighbours of the curvature", false, "180"}}),
+        "3e-5", "1.0", 1000);
+    c.minPositional = 3;
+    c.maxPositional = 1000;
+    c.run = runDistill;
+    return c;
+}
+
 }  // namespace
+
+Command trainDistillCommand() {
+    return distillCommand();
+}
 
 Command trainTeacherCommand() {
     return teacherCommand();

@@ -54,6 +54,7 @@ Command completeCommand();  // core/cli/CmdComplete.cpp
 Command trainTeacherCommand();  // core/cli/CmdTrain.cpp
 Command trainRefinerCommand();
 Command trainDpoCommand();
+Command trainDistillCommand();
 Command evalModelsCommand();  // core/cli/CmdEvalModels.cpp
 Command workerCommand();      // core/cli/CmdWorker.cpp
 #endif

@@ -12,11 +12,14 @@
 #include "core/map/SequenceMap.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <iomanip>
 #include <ostream>
 #include <set>
+#include <sstream>
 
 #include <arpa/inet.h>
 #include <csignal>
@@ -235,6 +238,88 @@ TrainSetup prepareTraining(const Args& args, std::size_t firstSeq, const ml::Mod
         }
     }
     return s;
+}
+
+std::vector<OptionSpec> studentStateOptionSpecs() {
+    return {{"ddil-steps", "K", "DDIL: train at the states of the student's K sampler steps", false,
+             "1 (t = 999 only)"},
+            {"ddil-start", "F,T,S", "DDIL: probabilities of forward, teacher and student states "
+             "at the start", false, "0,0,1"},
+            {"ddil-end", "F,T,S", "DDIL: the same at the end (linear in between)", false,
+             "--ddil-start"},
+            {"replay", "N", "DDIL: rollout states kept for reuse", false, "0"},
+            {"replay-prob", "P", "DDIL: probability that a step reuses a kept state", false, "0"},
+            {"reflect", "M", "DDIL: clamp states to the scan's box grown by M metres", false,
+             "0 (off)"}};
+}
+
+ml::StudentStateOptions studentStateOptions(const Args& args) {
+    ml::StudentStateOptions o;
+    o.studentSteps = static_cast<int>(args.integer("ddil-steps", 1));
+    auto triple = [&](const char* name, const std::array<double, 3>& fallback) {
+        const auto v = args.value(name);
+        if (!v) return fallback;
+        std::array<double, 3> out{};
+        std::stringstream ss(*v);
+        std::string w;
+        for (int i = 0; i < 3; ++i) {
+            if (!std::getline(ss, w, ',')) {
+                throw UsageError(std::string("--") + name + " expects three probabilities F,T,S");
+            }
+            char* end = nullptr;
+            out[i] = std::strtod(w.c_str(), &end);
+            if (end == w.c_str() || *end != '\0') {
+                throw UsageError(std::string("--") + name + ": '" + w + "' is not a number");
+            }
+        }
+        if (std::getline(ss, w, ',')) {
+            throw UsageError(std::string("--") + name + " expects three probabilities F,T,S");
+        }
+        return out;
+    };
+    o.start = triple("ddil-start", o.start);
+    o.end = triple("ddil-end", o.start);
+    o.replaySize = static_cast<int>(args.integer("replay", 0));
+    o.replayProb = args.number("replay-prob", 0.0);
+    o.reflectMargin = args.number("reflect", 0.0);
+    if (o.studentSteps == 1 && (args.has("ddil-start") || args.has("ddil-end"))) {
+        throw UsageError("--ddil-start / --ddil-end need --ddil-steps K > 1 (at K = 1 every state "
+                         "is x_init + eps at t = 999)");
+    }
+    try {
+        o.validate();
+    } catch (const InvalidArgument& e) {
+        throw UsageError(e.what());
+    }
+    return o;
+}
+
+Json studentStateJson(const ml::StudentStateOptions& o) {
+    return Json{{"ddil_steps", o.studentSteps},
+                {"ddil_start", o.start},
+                {"ddil_end", o.end},
+                {"replay", o.replaySize},
+                {"replay_prob", o.replayProb},
+                {"reflect", o.reflectMargin}};
+}
+
+void holdOutValidationFrame(const Args& args, TrainSetup& setup, const ml::ModelScale& scale) {
+    if (auto v = args.value("validation-frame")) {
+        std::size_t f = 0;
+        auto& src = setup.sources.front();
+        if (!parseIndex(*v, f) || f >= src.sequence->size()) {
+            throw UsageError("--validation-frame must be a frame index below " +
+                             std::to_string(src.sequence->size()));
+        }
+        src.frames.erase(std::remove(src.frames.begin(), src.frames.end(), f), src.frames.end());
+        if (src.frames.empty()) throw UsageError("no training frame left beside the validation frame");
+        setup.validation.push_back({src.sequence->frameName(f), src.sequence->loadScan(f),
+                                    map::groundTruthForFrame(*src.sequence, *src.map, f,
+                                                             groundTruthFor(scale))});
+    }
+    if (setup.loop.validateEvery > 0 && setup.validation.empty()) {
+        throw UsageError("--validate-every needs --validation SEQ or --validation-frame I");
+    }
 }
 
 void writeRunJson(const TrainSetup& s, const std::string& command, const Json& extra) {

@@ -11,6 +11,7 @@
 #include "core/map/GroundTruth.h"
 #include "core/map/StaticMap.h"
 #include "core/ml/Model.h"
+#include "core/ml/StudentStates.h"
 #include "core/ml/training/TrainingLoop.h"
 
 #include <deque>
@@ -62,6 +63,16 @@ TrainSetup prepareTraining(const Args& args, std::size_t firstSeq, const ml::Mod
 /// listing the differences (UsageError), unless --force.
 void writeRunJson(const TrainSetup& setup, const std::string& command,
                   const nlohmann::ordered_json& extra);
+
+/// The student trainers' DDIL options (--ddil-steps, --ddil-start, --ddil-end, --replay,
+/// --replay-prob, --reflect), their parser (@throws UsageError) and their run.json record.
+std::vector<OptionSpec> studentStateOptionSpecs();
+ml::StudentStateOptions studentStateOptions(const Args& args);
+nlohmann::ordered_json studentStateJson(const ml::StudentStateOptions& o);
+
+/// --validation-frame I: frame I of the first training sequence leaves training and becomes the
+/// validation frame. Then checks that --validate-every has a frame. @throws UsageError.
+void holdOutValidationFrame(const Args& args, TrainSetup& setup, const ml::ModelScale& scale);
 
 /// Runs the loop with the terminal's progress and a summary line at the end.
 int runAndReport(ml::Trainer& trainer, TrainSetup& setup, const std::string& task, Context& ctx);

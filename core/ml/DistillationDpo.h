@@ -19,6 +19,7 @@
 
 #include "core/base/PointCloud.h"
 #include "core/ml/Model.h"
+#include "core/ml/StudentStates.h"
 
 #include <cstdint>
 #include <filesystem>
@@ -40,6 +41,10 @@ struct DpoOptions {
     std::filesystem::path pairStore;
     /// Fraction of the steps that take a stored pair (the rest are on-policy), in (0, 1].
     double pairMix = 1.0;
+    /// DDIL (StudentStates.h): the states the on-policy pairs start from. Both candidates start
+    /// at the same step k from one source: rollouts from x_init + eps and x_init + lambda eps,
+    /// or G + sigma_t eps and G + sigma_t lambda eps. Default: x_init + eps at t = 999.
+    StudentStateOptions states;
 };
 
 /// What one training step measured.
@@ -55,6 +60,11 @@ struct DpoStepStats {
     /// the winner, before the step: (err_G(l) - err_ref(l)) - (err_G(w) - err_ref(w)) with
     /// err the denoising MSE at the step's noise and timestep. 0 while G is the teacher.
     double preferenceMargin = 0;
+    /// DDIL: the student's step k and the source of the G step's states (StateChoice), and
+    /// whether they were a replayed rollout.
+    int stateStep = 0;
+    int stateSource = 2;
+    bool replayed = false;
 };
 
 /// Not thread-safe. The teacher must outlive the trainer.
@@ -83,6 +93,9 @@ public:
     /// take part. @throws InvalidArgument for empty clouds.
     DpoStepStats storedPairStep(const PointCloud& partial, const PointCloud& winner,
                                 const PointCloud& loser, std::uint64_t seed);
+
+    /// Training progress in [0, 1] (DDIL's schedule of state sources).
+    void setProgress(double fraction);
 
     /// Sets the learning rate of both optimizers (an epoch-wise decay is the caller's schedule).
     /// @throws InvalidArgument unless positive.

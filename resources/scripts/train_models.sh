@@ -10,6 +10,12 @@
 #   models   teacher + refiner and student + refiner into WORK_DIR/models/
 #   eval     lidistill eval-models on held-out frames: the real SemanticKITTI frames of
 #            ../shared/data (never trained on) and the synthetic seeds 901/902
+# Ablation stages (issue 11; not in the default list; same data, teacher and steps as dpo):
+#   scorelidar       lidistill train-distill from the teacher (ScoreLiDAR, intended objective)
+#   scorelidar_ddil  the same with DDIL states (--ddil-steps 8, forward/teacher/student mix)
+#   dpo_ddil         train-dpo with the same DDIL states
+#   ablation         the three students + refiner into WORK_DIR/models/, and eval-models with
+#                    every student on the same held-out frames (WORK_DIR/ablation-*.json)
 # Every stage is resumable: run the script again after a kill and it goes on (training stages
 # use --resume; finished stages are skipped). Logs: WORK_DIR/logs/. Each training stage runs
 # single-threaded (lite-scale ops are too small to split; see README "The lite scale").
@@ -24,6 +30,10 @@ SHARED=${LIDISTILL_SHARED_DATA:-$ROOT/../shared/data}
 TEACHER_STEPS=${TEACHER_STEPS:-5000}
 REFINER_STEPS=${REFINER_STEPS:-2500}
 DPO_STEPS=${DPO_STEPS:-400}
+ABLATION_STEPS=${ABLATION_STEPS:-$DPO_STEPS}
+# DDIL's state mix (reference 10 gives no values): mostly forward-noised truth at first, mostly
+# the student's own rollouts at the end; a replay buffer halves the rollouts' cost.
+DDIL=(--ddil-steps 8 --ddil-start 0.5,0.25,0.25 --ddil-end 0.1,0.3,0.6 --replay 64 --replay-prob 0.5)
 # Guidance written into the shipped files: chosen on the validation sequence (seed 901, frames
 # 10-13, CD of the diffused cloud over w in 1, 2, 3.5, 6), never on the evaluation frames.
 TEACHER_GUIDANCE=${TEACHER_GUIDANCE:-2}
@@ -77,6 +87,39 @@ stage_dpo() {
         --checkpoint-every 200 --validate-every 200 \
         --validation "$WORK/data/val-901/sequences/00" --validation-frames 10:12 \
         --print-every 20 --resume >>"$WORK/logs/dpo.log" 2>&1
+}
+
+student_run() {  # NAME COMMAND [OPTIONS...]: a student trainer's run into WORK/NAME
+    local name=$1 cmd=$2
+    shift 2
+    [ "$(done_steps "$WORK/$name")" -ge "$ABLATION_STEPS" ] && return
+    # shellcheck disable=SC2046
+    OMP_NUM_THREADS=1 "$L" "$cmd" "$WORK/teacher/teacher_latest.safetensors" $(train_seqs) \
+        "$WORK/$name" --steps "$ABLATION_STEPS" --augment --seed 44 \
+        --checkpoint-every 100 --validate-every 200 \
+        --validation "$WORK/data/val-901/sequences/00" --validation-frames 10:12 \
+        --print-every 20 --resume "$@" >>"$WORK/logs/$name.log" 2>&1
+}
+stage_scorelidar() { student_run scorelidar train-distill --lr 3e-5; }
+stage_scorelidar_ddil() { student_run scorelidar-ddil train-distill --lr 3e-5 "${DDIL[@]}"; }
+stage_dpo_ddil() { student_run dpo-ddil train-dpo --lr 1e-5 "${DDIL[@]}"; }
+
+stage_ablation() {
+    local list="" name
+    for name in scorelidar scorelidar-ddil dpo-ddil; do
+        [ -f "$WORK/$name/student_latest.safetensors" ] || continue
+        "$L" model merge "$WORK/models/lite-$name.safetensors" \
+            "$WORK/$name/student_latest.safetensors" "$WORK/refiner/refiner_latest.safetensors" \
+            --networks encoder,denoiser,refiner --source "train_models.sh: $name + refiner" \
+            --guidance "$STUDENT_GUIDANCE"
+        list="$list,$name=$WORK/models/lite-$name.safetensors"
+    done
+    local args=(--students "dpo=$WORK/models/lite-student.safetensors$list"
+        --baseline-sigma 0.1 --map-cache "$WORK/eval-maps")
+    "$L" eval-models "$SHARED/semantickitti-mini/sequences/00" "${args[@]}" \
+        --out "$WORK/ablation-real.json" | tee "$WORK/logs/ablation-real.md"
+    "$L" eval-models "$WORK/data/val-902/sequences/00" --frames 5:40:5 "${args[@]}" \
+        --out "$WORK/ablation-synth.json" | tee "$WORK/logs/ablation-synth.md"
 }
 
 stage_models() {

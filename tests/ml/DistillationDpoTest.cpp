@@ -9,7 +9,7 @@
 #include "core/ml/training/DpoObjective.h"
 #include "core/ml/training/Trainer.h"
 #include "core/pairs/PairStore.h"
-#include "tests/ml/ModelTestSupport.h"
+#include "tests/ml/StudentTestSupport.h"
 #include "tests/support/TestData.h"
 
 #include <gtest/gtest.h>
@@ -18,50 +18,14 @@
 namespace lidistill::ml {
 namespace {
 
-struct DpoSetup {
-    LidiffModel teacher{modeltest::smallConfig(false), 21};
-    PointCloud partial, gt;
-};
-
-// A calibrated small teacher, a 200-point partial scan and a ground truth made of the scan's
-// own points (enough to rank candidates by Chamfer distance).
-DpoSetup makeSetup() {
-    DpoSetup s;
-    const PointCloud scan =
-        io::readKittiBin(lidistill::test::semanticKittiSeq00() / "velodyne" / "000000.bin");
-    PointCloud near;
-    for (const auto& p : scan.xyz) {
-        const double r = std::hypot(p[0], p[1], p[2]);
-        if (r > 3.5 && r < 30) near.xyz.push_back(p);
-    }
-    s.partial = geometry::farthestPointSample(near, 200);
-    s.gt = geometry::farthestPointSample(near, 2000);
-    CompletionOptions o;
-    o.partialPoints = 200;
-    o.tile = 2;
-    modeltest::calibrateBatchNorm(s.teacher, scan, o);
-    return s;
-}
-
-// Every tensor of a network, copied.
-std::vector<torch::Tensor> snapshot(torch::nn::Module& m) {
-    std::vector<torch::Tensor> out;
-    for (const auto& p : m.parameters()) out.push_back(p.detach().clone());
-    return out;
-}
-
-double largestChange(torch::nn::Module& m, const std::vector<torch::Tensor>& before) {
-    double worst = 0;
-    const auto now = m.parameters();
-    for (std::size_t i = 0; i < now.size(); ++i) {
-        worst = std::max(worst, (now[i].detach() - before[i]).abs().max().item<double>());
-    }
-    return worst;
-}
+using modeltest::largestChange;
+using modeltest::snapshot;
+using modeltest::valueOf;
+using DpoSetup = modeltest::RealScene;
 
 TEST(DistillationDpo, IntendedObjectiveMovesTheStudentAndNothingFrozen) {
     LIDISTILL_REQUIRE_SHARED_DATA();
-    DpoSetup s = makeSetup();
+    DpoSetup s;
     DpoOptions o;
     o.tile = 2;
     o.learningRate = 1e-2;
@@ -98,7 +62,7 @@ TEST(DistillationDpo, IntendedObjectiveMovesTheStudentAndNothingFrozen) {
 
 TEST(DistillationDpo, ReleasedObjectiveHasExactlyZeroGradient) {
     LIDISTILL_REQUIRE_SHARED_DATA();
-    DpoSetup s = makeSetup();
+    DpoSetup s;
     DpoOptions o;
     o.tile = 2;
     o.learningRate = 1e-2;
@@ -117,7 +81,7 @@ TEST(DistillationDpo, ReleasedObjectiveHasExactlyZeroGradient) {
 
 TEST(DistillationDpo, BoundedObjectiveMovesOnlyTheStudentInItsStep) {
     LIDISTILL_REQUIRE_SHARED_DATA();
-    DpoSetup s = makeSetup();
+    DpoSetup s;
     DpoOptions o;
     o.tile = 2;
     o.learningRate = 1e-2;  // with the default clipping: beta 1000 makes raw steps huge
@@ -150,7 +114,7 @@ TEST(DistillationDpo, BoundedObjectiveMovesOnlyTheStudentInItsStep) {
 
 TEST(DistillationDpo, LearningRateReachesTheOptimizers) {
     LIDISTILL_REQUIRE_SHARED_DATA();
-    DpoSetup s = makeSetup();
+    DpoSetup s;
     DpoOptions o;
     o.tile = 2;
     o.learningRate = 1e-2;
@@ -196,11 +160,7 @@ namespace {
 // generator loss then moves each winner point by lr (T - x0) / (3 N sigma) toward T and each
 // loser point by loserWeight times that away from T: a flipped sign, swapped roles or an ignored
 // loser weight all give other numbers.
-struct KnownProblem {
-    torch::Tensor target = torch::tensor({{0.f, 0.f, 0.f}, {4.f, 1.f, -1.f}, {2.f, -3.f, 0.5f}});
-    torch::Tensor start = torch::tensor({{1.f, 2.f, 0.f}, {3.f, 0.f, 1.f}, {2.f, -1.f, 2.f}});
-    float sigma = 0.5f;
-    torch::Tensor e = torch::tensor({{0.3f, -0.2f, 0.1f}, {-0.5f, 0.4f, 0.0f}, {0.2f, 0.2f, -0.7f}});
+struct KnownProblem : modeltest::PointMasses {
 
     // x0 after one step of lr on the linear loss, for the winner and the loser.
     std::pair<torch::Tensor, torch::Tensor> step(double lr, double loserWeight) const {
@@ -240,14 +200,6 @@ TEST(DistillationDpo, IntendedObjectiveMovesWinnersTowardTheTeachersDataAndLoser
     EXPECT_GT((wf - p.target).norm().item<double>(), before);
 }
 
-// The value of a record's key (the metrics line a step logs).
-double valueOf(const MetricsRecord& r, const std::string& key) {
-    for (const auto& [k, v] : r) {
-        if (k == key) return v;
-    }
-    ADD_FAILURE() << "no " << key << " in the record";
-    return 0;
-}
 
 // The change of every parameter of the student from the teacher's, as one vector.
 torch::Tensor studentStep(const Trainer& trainer, const LidiffModel& teacher) {
@@ -266,7 +218,7 @@ torch::Tensor studentStep(const Trainer& trainer, const LidiffModel& teacher) {
 // while a run goes is read by its next step.
 TEST(DistillationDpo, StoredPairsTrainOnThePersonsVerdictWhenThereIsOne) {
     LIDISTILL_REQUIRE_SHARED_DATA();
-    DpoSetup s = makeSetup();
+    DpoSetup s;
     const auto dir = lidistill::test::scratchDir();
     auto store = pairs::PairStore::open(dir / "pairs.db", true);
     std::filesystem::create_directories(store.cloudDir());

@@ -188,5 +188,84 @@ TEST_F(TrainRun, TeacherAndRefinerRunsKeepTheRunFolderContract) {
     EXPECT_GT(rlog[0].at("loss").get<double>(), 0.0);
 }
 
+// train-distill (ScoreLiDAR) keeps the run-folder contract, moves the student, logs its losses;
+// the released objective without structural losses leaves it the teacher.
+TEST_F(TrainRun, DistillRunLogsItsLossesAndMovesTheStudent) {
+    const auto out = dir / "distill";
+    auto words = [&](const fs::path& o, std::vector<std::string> extra) {
+        std::vector<std::string> w{"train-distill", teacher, seq, o.string(), "--lr", "1e-3",
+                                   "--map", (dir / "map.ldmap").string()};
+        w.insert(w.end(), extra.begin(), extra.end());
+        return w;
+    };
+    auto r = runCli(words(out, {"--steps", "2", "--validate-every", "2", "--validation-frame",
+                                "1", "--curvature-k", "16"}));
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto log = readLog(out / "metrics.jsonl");
+    ASSERT_EQ(log.size(), 3u);
+    for (int k = 0; k < 2; ++k) {
+        for (const char* key : {"loss_g", "loss_distill", "loss_scene", "loss_point", "loss_aux",
+                                "grad_g", "grad_aux", "cd_sample"}) {
+            ASSERT_TRUE(log[k].contains(key)) << key;
+            EXPECT_TRUE(std::isfinite(log[k].at(key).get<double>())) << key;
+        }
+        EXPECT_GT(log[k].at("loss_scene").get<double>(), 0.0);
+        EXPECT_GT(log[k].at("loss_point").get<double>(), 0.0);
+        EXPECT_FALSE(log[k].contains("state_k"));  // no DDIL: today's states, not logged
+    }
+    EXPECT_GT(log[2].at("val_cd").get<double>(), 0.0);
+    EXPECT_FALSE(sameDenoiser(LidiffModel::load(out / "student_latest.safetensors"),
+                              LidiffModel::load(teacher)));
+    std::ifstream runJson(out / "run.json");
+    const auto j = nlohmann::json::parse(runJson);
+    EXPECT_EQ(j.at("command"), "train-distill");
+    EXPECT_EQ(j.at("structure"), "nearest");
+    EXPECT_EQ(j.at("ddil").at("ddil_steps"), 1);
+
+    // Released distillation term alone: exactly zero gradient, the student stays the teacher.
+    const auto released = dir / "distill-released";
+    r = runCli(words(released, {"--steps", "2", "--objective", "released", "--scene-weight", "0",
+                                "--point-weight", "0"}));
+    ASSERT_EQ(r.code, 0) << r.err;
+    for (const auto& line : readLog(released / "metrics.jsonl")) {
+        EXPECT_EQ(line.at("grad_g").get<double>(), 0.0);
+        EXPECT_NE(line.at("loss_distill").get<double>(), 0.0);
+    }
+    EXPECT_TRUE(sameDenoiser(LidiffModel::load(released / "student_latest.safetensors"),
+                             LidiffModel::load(teacher)));
+
+    EXPECT_EQ(runCli(words(dir / "y", {"--objective", "dpo"})).code, 2);
+    EXPECT_EQ(runCli(words(dir / "y", {"--structure", "chamfer"})).code, 2);
+    EXPECT_EQ(runCli(words(dir / "y", {"--keypoints", "0.5"})).code, 2);  // > the subset
+    EXPECT_EQ(runCli(words(dir / "y", {"--nproc", "2"})).code, 2);
+}
+
+// DDIL options: states at the student's K steps, logged per step, and refused when malformed.
+TEST_F(TrainRun, DdilStatesAreDrawnLoggedAndValidated) {
+    const auto out = dir / "ddil";
+    const auto r = train(out, {"--steps", "4", "--ddil-steps", "4", "--ddil-start", "0.5,0.5,0",
+                               "--ddil-end", "0,0,1", "--replay", "4", "--replay-prob", "0.5"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto log = readLog(out / "metrics.jsonl");
+    ASSERT_EQ(log.size(), 4u);
+    for (const auto& j : log) {
+        const int k = j.at("state_k").get<int>();
+        EXPECT_GE(k, 0);
+        EXPECT_LT(k, 4);
+        const int src = j.at("state_source").get<int>();
+        EXPECT_GE(src, 0);
+        EXPECT_LE(src, 2);
+    }
+    // Step 0 draws at progress 0, where the student's own rollouts have probability 0.
+    if (log[0].at("replayed").get<int>() == 0) {
+        EXPECT_NE(log[0].at("state_source").get<int>(), 2);
+    }
+    EXPECT_EQ(train(dir / "z", {"--ddil-start", "0,0,1"}).code, 2);  // needs --ddil-steps > 1
+    EXPECT_EQ(train(dir / "z", {"--ddil-steps", "4", "--ddil-start", "0.5,0.5"}).code, 2);
+    EXPECT_EQ(train(dir / "z", {"--ddil-steps", "4", "--ddil-start", "0.5,0.6,0"}).code, 2);
+    EXPECT_EQ(train(dir / "z", {"--ddil-steps", "4", "--replay-prob", "0.5"}).code, 2);
+    EXPECT_EQ(train(dir / "z", {"--ddil-steps", "0"}).code, 2);
+}
+
 }  // namespace
 }  // namespace lidistill::ml

@@ -55,18 +55,28 @@ void SdeDpmSolver::beginScan(std::int64_t rows) {
     m_prevTimestep = -1;
 }
 
+SdeDpmSolver::Coefficients SdeDpmSolver::firstOrder(const NoiseSchedule& schedule, int s, int t) {
+    if (s < 0 || s >= schedule.trainSteps() || t < 0 || t >= s) {
+        throw InvalidArgument("sampler jump " + std::to_string(s) + " -> " + std::to_string(t) +
+                              " out of range");
+    }
+    // float32 throughout, as diffusers computes with 0-dim float tensors.
+    const float h = schedule.lambda(t) - schedule.lambda(s);
+    const float e1 = std::exp(-h), e2 = std::exp(-2.0f * h);
+    Coefficients c;
+    c.sample = schedule.sigma(t) / schedule.sigma(s) * e1;
+    c.data = schedule.alpha(t) * (1.0f - e2);
+    c.noise = schedule.sigma(t) * std::sqrt(1.0f - e2);
+    return c;
+}
+
 SdeDpmSolver::Coefficients SdeDpmSolver::coefficients(int k) const {
     const int n = static_cast<int>(m_timesteps.size());
     if (k < 0 || k >= n) throw InvalidArgument("sampler step out of range");
     const int s = m_timesteps[k];
     const int t = k + 1 < n ? m_timesteps[k + 1] : 0;
-    // float32 throughout, as diffusers computes with 0-dim float tensors.
+    Coefficients c = firstOrder(m_schedule, s, t);
     const float h = m_schedule.lambda(t) - m_schedule.lambda(s);
-    const float e1 = std::exp(-h), e2 = std::exp(-2.0f * h);
-    Coefficients c;
-    c.sample = m_schedule.sigma(t) / m_schedule.sigma(s) * e1;
-    c.data = m_schedule.alpha(t) * (1.0f - e2);
-    c.noise = m_schedule.sigma(t) * std::sqrt(1.0f - e2);
     const bool lowerOrderFinal = k == n - 1 && n < 15;
     c.secondOrder = m_prevData.defined() && !lowerOrderFinal;
     if (c.secondOrder) {

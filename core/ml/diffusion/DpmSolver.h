@@ -61,6 +61,10 @@ public:
     torch::Tensor step(int k, const torch::Tensor& r, const torch::Tensor& eps,
                        const torch::Tensor& z);
 
+    /// First-order coefficients of a jump from timestep s to t < s (the student's one-step jump
+    /// to 0 from any of its states: DDIL, reference 10). float32 as diffusers.
+    static Coefficients firstOrder(const NoiseSchedule& schedule, int s, int t);
+
 private:
     const NoiseSchedule& m_schedule;
     std::vector<int> m_timesteps;

@@ -7,6 +7,7 @@
 #include "core/ml/diffusion/DpmSolver.h"
 #include "core/ml/training/DpoObjective.h"
 #include "core/ml/training/StoredPairs.h"
+#include "core/ml/training/StudentStates.h"
 #include "core/ml/training/TrainerState.h"
 
 #include <cmath>
@@ -32,11 +33,11 @@ struct DpoTrainer::Impl {
     nets::MinkUNetDiff fakeWinner{nullptr}, fakeLoser{nullptr};
     std::unique_ptr<torch::optim::SGD> optG, optAux;
     diffusion::NoiseSchedule schedule;
-    diffusion::SdeDpmSolver::Coefficients oneStep;
+    training::StudentStates states;
     torch::Device device{torch::kCPU};
 
     Impl(const LidiffModel& t, const DpoOptions& o, const LidiffModel* resume)
-        : teacher(t), options(o), student(t.config(), 0) {
+        : teacher(t), options(o), student(t.config(), 0), states(o.states, schedule) {
         auto& T = t.impl();
         if (!T.encoder || !T.denoiser) {
             throw ModelError("Distillation-DPO needs a teacher with an encoder and a denoiser");
@@ -78,13 +79,11 @@ struct DpoTrainer::Impl {
         for (auto& p : fakeLoser->parameters()) auxParams.push_back(p);
         optAux = std::make_unique<torch::optim::SGD>(auxParams,
                                                      torch::optim::SGDOptions(o.learningRate));
-        diffusion::SdeDpmSolver solver(schedule, 1);
-        oneStep = solver.coefficients(0);
     }
 
     torch::Tensor eps(nets::MinkUNetDiff& net, const SparseTensor& cond, const torch::Tensor& x,
                       int t) const {
-        return net(teacher.impl().voxelize(x.detach()), cond, torch::full({1}, t, torch::kLong));
+        return training::epsOf(teacher.impl(), net, cond, x, t);
     }
 
     // The same with x's graph kept in the voxel features (the mean xyz a voxel); the voxel
@@ -94,14 +93,21 @@ struct DpoTrainer::Impl {
         return net(teacher.impl().voxelize(x.detach(), x), cond, torch::full({1}, t, torch::kLong));
     }
 
-    // G's one-step completion (999 -> 0), differentiable in G's parameters when grad is on.
+    // G's jump from state x at timestep t to 0 (t = 999: the one-step completion), differentiable
+    // in G's parameters when grad is on.
     torch::Tensor generate(const SparseTensor& cond, const torch::Tensor& xInit,
-                           const torch::Tensor& xT, const torch::Tensor& z) {
-        auto& G = student.impl().denoiser;
-        const auto e = eps(G, cond, xT, 999);
-        const auto r = xT - xInit;
-        const auto d = (r - schedule.sigma(999) * e) / schedule.alpha(999);
-        return xInit + oneStep.sample * r + oneStep.data * d + oneStep.noise * z;
+                           const torch::Tensor& x, int t, const torch::Tensor& z) {
+        return states.jump(xInit, x, t, eps(student.impl().denoiser, cond, x, t), z);
+    }
+
+    using Scene = training::StudentScene;
+    using Starts = training::StudentStarts;
+    Scene scene(const PointCloud& partial, const PointCloud& truth) {
+        return training::makeScene(student.impl(), partial, truth, options.tile);
+    }
+    Starts starts(Scene& sc, const training::ReplayEntry* replay, at::Generator& gen) {
+        return states.starts(sc, replay, {1.0f, static_cast<float>(options.noiseScale)},
+                             teacher.impl(), student.impl().denoiser, gen);
     }
 
     // What a state file holds: every network that trains and both optimizers.
@@ -111,6 +117,10 @@ struct DpoTrainer::Impl {
                          {"fake_winner", fakeWinner.get()},
                          {"fake_loser", fakeLoser.get()}};
         parts.optimizers = {{"generator", optG.get()}, {"aux", optAux.get()}};
+        if (options.states.replaySize > 0) {
+            parts.saveExtra = [this](torch::serialize::OutputArchive& a) { states.save(a); };
+            parts.loadExtra = [this](torch::serialize::InputArchive& a) { states.load(a); };
+        }
         return parts;
     }
 
@@ -120,20 +130,21 @@ struct DpoTrainer::Impl {
         bool scaledWon = false;
     };
 
-    Pair candidates(const SparseTensor& cond, const torch::Tensor& xInit, const PointCloud& gt,
-                    at::Generator& gen) {
-        const auto n = xInit.size(0);
+    // The student's pair from two start states (G in the mode the caller set).
+    Pair candidates(const Scene& sc, const Starts& st, at::Generator& gen) {
+        const auto n = sc.xInit.size(0);
         auto normal = [&] { return torch::randn({n, 3}, gen, torch::kFloat).to(device); };
-        const auto base = normal();
-        const auto a = generate(cond, xInit, xInit + base, normal());
-        const auto b = generate(cond, xInit, xInit + options.noiseScale * base, normal());
+        auto a = generate(sc.cond, sc.xInit, st.x[0], st.choice.t, normal());
+        auto b = generate(sc.cond, sc.xInit, st.x[1], st.choice.t, normal());
+        a = states.reflect(a, sc.p);
+        b = states.reflect(b, sc.p);
         if (!torch::isfinite(a).all().item<bool>() || !torch::isfinite(b).all().item<bool>()) {
             throw ModelError(
                 "Distillation-DPO: the student's output is no longer finite (diverged: lower "
                 "the learning rate or keep gradient clipping)");
         }
-        const double cdA = metrics::chamferDistance(detail::cloudOf(a), gt).chamfer;
-        const double cdB = metrics::chamferDistance(detail::cloudOf(b), gt).chamfer;
+        const double cdA = metrics::chamferDistance(detail::cloudOf(a), *sc.truth).chamfer;
+        const double cdB = metrics::chamferDistance(detail::cloudOf(b), *sc.truth).chamfer;
         Pair p;
         p.scaledWon = cdB < cdA;
         p.winner = p.scaledWon ? b : a;
@@ -159,6 +170,10 @@ void DpoTrainer::setLearningRate(double lr) {
     }
 }
 
+void DpoTrainer::setProgress(double fraction) {
+    m_impl->states.setProgress(fraction);
+}
+
 void DpoTrainer::saveState(const std::filesystem::path& file) const {
     training::saveStateFile(file, "dpo", m_impl->stateParts());
 }
@@ -170,7 +185,8 @@ void DpoTrainer::loadState(const std::filesystem::path& file) {
 namespace {
 class DpoRunTrainer final : public Trainer {
 public:
-    DpoRunTrainer(const LidiffModel& teacher, const DpoOptions& o) : m_dpo(teacher, o) {
+    DpoRunTrainer(const LidiffModel& teacher, const DpoOptions& o)
+        : m_dpo(teacher, o), m_ddil(!o.states.isDefault()) {
         if (o.pairStore.empty()) return;
         if (!(o.pairMix > 0 && o.pairMix <= 1)) {
             throw InvalidArgument("the share of stored pairs must be in (0, 1]");
@@ -184,6 +200,9 @@ public:
     int batchSize() const override { return 1; }
     const LidiffModel& model() const override { return m_dpo.student(); }
     void setLearningRate(double lr) override { m_dpo.setLearningRate(lr); }
+    void setProgress(long long step, long long total) override {
+        m_dpo.setProgress(total > 0 ? double(step) / double(total) : 0.0);
+    }
     MetricsRecord step(const std::vector<TrainingExample>& batch, std::uint64_t seed) override {
         if (batch.size() != 1) throw InvalidArgument("Distillation-DPO takes one example a step");
         if (!m_feed) return record(m_dpo.step(batch[0].partial, batch[0].full, seed));
@@ -226,10 +245,16 @@ private:
                         {"grad_g", st.generatorGradNorm}, {"grad_aux", st.auxGradNorm},
                         {"scaled_won", st.scaledNoiseWon ? 1.0 : 0.0}};
         if (m_feed) r.emplace_back("pref_margin", st.preferenceMargin);
+        if (m_ddil) {
+            r.insert(r.end(), {{"state_k", double(st.stateStep)},
+                               {"state_source", double(st.stateSource)},
+                               {"replayed", st.replayed ? 1.0 : 0.0}});
+        }
         return r;
     }
 
     DpoTrainer m_dpo;
+    bool m_ddil = false;
     std::optional<training::StoredPairFeed> m_feed;
     double m_mix = 1.0;
 };
@@ -260,23 +285,27 @@ DpoStepStats DpoTrainer::step(const PointCloud& partial, const PointCloud& groun
     };
     DpoStepStats stats;
 
-    const auto p = detail::xyzTensor(partial, "partial").to(m.device);
-    const auto xInit = p.repeat({m.options.tile, 1});
-    detail::useThreadsFor(xInit.size(0), m.device);
-    SparseTensor cond;
-    {
-        torch::NoGradGuard noGrad;
-        S.encoder->eval();
-        cond = S.encoder(T.voxelize(p).voxels);
-    }
+    Impl::Scene own = m.scene(partial, groundTruth);
+    detail::useThreadsFor(own.xInit.size(0), m.device);
+    // Each phase works on the step's scan, or on a replayed rollout's (DDIL).
+    auto sceneFor = [&](const training::ReplayEntry* r,
+                        std::optional<Impl::Scene>& kept) -> Impl::Scene& {
+        if (!r) return own;
+        kept.emplace(m.scene(r->example.partial, r->example.full));
+        return *kept;
+    };
 
     // Fake scores: denoising score matching on the student's winners and losers.
     {
+        const auto* replay = m.states.pickReplay(gen);
+        std::optional<Impl::Scene> kept;
+        auto& sc = sceneFor(replay, kept);
         Impl::Pair pair;
         {
             torch::NoGradGuard noGrad;
+            const auto st = m.starts(sc, replay, gen);
             S.denoiser->eval();
-            pair = m.candidates(cond, xInit, groundTruth, gen);
+            pair = m.candidates(sc, st, gen);
         }
         m.fakeWinner->train();
         m.fakeLoser->train();
@@ -284,9 +313,9 @@ DpoStepStats DpoTrainer::step(const PointCloud& partial, const PointCloud& groun
         const int tw = uniformT(), tl = uniformT();
         const auto ew = normalLike(pair.winner), el = normalLike(pair.loser);
         const auto lossW = torch::mse_loss(
-            m.eps(m.fakeWinner, cond, pair.winner + m.schedule.sigma(tw) * ew, tw), ew);
+            m.eps(m.fakeWinner, sc.cond, pair.winner + m.schedule.sigma(tw) * ew, tw), ew);
         const auto lossL = torch::mse_loss(
-            m.eps(m.fakeLoser, cond, pair.loser + m.schedule.sigma(tl) * el, tl), el);
+            m.eps(m.fakeLoser, sc.cond, pair.loser + m.schedule.sigma(tl) * el, tl), el);
         const auto aux = lossW + lossL;
         aux.backward();
         stats.auxLoss = aux.item<double>();
@@ -295,9 +324,20 @@ DpoStepStats DpoTrainer::step(const PointCloud& partial, const PointCloud& groun
     }
 
     // The student, on a fresh pair with gradients.
+    const auto* replay = m.states.pickReplay(gen);
+    std::optional<Impl::Scene> kept;
+    auto& sc = sceneFor(replay, kept);
+    Impl::Starts st;
+    {
+        torch::NoGradGuard noGrad;
+        st = m.starts(sc, replay, gen);
+    }
+    stats.stateStep = st.choice.k;
+    stats.stateSource = st.choice.source;
+    stats.replayed = st.replayed;
     S.denoiser->train();
     m.optG->zero_grad();
-    const auto pair = m.candidates(cond, xInit, groundTruth, gen);
+    const auto pair = m.candidates(sc, st, gen);
     stats.winnerChamfer = pair.cdWinner;
     stats.loserChamfer = pair.cdLoser;
     stats.scaledNoiseWon = pair.scaledWon;
@@ -315,12 +355,12 @@ DpoStepStats DpoTrainer::step(const PointCloud& partial, const PointCloud& groun
         for (auto* f : {&m.fakeWinner, &m.fakeLoser}) {
             for (auto& q : (*f)->parameters()) q.set_requires_grad(false);
         }
-        const auto dW = (m.epsWithInputGrad(T.denoiser, cond, xw, t) -
-                         m.epsWithInputGrad(m.fakeWinner, cond, xw, t))
+        const auto dW = (m.epsWithInputGrad(T.denoiser, sc.cond, xw, t) -
+                         m.epsWithInputGrad(m.fakeWinner, sc.cond, xw, t))
                             .pow(2)
                             .mean();
-        const auto dL = (m.epsWithInputGrad(T.denoiser, cond, xl, t) -
-                         m.epsWithInputGrad(m.fakeLoser, cond, xl, t))
+        const auto dL = (m.epsWithInputGrad(T.denoiser, sc.cond, xl, t) -
+                         m.epsWithInputGrad(m.fakeLoser, sc.cond, xl, t))
                             .pow(2)
                             .mean();
         loss = -torch::log_sigmoid(-m.options.beta * (dW - dL));
@@ -332,10 +372,10 @@ DpoStepStats DpoTrainer::step(const PointCloud& partial, const PointCloud& groun
         {
             torch::NoGradGuard noGrad;
             const auto xw = pair.winner.detach() + sigma * e, xl = pair.loser.detach() + sigma * e;
-            epsTw = m.eps(T.denoiser, cond, xw, t);
-            epsTl = m.eps(T.denoiser, cond, xl, t);
-            epsFw = m.eps(m.fakeWinner, cond, xw, t);
-            epsFl = m.eps(m.fakeLoser, cond, xl, t);
+            epsTw = m.eps(T.denoiser, sc.cond, xw, t);
+            epsTl = m.eps(T.denoiser, sc.cond, xl, t);
+            epsFw = m.eps(m.fakeWinner, sc.cond, xw, t);
+            epsFl = m.eps(m.fakeLoser, sc.cond, xl, t);
         }
         if (m.options.objective == DpoOptions::Objective::Linear) {
             loss = training::linearGeneratorLoss({epsTw, epsFw, pair.winner},

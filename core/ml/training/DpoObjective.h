@@ -1,10 +1,10 @@
 #pragma once
 // SPDX-License-Identifier: MIT
 //
-// Internal header of lidistill_ml (includes torch): Distillation-DPO's intended generator loss
-// (reference 6.5), on its own so that a test can check it on a problem whose answer is known
-// (analytic scores of point masses: the winner must move toward the teacher's data, the loser
-// away, by exact amounts).
+// Internal header of lidistill_ml (includes torch): the intended distillation losses of
+// ScoreLiDAR (reference 5.4) and Distillation-DPO (6.5), on their own so that tests can check
+// them on problems whose answer is known (analytic scores of point masses: a winner must move
+// toward the teacher's data, a loser away, by exact amounts).
 
 #include <torch/torch.h>
 
@@ -18,13 +18,17 @@ struct DpoSide {
     torch::Tensor x0;
 };
 
+/// The intended distillation surrogate of ScoreLiDAR and Distillation-DPO (reference 5.4):
+/// mean(sg(eps_T - eps_F) x0); descent moves x0 along eps_F - eps_T, toward the teacher's density.
+inline torch::Tensor distillationLoss(const DpoSide& side) {
+    return ((side.epsTeacher - side.epsFake).detach() * side.x0).mean();
+}
+
 /// mean(sg(eps_T^w - eps_F^w) x0^w) - loserWeight mean(sg(eps_T^l - eps_F^l) x0^l): gradient
 /// descent moves x0^w along eps_F - eps_T (toward the teacher's density) and x0^l the other way.
 inline torch::Tensor linearGeneratorLoss(const DpoSide& winner, const DpoSide& loser,
                                          double loserWeight) {
-    const auto gw = (winner.epsTeacher - winner.epsFake).detach();
-    const auto gl = (loser.epsTeacher - loser.epsFake).detach();
-    return (gw * winner.x0).mean() - loserWeight * (gl * loser.x0).mean();
+    return distillationLoss(winner) - loserWeight * distillationLoss(loser);
 }
 
 }  // namespace lidistill::ml::training

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // LiDiff's refinement network training (reference 3.6) behind the Trainer interface.
-#include "core/metrics/NearestNeighborIndex.h"
 #include "core/ml/training/DistributedOps.h"
+#include "core/ml/training/PointLosses.h"
 #include "core/ml/training/TrainerState.h"
 
 #include <cmath>
@@ -10,15 +10,7 @@
 namespace lidistill::ml {
 namespace {
 
-// Nearest row of `to` for every row of `from` (both [N, 3] float CPU), as int64 indices.
-torch::Tensor nearestRows(const torch::Tensor& from, const torch::Tensor& to) {
-    const auto a = detail::cloudOf(from), b = detail::cloudOf(to);
-    const metrics::NearestNeighborIndex index(b.xyz);
-    std::vector<double> dist;
-    std::vector<std::uint32_t> idx;
-    index.nearest(a.xyz, dist, &idx);
-    return torch::tensor(std::vector<std::int64_t>(idx.begin(), idx.end()), torch::kLong);
-}
+using training::chamferLoss;
 
 class RefinerTrainer final : public Trainer {
 public:
@@ -122,19 +114,6 @@ private:
         const auto noise = (torch::randn({n, 3}, gen, torch::kFloat) * m_options.jitter)
                                .clamp(-m_options.jitterClip, m_options.jitterClip);
         return target.index_select(0, pick) + noise;
-    }
-    // pytorch3d's chamfer_distance: mean squared NN distance each way, summed. The neighbours
-    // are found without gradient; the distances to them carry it.
-    static torch::Tensor chamferLoss(const torch::Tensor& pred, const torch::Tensor& target) {
-        torch::Tensor toTarget, toPred;
-        {
-            torch::NoGradGuard noGrad;
-            const auto p = pred.detach().cpu(), t = target.detach().cpu();
-            toTarget = nearestRows(p, t).to(pred.device());
-            toPred = nearestRows(t, p).to(pred.device());
-        }
-        return (pred - target.index_select(0, toTarget)).pow(2).sum(1).mean() +
-               (target - pred.index_select(0, toPred)).pow(2).sum(1).mean();
     }
     training::StateParts parts() const {
         training::StateParts s;

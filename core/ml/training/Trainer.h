@@ -4,8 +4,8 @@
 // What every trainer of the project is to the training loop (TrainingLoop.h): one optimisation
 // step on a batch of examples that returns its metrics, a learning rate to set, the model as it
 // is used afterwards, a validation on a held-out frame, and the whole state saved and loaded.
-// The teacher (LiDiff, reference 3.1), the refiner (3.6) and Distillation-DPO (6) implement it;
-// a new method (ScoreLiDAR, DDIL) is one more implementation. Torch-free interface.
+// The teacher (LiDiff, reference 3.1), the refiner (3.6), Distillation-DPO (6) and ScoreLiDAR
+// (5, ScoreLidar.h) implement it. Torch-free interface.
 
 #include "core/base/PointCloud.h"
 #include "core/ml/Model.h"
@@ -42,6 +42,12 @@ public:
     /// @throws InvalidArgument for a batch of the wrong size or empty clouds; ModelError if the
     ///         model diverges.
     virtual MetricsRecord step(const std::vector<TrainingExample>& batch, std::uint64_t seed) = 0;
+    /// Where the run is before each step (step 0-based, of `total`): trainers with a schedule
+    /// over training (DDIL's source mix) read it; a resumed run gets the same values.
+    virtual void setProgress(long long step, long long total) {
+        (void)step;
+        (void)total;
+    }
     /// Learning rate of every optimizer (schedules are the loop's). @throws InvalidArgument.
     virtual void setLearningRate(double lr) = 0;
     /// The model as it is used after training (checkpoints are this model's file).

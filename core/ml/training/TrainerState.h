@@ -14,6 +14,7 @@
 #include "core/ml/training/Trainer.h"
 
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <string>
 #include <utility>
@@ -25,6 +26,9 @@ namespace lidistill::ml::training {
 struct StateParts {
     std::vector<std::pair<std::string, torch::nn::Module*>> modules;
     std::vector<std::pair<std::string, torch::optim::Optimizer*>> optimizers;
+    /// Anything else a trainer keeps (a replay buffer), written into and read from the archive.
+    std::function<void(torch::serialize::OutputArchive&)> saveExtra;
+    std::function<void(torch::serialize::InputArchive&)> loadExtra;
 };
 
 /// The format tag inside every state file: a file of another trainer is refused by name.
@@ -43,6 +47,7 @@ inline void saveStateFile(const std::filesystem::path& file, const std::string& 
         opt->save(sub);
         archive.write("optimizer." + name, sub);
     }
+    if (parts.saveExtra) parts.saveExtra(archive);
     // Synced: checkpoint.json, written next, must never name a state still in the page cache.
     writeViaTemp(file, [&](const std::filesystem::path& tmp) { archive.save_to(tmp.string()); },
                  Durable::yes);
@@ -71,6 +76,7 @@ inline void loadStateFile(const std::filesystem::path& file, const std::string& 
             archive.read("optimizer." + name, sub);
             opt->load(sub);
         }
+        if (parts.loadExtra) parts.loadExtra(archive);
     } catch (const c10::Error& e) {
         const std::string msg = e.what_without_backtrace();
         throw IoError(file, "not a readable training state (" + msg.substr(0, 200) + ")");

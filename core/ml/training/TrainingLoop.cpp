@@ -208,6 +208,7 @@ LoopResult runTrainingLoop(Trainer& trainer, const std::vector<TrainingSource>& 
                 static_cast<std::uint64_t>(step) * batch * world / order.size());
             const double lr = o.learningRate * std::pow(o.lrDecay, epoch);
             trainer.setLearningRate(lr);
+            trainer.setProgress(step, o.steps);
             auto record = trainer.step(examples, seedOf(step));
             ++step;
             if (!writer) continue;
