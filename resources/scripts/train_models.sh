@@ -14,6 +14,8 @@
 #   scorelidar       lidistill train-distill from the teacher (ScoreLiDAR, intended objective)
 #   scorelidar_ddil  the same with DDIL states (--ddil-steps 8, forward/teacher/student mix)
 #   dpo_ddil         train-dpo with the same DDIL states
+#   scorelidar_own   ScoreLiDAR at the student's own 8-step states only (DMD2's backward
+#                    simulation: --ddil-steps 8, every state a student rollout)
 #   ablation         the three students + refiner into WORK_DIR/models/, and eval-models with
 #                    every student on the same held-out frames (WORK_DIR/ablation-*.json)
 # Every stage is resumable: run the script again after a kill and it goes on (training stages
@@ -102,11 +104,12 @@ student_run() {  # NAME COMMAND [OPTIONS...]: a student trainer's run into WORK/
 }
 stage_scorelidar() { student_run scorelidar train-distill --lr 3e-5; }
 stage_scorelidar_ddil() { student_run scorelidar-ddil train-distill --lr 3e-5 "${DDIL[@]}"; }
+stage_scorelidar_own() { student_run scorelidar-own train-distill --lr 3e-5 --ddil-steps 8; }
 stage_dpo_ddil() { student_run dpo-ddil train-dpo --lr 1e-5 "${DDIL[@]}"; }
 
 stage_ablation() {
     local list="" name
-    for name in scorelidar scorelidar-ddil dpo-ddil; do
+    for name in scorelidar scorelidar-ddil scorelidar-own dpo-ddil; do
         [ -f "$WORK/$name/student_latest.safetensors" ] || continue
         "$L" model merge "$WORK/models/lite-$name.safetensors" \
             "$WORK/$name/student_latest.safetensors" "$WORK/refiner/refiner_latest.safetensors" \
