@@ -105,6 +105,35 @@ long long lastCheckpointStep(const fs::path& dir) {
     return records.empty() ? -1 : records.front().step;
 }
 
+std::string runRecordDifferences(const fs::path& dir, const std::string& now) {
+    using Json = nlohmann::ordered_json;
+    const fs::path file = Folder{dir}.runJson();
+    Json before;
+    try {
+        std::ifstream in(file);
+        if (!in) throw IoError(file, "cannot open the run record");
+        before = Json::parse(in);
+    } catch (const nlohmann::json::exception& e) {
+        throw IoError(file, std::string("unreadable run record: ") + e.what());
+    }
+    if (!before.is_object()) throw IoError(file, "the run record is not a JSON object");
+    const Json j = Json::parse(now);
+    std::string diff;
+    auto note = [&](const std::string& key, const std::string& was, const std::string& to) {
+        diff += (diff.empty() ? "" : ", ") + key + " " + was + " -> " + to;
+    };
+    // dump() with replacement: a record written by hand may hold invalid UTF-8.
+    auto text = [](const Json& v) { return v.dump(-1, ' ', false, Json::error_handler_t::replace); };
+    for (const auto& [k, v] : j.items()) {
+        if (k == "steps" || !before.contains(k)) continue;
+        if (before.at(k) != v) note(k, text(before.at(k)), text(v));
+    }
+    for (const auto& [k, v] : before.items()) {
+        if (!j.contains(k)) note(k, text(v), "(absent)");
+    }
+    return diff;
+}
+
 void writeCheckpointRecord(const fs::path& dir, const std::string& modelFileName,
                            const std::vector<CheckpointRecord>& kept) {
     if (kept.empty()) throw InvalidArgument("checkpoint record: no checkpoint");

@@ -71,6 +71,11 @@ std::string metricsUpTo(const std::filesystem::path& file, long long step);
 void truncateMetrics(const std::filesystem::path& file, long long step);
 /// The step of the last complete checkpoint, or -1 if none. @throws IoError.
 long long lastCheckpointStep(const std::filesystem::path& dir);
+/// How the options of a run being resumed (`now`, run.json's content as JSON text) differ from
+/// the run.json in `dir`: "lr 0.01 -> 0.02, augment false -> true" ("" when they agree). --steps
+/// may change (to go further), and options the older file did not record are not differences.
+/// @throws IoError naming the file if it is unreadable or not a JSON object.
+std::string runRecordDifferences(const std::filesystem::path& dir, const std::string& now);
 /// Writes checkpoint.json naming `kept` (latest first, at most two used) and the model file,
 /// atomically and synced. @throws IoError.
 void writeCheckpointRecord(const std::filesystem::path& dir, const std::string& modelFileName,

@@ -351,27 +351,7 @@ void writeRunJson(const TrainSetup& s, const std::string& command, const Json& e
     const fs::path file = run::Folder{s.outDir}.runJson();
     if (o.resume && fs::exists(file)) {
         // A resumed run must be the run it continues: only --steps (to go further) may change.
-        Json before;
-        try {
-            std::ifstream in(file);
-            before = Json::parse(in);
-        } catch (const nlohmann::json::exception& e) {
-            throw IoError(file, std::string("unreadable run record: ") + e.what());
-        }
-        std::string diff;
-        auto note = [&](const std::string& key, const std::string& was, const std::string& now) {
-            diff += (diff.empty() ? "" : ", ") + key + " " + was + " -> " + now;
-        };
-        for (const auto& [k, v] : j.items()) {
-            // Options an older version did not record are not differences.
-            if (k == "steps" || !before.contains(k)) continue;
-            if (before.at(k) != v) {
-                note(k, before.at(k).dump(), v.dump());
-            }
-        }
-        for (const auto& [k, v] : before.items()) {
-            if (!j.contains(k)) note(k, v.dump(), "(absent)");
-        }
+        const std::string diff = run::runRecordDifferences(s.outDir, j.dump());
         if (!diff.empty()) {
             if (!s.force) {
                 throw UsageError("--resume with options that differ from " + file.string() +

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
-// The resume reader of a run folder: checkpoint.json (readCheckpoints) and metrics.jsonl
-// (metricsUpTo, what a resume keeps). Input: one mode byte (bit 0: metrics.jsonl, else
-// checkpoint.json; the rest of the byte is the step a resume would continue from), then the
-// file.
+// The resume reader of a run folder: checkpoint.json (readCheckpoints), metrics.jsonl
+// (metricsUpTo, what a resume keeps) and run.json (runRecordDifferences, the --resume option
+// check). Input: one mode byte (bit 0: metrics.jsonl, the rest of the byte the step a resume
+// would continue from; else bit 1: run.json; else checkpoint.json), then the file.
 #include "core/base/RunFolder.h"
 #include "tests/fuzz/FuzzTarget.h"
 
@@ -29,6 +29,18 @@ LIDISTILL_FUZZ_TARGET(run_folder) {
             FUZZ_CHECK(j.at("step").is_number_integer() && j.at("step").get<long long>() <= step);
         }
         FUZZ_CHECK(kept.empty() || kept.back() == '\n');
+        return;
+    }
+    if (mode & 2) {
+        fuzz::writeInput("run/run.json", data + 1, size - 1);
+        const std::string now =
+            R"({"command":"train-dpo","lr":0.01,"steps":5,"ddil":{"ddil_steps":1,"replay":0}})";
+        const std::string diff = run::runRecordDifferences(dir, now);
+        FUZZ_CHECK(diff.find(" -> ") != std::string::npos || diff.empty());
+        // A record is never different from itself.
+        const auto self = nlohmann::ordered_json::parse(
+            std::string(reinterpret_cast<const char*>(data + 1), size - 1));
+        FUZZ_CHECK(run::runRecordDifferences(dir, self.dump()).empty());
         return;
     }
     fuzz::writeInput("run/checkpoint.json", data + 1, size - 1);

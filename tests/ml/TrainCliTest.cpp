@@ -267,5 +267,17 @@ TEST_F(TrainRun, DdilStatesAreDrawnLoggedAndValidated) {
     EXPECT_EQ(train(dir / "z", {"--ddil-steps", "0"}).code, 2);
 }
 
+// A run.json that is JSON but not a record (hand-edited, another program's) is refused on
+// --resume naming the file, not an internal error.
+TEST_F(TrainRun, ResumeRefusesARunRecordThatIsNotAnObject) {
+    const auto out = dir / "odd";
+    ASSERT_EQ(train(out, {"--steps", "1"}).code, 0);
+    std::ofstream(out / "run.json") << "[{\"lr\": 0.01}, 2]\n";
+    const auto r = train(out, {"--steps", "2", "--resume"});
+    EXPECT_EQ(r.code, 1) << r.err;
+    EXPECT_NE(r.err.find("run.json"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("not a JSON object"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace lidistill::ml
