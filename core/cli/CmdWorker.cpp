@@ -5,6 +5,7 @@
 #include "core/base/XyzCodec.h"
 #include "core/base/Error.h"
 #include "core/base/Events.h"
+#include "core/base/WorkerRequest.h"
 #include "core/cli/Cli.h"
 #include "core/cli/Command.h"
 #include "core/cli/CompleteOptions.h"
@@ -45,15 +46,11 @@ struct Inbox {
 void readRequests(std::istream& in, const std::shared_ptr<Inbox>& inbox) {
     for (std::string line; std::getline(in, line);) {
         if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-        Json op;
-        try {
-            op = Json::parse(line);
-            if (!op.is_object() || !op.contains("op") || !op["op"].is_string()) {
-                throw std::runtime_error("no \"op\"");
-            }
-        } catch (const std::exception& e) {
-            op = Json{{"op", "request"}, {"bad", true},
-                      {"message", std::string("not a request: ") + e.what()}};
+        auto request = worker::parseRequest(line);
+        Json op = std::move(request.body);
+        if (!request.error.empty()) {
+            op = Json{{"op", "request"}, {"bad", true}, {"message", request.error}};
+            if (!request.job.empty()) op["job"] = request.job;
         }
         std::lock_guard lock(inbox->mutex);
         const std::string kind = op["op"].get<std::string>();

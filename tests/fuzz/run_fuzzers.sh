@@ -41,7 +41,7 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 if [ ${#targets[@]} -eq 0 ]; then
   targets=(kitti_scan nuscenes_bin kitti_text pcd ply ldmap run_folder pair_store \
-           worker_messages safetensors)
+           worker_messages worker_requests safetensors)
 fi
 for t in "${targets[@]}"; do
   [ -x "$build/tests/fuzz/fuzz_$t" ] || { echo "run_fuzzers: no $build/tests/fuzz/fuzz_$t (build the fuzz_targets target of a LIDISTILL_FUZZ build)" >&2; exit 2; }
@@ -77,7 +77,7 @@ seed() {
 
 run_one() {
   local t=$1 dict=() d=$1
-  case $t in run_folder|worker_messages|safetensors) d=json ;; esac
+  case $t in run_folder|worker_messages|worker_requests|safetensors) d=json ;; esac
   [ -f "$here/dict/$d.dict" ] && dict=(-dict="$here/dict/$d.dict")
   # halt_on_error: a UBSan report is a crash, not a note; leaks are bugs too. The memory budget
   # sits under libFuzzer's malloc limit: a file asking for more must be refused, not tried.

@@ -147,6 +147,28 @@ TEST_F(WorkerJobs, UploadedModelsAndBadRequests) {
     EXPECT_NE(find(unnamed, "error")->message.find("not a request"), std::string::npos);
 }
 
+// Fields of the wrong type (a number as a job id, an object as a path, numbers as arguments)
+// are bad requests answered with a usage error; the worker goes on. A numeric job id in a
+// cancel used to end the worker (an exception in its reading thread).
+TEST_F(WorkerJobs, FieldsOfTheWrongTypeAreBadRequestsNotCrashes) {
+    const auto ev = runJobs(
+        {Json::parse(R"({"op":"cancel","job":5})"),
+         Json::parse(R"({"op":"load_model","job":"p","model":"m","path":{"a":1}})"),
+         Json::parse(R"({"op":"complete","job":"a","model":"m","arguments":[1,2]})"),
+         Json::parse(R"({"op":7,"job":"o"})"),
+         Json{{"op", "ping"}, {"job", "after"}}},
+        dir / "cache");
+    for (const char* job : {"p", "a", "o"}) {
+        const auto events = ofJob(ev, job);
+        const auto* e = find(events, "error");
+        ASSERT_NE(e, nullptr) << job;
+        EXPECT_EQ(e->code, "usage") << job;
+        EXPECT_NE(e->message.find("not a request"), std::string::npos) << e->message;
+    }
+    EXPECT_NE(find(ofJob(ev, ""), "error"), nullptr);  // the cancel with a numeric job
+    EXPECT_EQ(ofJob(ev, "after").back().status, "ok");  // the worker went on
+}
+
 TEST(Base64, RoundTripsAndRefusesWhatIsNotBase64) {
     EXPECT_EQ(base64Encode("foobar"), "Zm9vYmFy");
     EXPECT_EQ(base64Encode("fooba"), "Zm9vYmE=");
