@@ -25,6 +25,7 @@ Request parseRequest(const std::string& line) {
     }
     const auto op = j.find("op");
     if (op == j.end() || !op->is_string()) return bad("no \"op\" string");
+    if (op->get_ref<const std::string&>().empty()) return bad("an empty \"op\"");
     for (const char* key : {"job", "model", "path", "data", "refiner", "refiner_data", "device",
                             "scan"}) {
         const auto it = j.find(key);

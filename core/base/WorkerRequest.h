@@ -20,7 +20,7 @@ struct Request {
     std::string error;  ///< why the line is not a request; empty for a good one
 };
 
-/// One line of the worker's input. Known fields and their types: op (string, required), job,
+/// One line of the worker's input. Known fields and their types: op (string, required, not empty), job,
 /// model, path, data, refiner, refiner_data, device, scan (strings), arguments (an array of
 /// strings). Unknown fields are kept and ignored. Never throws.
 Request parseRequest(const std::string& line);
