@@ -529,6 +529,11 @@ void checkPly(const fs::path& file, const std::vector<char>& bytes) {
         if (t.empty() || t[0] == "comment") {
             continue;
         }
+        // PCL 1.13 splits a keyword line on blanks and asserts that the first piece is the
+        // keyword ("obj_info"): a leading blank gives an empty first piece and aborts.
+        if (line.front() == ' ' || line.front() == '\t') {
+            throw bad("begins with white space (PCL's PLY reader cannot take it)");
+        }
         if (t[0] == "obj_info") {
             // PCL sizes its point buffer from obj_info num_cols x num_rows (parsed with atoi)
             // and asserts when the vertices do not fit, so replay its rule here.
