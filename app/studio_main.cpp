@@ -6,6 +6,7 @@
 #include "ui/app/CompletionPanel.h"
 #include "ui/app/CurationPanel.h"
 #include "ui/app/MainWindow.h"
+#include "ui/app/MakePairsForm.h"
 #include "ui/app/SequenceSession.h"
 #include "ui/render/VtkViewport.h"
 
@@ -205,6 +206,9 @@ int main(int argc, char** argv) {
         if (!prefix.trimmed().isEmpty()) {
             window.completionPanel()->setWorkerCommand(QProcess::splitCommand(prefix),
                                                        parser.value(workerProgramOpt));
+            auto* pairsWorker = window.curationPanel()->makePairsForm()->worker();
+            pairsWorker->setCommandPrefix(QProcess::splitCommand(prefix));
+            if (parser.isSet(workerProgramOpt)) pairsWorker->setProgram(parser.value(workerProgramOpt));
         }
         for (const auto& [opt, role] :
              {std::pair{&teacherOpt, lidistill::ui::CompletionRole::Teacher},

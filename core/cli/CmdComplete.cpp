@@ -52,6 +52,10 @@ ml::CompletionOptions parseOptions(const Args& args, const ml::CompletionOptions
         throw UsageError("need 0 <= --min-range < --max-range");
     }
     o.refine = !args.flag("no-refine");
+    o.noiseScale = args.number("noise-scale", 1.0);
+    if (!(o.noiseScale > 0) || !std::isfinite(o.noiseScale)) {
+        throw UsageError("--noise-scale must be a positive number");
+    }
     return o;
 }
 
@@ -252,6 +256,9 @@ std::vector<OptionSpec> completeOptionSpecs() {
         {"min-range", "M", "keep scan points beyond this range, metres", false, "the model's"},
         {"max-range", "M", "and within this one (also the output's limit)", false, "the model's"},
         {"no-refine", "", "skip the refiner even if the model has one", true, ""},
+        {"noise-scale", "S",
+         "scale of the initial noise (Distillation-DPO's second candidate of a pair: 1.1)", false,
+         "1"},
         {"diffused", "FILE", "also write the diffusion result before refinement", false, ""},
         {"partial-out", "FILE", "also write the sampled partial scan (the condition)", false, ""},
         {"device", "DEV", "cpu, cuda or cuda:N", false, "cpu"},

@@ -7,6 +7,7 @@
 #include "core/cli/Command.h"
 #include "core/cli/Outputs.h"
 #include "core/cli/TerminalProgress.h"
+#include "core/pairs/PairMaker.h"
 #include "core/pairs/PairStore.h"
 #ifdef LIDISTILL_HAVE_ML
 #include "core/cli/CompleteOptions.h"
@@ -142,26 +143,10 @@ int runExport(const Args& args, Context& ctx, const std::vector<std::string>& p)
 }
 
 #ifdef LIDISTILL_HAVE_ML
-// FNV-1a of the file's bytes: a pair remembers which weights made it.
-std::string fileHash(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw IoError(file, "cannot read");
-    std::uint64_t h = 1469598103934665603ULL;
-    char buf[1 << 16];
-    while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-        for (std::streamsize i = 0; i < in.gcount(); ++i) {
-            h = (h ^ static_cast<unsigned char>(buf[i])) * 1099511628211ULL;
-        }
-    }
-    std::ostringstream os;
-    os << std::hex << std::setw(16) << std::setfill('0') << h;
-    return os.str();
-}
-
 int runMake(const Args& args, Context& ctx, const std::vector<std::string>& p) {
     if (p.size() != 4) throw UsageError("make MODEL SEQUENCE_DIR STORE");
     const std::string metric = args.value("metric", "cd");
-    if (metric != "cd" && metric != "jsd" && metric != "iou" && metric != "weighted") {
+    if (!pairs::isPairMetric(metric)) {
         throw UsageError("--metric is cd, jsd, iou or weighted, got '" + metric + "'");
     }
     const bool independent = args.flag("independent-seeds");
@@ -180,27 +165,17 @@ int runMake(const Args& args, Context& ctx, const std::vector<std::string>& p) {
     fs::create_directories(store.cloudDir());
     removeStaleTemporaries(store.cloudDir());
     const auto frames = frameRange(args, seq.size());
-    const std::string hash = fileHash(p[1]);
+    const std::string hash = pairs::modelFileHash(p[1]);
     TerminalProgress bar(ctx.err, "pairs", ctx.errIsTerminal);
-    const auto map = map::loadOrBuildStaticMap(
-        seq, store.cloudDir() / (seq.dir().filename().string() + "-" + hash + ".ldmap"), {},
-        nullptr);
+    const auto map =
+        map::loadOrBuildStaticMap(seq, pairs::pairMapFile(store, seq.dir(), hash), {}, nullptr);
     const auto gtOptions = groundTruthFor(model.config().scale);
     const std::string seqName = fs::weakly_canonical(seq.dir()).string();
     std::size_t made = 0, kept = 0;
     for (std::size_t k = 0; k < frames.size(); ++k) {
         const std::size_t i = frames[k];
-        pairs::Pair pair;
-        auto& r = pair.recipe;
-        r.sequence = seqName;
-        r.frame = seq.frameName(i);
-        r.model = p[1];
-        r.modelHash = hash;
-        r.seedA = options.seed + i;
-        r.seedB = independent ? r.seedA + 1000003 : r.seedA;
-        r.lambda = lambda;
-        r.steps = options.steps;
-        r.guidance = options.guidance;
+        const auto r = pairs::pairRecipe(seqName, seq.frameName(i), i, p[1], hash, options.seed,
+                                         lambda, independent, options.steps, options.guidance);
         if (store.find(r)) {  // a re-run adds only what is missing
             ++kept;
             continue;
@@ -208,58 +183,19 @@ int runMake(const Args& args, Context& ctx, const std::vector<std::string>& p) {
         SubProgress sub(&bar, double(k) / frames.size(), double(k + 1) / frames.size());
         const PointCloud scan = seq.loadScan(i);
         const PointCloud truth = map::groundTruthForFrame(seq, map, i, gtOptions);
-        pairs::Candidate cands[2];
+        pairs::CandidateClouds cands[2];
         for (int side = 0; side < 2; ++side) {
             auto o = options;
             o.seed = side == 0 ? r.seedA : r.seedB;
-            o.noiseScale = side == 0 ? 1.0 : lambda;
+            o.noiseScale = side == 0 ? 1.0 : r.lambda;
             SubProgress half(&sub, 0.5 * side, 0.5 * (side + 1));
-            const auto done = ml::completeScan(model, scan, o, &half);
-            const PointCloud& cloud = done.refined.empty() ? done.diffused : done.refined;
-            auto& c = cands[side];
-            std::ostringstream name;
-            name << r.frame << "_s" << r.seedA << "_" << r.seedB << "_l" << lambda << "_w"
-                 << r.guidance << "_n" << r.steps << "_" << hash.substr(0, 8);
-            const std::string stem = name.str();
-            c.cloud = stem + (side == 0 ? "_a.bin" : "_b.bin");
-            // The clouds go before the pair: readers never see a pair without its clouds.
-            if (!done.refined.empty()) {
-                c.raw = stem + (side == 0 ? "_a_raw.bin" : "_b_raw.bin");
-                io::writeCloud(store.cloudDir() / c.raw, done.diffused);
-            } else {
-                c.raw = c.cloud;
-            }
-            if (side == 0) {
-                pair.partial = stem + "_partial.bin";
-                io::writeCloud(store.cloudDir() / pair.partial, done.partial);
-            }
-            io::writeCloud(store.cloudDir() / c.cloud, cloud);  // before the pair: readers
-            c.cd = metrics::chamferDistance(cloud, truth).chamfer;   // never see a pair
-            try {                                                    // without its clouds
-                c.jsd = metrics::jensenShannonDistance(cloud.xyz, truth.xyz, true);
-            } catch (const InvalidArgument&) {
-                c.jsd = std::numeric_limits<double>::quiet_NaN();
-            }
-            c.iou = metrics::voxelConfusion(cloud.xyz, truth.xyz, 0.5,
-                                            metrics::VoxelIoUDefinition::Current)
-                        .iou();
+            auto done = ml::completeScan(model, scan, o, &half);
+            cands[side] = {std::move(done.partial), std::move(done.diffused),
+                           std::move(done.refined)};
         }
-        pair.a = cands[0];
-        pair.b = cands[1];
-        pair.metric = metric;
-        // Lower is better for every score (IoU enters negated).
-        auto score = [&](const pairs::Candidate& c) {
-            if (metric == "cd") return c.cd;
-            if (metric == "jsd") return c.jsd;
-            if (metric == "iou") return -c.iou;
-            return c.cd + c.jsd - c.iou;
-        };
-        const double sa = score(pair.a), sb = score(pair.b);
-        pair.margin = std::abs(sa - sb);
-        pair.automatic = sa < sb ? Verdict::A : sb < sa ? Verdict::B : Verdict::Tie;
-        // The side shown on the left, drawn once and stored (blind comparisons).
-        pair.aShownLeft = std::mt19937_64(r.seedA * 7919 + i)() % 2 == 0;
-        const long long id = store.add(pair);
+        pairs::Pair pair;
+        const long long id =
+            pairs::storeCandidatePair(store, r, i, cands[0], cands[1], truth, metric, &pair);
         ++made;
         if (auto* ev = events::current()) {
             ev->metrics(nlohmann::json{{"pair", id},
@@ -270,7 +206,8 @@ int runMake(const Args& args, Context& ctx, const std::vector<std::string>& p) {
                             .dump());
         }
         ctx.out << r.frame << ": pair " << id << ", " << metric << " " << std::setprecision(4)
-                << sa << " vs " << sb << " -> " << pairs::verdictName(pair.automatic) << '\n';
+                << pairs::pairScore(pair.a, metric) << " vs " << pairs::pairScore(pair.b, metric)
+                << " -> " << pairs::verdictName(pair.automatic) << '\n';
     }
     bar.finish();
     if (auto* ev = events::current()) {

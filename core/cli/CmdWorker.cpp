@@ -102,10 +102,13 @@ public:
                 loadModel(op);
             } else if (kind == "complete") {
                 complete(op, cancel);
+            } else if (kind == "describe") {
+                describe(op);
             } else if (kind == "ping") {
                 m_stream.result({}, {{"pid", double(::getpid())}, {"models", double(m_models.size())}});
             } else {
-                throw UsageError("unknown op '" + kind + "' (load_model, complete, cancel, ping, quit)");
+                throw UsageError("unknown op '" + kind +
+                                 "' (load_model, describe, complete, cancel, ping, quit)");
             }
             m_stream.ended(kOk, "ok");
         } catch (const Cancelled&) {
@@ -156,16 +159,38 @@ private:
                          {"device", m_models.at(name).device()}});
     }
 
-    void complete(const Json& op, const std::atomic<bool>& cancel) {
+    ml::LidiffModel& loaded(const Json& op) {
         const std::string name = op.value("model", "");
         const auto it = m_models.find(name);
         if (it == m_models.end()) {
             throw UsageError("no model '" + name + "' loaded (send load_model first)");
         }
+        return it->second;
+    }
+
+    // What a client needs to name the work before doing it (a pair's recipe, the ground
+    // truth's range): the model's scale and sampling defaults.
+    void describe(const Json& op) {
+        const auto& model = loaded(op);
+        const auto& c = model.config();
+        m_stream.result({},
+                        {{"steps", double(c.sampling.steps)},
+                         {"guidance", c.sampling.guidance},
+                         {"points", double(c.scale.partialPoints)},
+                         {"tile", double(c.scale.tile)},
+                         {"min_range", c.scale.minRange},
+                         {"max_range", c.scale.maxRange},
+                         {"refiner", c.hasRefiner ? 1.0 : 0.0}},
+                        {{"model", op.value("model", "")},
+                         {"scale", c.scale.name},
+                         {"device", model.device()}});
+    }
+
+    void complete(const Json& op, const std::atomic<bool>& cancel) {
+        auto& model = loaded(op);
         std::vector<std::string> words;
         if (op.contains("arguments")) words = op["arguments"].get<std::vector<std::string>>();
         const Args args(words, completeOptionSpecs(), 0, 0);
-        auto& model = it->second;
         if (auto device = args.value("device")) model.setDevice(*device);
         std::ostringstream notes;
         const auto options = completionOptionsFromArgs(args, model, notes);
@@ -185,7 +210,10 @@ private:
                          {"diffused_points", double(done.diffused.size())},
                          {"refined_points", double(done.refined.size())},
                          {"seconds", secs},
-                         {"steps", double(options.steps)}},
+                         {"steps", double(options.steps)},
+                         {"guidance", options.guidance},
+                         {"seed", double(options.seed)},
+                         {"noise_scale", options.noiseScale}},
                         {{"partial", encodeXyz(done.partial)},
                          {"diffused", encodeXyz(done.diffused)},
                          {"refined", encodeXyz(done.refined)},

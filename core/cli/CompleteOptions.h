@@ -22,7 +22,7 @@ OptionSpec refinerOptionSpec();
 ml::LidiffModel loadModelArg(const Args& args, const std::string& file);
 
 /// The model's own options (its scale and sampling) with --steps, --guidance, --seed,
-/// --points, --tile, --min-range, --max-range, --no-refine on top; a note on `notes` when they
+/// --points, --tile, --min-range, --max-range, --no-refine, --noise-scale on top; a note on `notes` when they
 /// leave the model's scale. @throws UsageError for a value out of range.
 ml::CompletionOptions completionOptionsFromArgs(const Args& args, const ml::LidiffModel& model,
                                                 std::ostream& notes);

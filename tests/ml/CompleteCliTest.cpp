@@ -184,6 +184,11 @@ TEST(CompleteCli, BadOptionsAndInputsFailBeforeAnyOutput) {
 
     EXPECT_EQ(lidistill({"complete", model, scan, out, "--steps", "0"}).code, 2);
     EXPECT_EQ(lidistill({"complete", model, scan, out, "--tile", "-1"}).code, 2);
+    for (const char* scale : {"0", "-1.1", "nan", "inf"}) {
+        const CliResult bad = lidistill({"complete", model, scan, out, "--noise-scale", scale});
+        EXPECT_EQ(bad.code, 2) << scale;
+        EXPECT_NE(bad.err.find("--noise-scale"), std::string::npos) << bad.err;
+    }
     EXPECT_EQ(lidistill({"complete", model, scan}).code, 2);
 
     const CliResult badExt = lidistill({"complete", model, scan, (dir / "out.xyz").string()});

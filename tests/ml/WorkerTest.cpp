@@ -7,6 +7,7 @@
 #include "core/cli/Worker.h"
 #include "core/io/CloudFile.h"
 #include "core/io/ScanIo.h"
+#include "core/ml/Model.h"
 #include "tests/support/RunCli.h"
 #include "tests/support/TestData.h"
 
@@ -59,6 +60,8 @@ struct WorkerJobs : ::testing::Test {
     std::string scan;
     const std::vector<std::string> tiny{"--steps", "2", "--points", "150", "--tile", "2",
                                         "--seed", "9"};
+    const std::vector<std::string> scaled{"--steps", "2", "--points", "150", "--tile", "2",
+                                          "--seed", "9", "--noise-scale", "1.1"};
     void SetUp() override {
         ASSERT_EQ(lidistill::test::runCli({"model", "init", model, "--width", "0.25", "--refiner"})
                       .code,
@@ -72,8 +75,27 @@ TEST_F(WorkerJobs, CompletesLikeTheCommandLineWithOneModelLoad) {
         {Json{{"op", "load_model"}, {"job", "l"}, {"model", "m"}, {"path", model}},
          Json{{"op", "complete"}, {"job", "a"}, {"model", "m"}, {"scan", scan}, {"arguments", tiny}},
          Json{{"op", "complete"}, {"job", "b"}, {"model", "m"}, {"scan", scan}, {"arguments", tiny}},
-         Json{{"op", "ping"}, {"job", "p"}}},
+         Json{{"op", "ping"}, {"job", "p"}},
+         Json{{"op", "describe"}, {"job", "d"}, {"model", "m"}},
+         Json{{"op", "complete"}, {"job", "s"}, {"model", "m"}, {"scan", scan},
+              {"arguments", scaled}}},
         dir / "cache");
+    // What a client needs before it completes: the file's sampling and scale (model init's
+    // defaults: LiDiff's), and, in each result, what the job used.
+    const auto describeEvents = ofJob(ev, "d");  // find() points into it: kept alive
+    const auto* described = find(describeEvents, "result");
+    ASSERT_TRUE(described);
+    EXPECT_EQ(described->number("steps"), 50.0);
+    EXPECT_EQ(described->number("guidance"), 6.0);
+    EXPECT_EQ(described->number("max_range"), ml::ModelScale::full().maxRange);
+    EXPECT_EQ(described->number("points"), double(ml::ModelScale::full().partialPoints));
+    EXPECT_EQ(described->number("refiner"), 1.0);
+    EXPECT_TRUE(described->text("scale").has_value());
+    const auto scaledEvents = ofJob(ev, "s");
+    const auto* scaledResult = find(scaledEvents, "result");
+    ASSERT_TRUE(scaledResult);
+    EXPECT_EQ(scaledResult->number("noise_scale"), 1.1);
+    EXPECT_EQ(scaledResult->number("seed"), 9.0);
     int loads = 0;
     for (const auto& e : ev) loads += e.type == "started" && e.command == "load_model";
     EXPECT_EQ(loads, 1);
@@ -101,6 +123,8 @@ TEST_F(WorkerJobs, CompletesLikeTheCommandLineWithOneModelLoad) {
     // Same seed, same job: the second completion equals the first.
     EXPECT_EQ(find(ofJob(ev, "b"), "result")->text("refined"), result->text("refined"));
     EXPECT_EQ(find(ofJob(ev, "p"), "result")->number("models"), 1.0);
+    // The same noise at scale 1.1 (a pair's candidate B): another cloud.
+    EXPECT_NE(scaledResult->text("diffused"), result->text("diffused"));
 }
 
 TEST_F(WorkerJobs, CancelEndsTheJobNotTheWorker) {

@@ -18,8 +18,12 @@
 #include "ui/app/ShortcutHelp.h"
 #include "ui/render/PointCloudView.h"
 
+#include <csignal>
+#include <signal.h>
+
 #include <QAction>
 #include <QApplication>
+#include <QFile>
 #include <QImage>
 #include <QLineEdit>
 #include <QListView>
@@ -418,7 +422,7 @@ private Q_SLOTS:
         QVERIFY(c->openStore(store, true));
         w.setCurationMode(true);
         MakePairsForm* form = c->makePairsForm();
-        form->process()->setProgram(program);
+        form->worker()->setProgram(program);
         MakePairsSettings s = form->settings();
         s.model = model;
         s.first = 1;
@@ -435,7 +439,7 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, 240000);
         QVERIFY2(done.first().at(0).value<CliOutcome>() == CliOutcome::Succeeded,
                  qPrintable(done.first().at(1).toString() + " / " +
-                            form->process()->diagnostics().join('\n')));
+                            form->worker()->diagnostics().join('\n')));
         QCOMPARE(stored.count(), 2);
         // Each pair was listed when its event came, before the run ended.
         QVERIFY(listed.count() >= 2);
@@ -478,6 +482,80 @@ private Q_SLOTS:
         QCOMPARE(form->statusText(),
                  QStringLiteral("Cancelled: %1 pair(s) kept.").arg(stored.count()));
         QCOMPARE(form->startButton()->text(), QStringLiteral("Start"));
+        disconnect(form, &MakePairsForm::pairStored, form, &MakePairsForm::cancel);
+
+        // `lidistill pairs make` on the same frames makes the same pairs, cloud for cloud: the
+        // studio completes in the worker and scores and stores with the CLI's code.
+        const QString cliStore = dir.filePath("cli.db");
+        QProcess cli;
+        cli.start(program, {"pairs", "make", model, pt::bundledSequence(), cliStore, "--frames",
+                            "1:3", "--steps", "1", "--points", "200", "--lambda", "1.1"});
+        QVERIFY(cli.waitForFinished(240000));
+        QVERIFY2(cli.exitCode() == 0, cli.readAllStandardError().constData());
+        const auto cliStoreOpen = pairs::PairStore::open(cliStore.toStdString());
+        const auto fromCli = cliStoreOpen.list();
+        const auto studioStore = pairs::PairStore::open(store.toStdString());
+        QCOMPARE(fromCli.size(), std::size_t{2});
+        const auto bytes = [](const fs::path& f) {
+            QFile file(QString::fromStdString(f.string()));
+            return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+        };
+        for (std::size_t j = 0; j < 2; ++j) {
+            const auto& a = list[j];
+            const auto& b = fromCli[j];
+            QCOMPARE(a.recipe.sequence, b.recipe.sequence);
+            QCOMPARE(a.recipe.frame, b.recipe.frame);
+            QCOMPARE(a.recipe.modelHash, b.recipe.modelHash);
+            QCOMPARE(a.recipe.seedA, b.recipe.seedA);
+            QCOMPARE(a.recipe.seedB, b.recipe.seedB);
+            QCOMPARE(a.recipe.lambda, b.recipe.lambda);
+            QCOMPARE(a.recipe.guidance, b.recipe.guidance);
+            QCOMPARE(a.a.cd, b.a.cd);
+            QCOMPARE(a.b.cd, b.b.cd);
+            QVERIFY(a.a.cd != a.b.cd);  // two different samples (noise scales 1 and 1.1)
+            QCOMPARE(a.automatic, b.automatic);
+            QCOMPARE(a.aShownLeft, b.aShownLeft);
+            for (const auto& [mine, theirs] :
+                 {std::pair{a.a.cloud, b.a.cloud}, std::pair{a.b.cloud, b.b.cloud},
+                  std::pair{a.a.raw, b.a.raw}, std::pair{a.partial, b.partial}}) {
+                const QByteArray m = bytes(studioStore.cloudDir() / mine);
+                QVERIFY(!m.isEmpty());
+                QVERIFY2(m == bytes(cliStoreOpen.cloudDir() / theirs), mine.c_str());
+            }
+        }
+
+        // A worker that dies fails the run, saying so; the next Start starts a new one.
+        s.first = 0;
+        s.last = 1;
+        form->setSettings(s);
+        QVERIFY(form->start());
+        QVERIFY(form->worker()->pid() > 0);
+        ::kill(static_cast<pid_t>(form->worker()->pid()), SIGKILL);
+        QTRY_COMPARE_WITH_TIMEOUT(done.count(), 4, 60000);
+        QCOMPARE(done.last().at(0).value<CliOutcome>(), CliOutcome::Failed);
+        QVERIFY2(form->statusText().contains("worker"), qPrintable(form->statusText()));
+        QVERIFY(!form->isRunning());
+
+        // Through a command prefix (another machine): the worker runs in a folder of its own,
+        // with an empty environment, and gets the model's bytes and the scans in the messages.
+        QTemporaryDir remote;
+        const QString script = dir.filePath("remote.sh");
+        {
+            QFile f(script);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(QStringLiteral("#!/bin/sh\ncd '%1' && touch prefix-ran && exec env -i "
+                                   "PATH=/usr/bin:/bin OMP_NUM_THREADS=1 \"$@\"\n")
+                        .arg(remote.path())
+                        .toUtf8());
+            f.setPermissions(QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner);
+        }
+        form->worker()->setCommandPrefix({script});
+        QVERIFY(form->start());
+        QTRY_COMPARE_WITH_TIMEOUT(done.count(), 5, 240000);
+        QVERIFY2(done.last().at(0).value<CliOutcome>() == CliOutcome::Succeeded,
+                 qPrintable(done.last().at(1).toString()));
+        QVERIFY(QFile::exists(remote.filePath("prefix-ran")));
+        QCOMPARE(pairs::PairStore::open(store.toStdString()).list().size(), kept.size() + 1);
     }
 };
 

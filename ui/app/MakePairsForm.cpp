@@ -7,7 +7,9 @@
 #include <QDoubleSpinBox>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QClipboard>
 #include <QFormLayout>
+#include <QGuiApplication>
 #include <QHBoxLayout>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -53,7 +55,8 @@ bool parseFrameRange(const QString& text, int frameCount, int& first, int& last)
 
 MakePairsForm::MakePairsForm(QWidget* parent)
     : QGroupBox(tr("Make pairs"), parent),
-      m_process(new CliProcess(this)),
+      m_worker(new WorkerClient(this)),
+      m_making(new PairMaking(m_worker, this)),
       m_model(new QLineEdit),
       m_frames(new QLineEdit),
       m_steps(new QSpinBox),
@@ -64,8 +67,9 @@ MakePairsForm::MakePairsForm(QWidget* parent)
       m_progress(new QProgressBar),
       m_status(new QLabel) {
     setToolTip(
-        tr("lidistill pairs make: each frame completed twice by the model (the same noise "
-           "scaled by 1 and lambda), both scored against the frame's ground truth"));
+        tr("As lidistill pairs make: each frame completed twice by the model in a persistent "
+           "worker (the same noise scaled by 1 and lambda), both scored against the frame's "
+           "ground truth"));
     const auto student = shippedModel(kShippedStudent);
     if (!student.empty()) m_model->setText(QString::fromStdString(student.string()));
     m_model->setPlaceholderText(tr("model file (.safetensors)"));
@@ -123,21 +127,29 @@ MakePairsForm::MakePairsForm(QWidget* parent)
         }
     });
     connect(m_model, &QLineEdit::textChanged, this, &MakePairsForm::updateEnabled);
-    connect(m_process, &CliProcess::progress, this, [this](double fraction, const QString& stage) {
+    connect(m_making, &PairMaking::progress, this, [this](double fraction, const QString& stage) {
         m_progress->setValue(static_cast<int>(std::lround(fraction * 1000)));
         m_progress->setFormat(stage.isEmpty() ? QStringLiteral("%p%")
                                               : QStringLiteral("%1 %p%").arg(stage));
     });
-    connect(m_process, &CliProcess::metrics, this, [this](const QString& record) {
-        const QJsonObject o = QJsonDocument::fromJson(record.toUtf8()).object();
-        if (!o.contains(QStringLiteral("pair"))) return;
+    connect(m_making, &PairMaking::pairStored, this, [this](qlonglong id, const QString& frame) {
         ++m_stored;
-        m_status->setText(tr("Stored pair %1 (frame %2).")
-                              .arg(o.value(QStringLiteral("pair")).toInteger())
-                              .arg(o.value(QStringLiteral("frame")).toString()));
-        Q_EMIT pairStored(o.value(QStringLiteral("pair")).toInteger());
+        m_status->setText(tr("Stored pair %1 (frame %2).").arg(id).arg(frame));
+        Q_EMIT pairStored(id);
     });
-    connect(m_process, &CliProcess::finished, this, &MakePairsForm::onFinished);
+    connect(m_making, &PairMaking::finished, this, &MakePairsForm::onFinished);
+    auto* copy = new QToolButton;
+    copy->setText(tr("Copy command"));
+    copy->setToolTip(tr("Copy the same run as a lidistill command line (for a GPU server)"));
+    connect(copy, &QToolButton::clicked, this, [this] {
+        QStringList words{CliProcess::defaultProgram()};
+        for (const QString& w : makePairsArguments(settings())) {
+            words << (w.contains(' ') ? QStringLiteral("'%1'").arg(w) : w);
+        }
+        QGuiApplication::clipboard()->setText(words.join(' '));
+        m_status->setText(tr("Copied: %1").arg(words.join(' ')));
+    });
+    row->addWidget(copy);
     updateEnabled();
 }
 
@@ -203,7 +215,11 @@ bool MakePairsForm::start() {
     m_stored = 0;
     m_progress->setValue(0);
     m_progress->setFormat(QStringLiteral("%p%"));
-    if (!m_process->start(makePairsArguments(s))) return false;
+    QString error;
+    if (!m_making->start(s, &error)) {
+        m_status->setText(tr("Cannot start: %1").arg(error));
+        return false;
+    }
     m_status->setText(tr("Making pairs of frames %1 to %2...").arg(s.first).arg(s.last - 1));
     updateEnabled();
     Q_EMIT runningChanged(true);
@@ -211,23 +227,17 @@ bool MakePairsForm::start() {
 }
 
 void MakePairsForm::cancel() {
-    m_process->stop();
+    m_making->cancel();
 }
 
-void MakePairsForm::onFinished(CliOutcome outcome, const QString& message) {
+void MakePairsForm::onFinished(CliOutcome outcome, const QString& message, int made, int kept) {
     switch (outcome) {
-        case CliOutcome::Succeeded: {
+        case CliOutcome::Succeeded:
             m_progress->setValue(m_progress->maximum());
-            const auto made =
-                m_process->result() ? m_process->result()->number("made") : std::nullopt;
-            const auto kept =
-                m_process->result() ? m_process->result()->number("kept") : std::nullopt;
-            m_status->setText(
-                tr("Made %n pair(s)", nullptr, made ? static_cast<int>(*made) : m_stored) +
-                (kept && *kept > 0 ? tr(", %n already there.", nullptr, static_cast<int>(*kept))
-                                   : QStringLiteral(".")));
+            m_status->setText(tr("Made %n pair(s)", nullptr, made) +
+                              (kept > 0 ? tr(", %n already there.", nullptr, kept)
+                                        : QStringLiteral(".")));
             break;
-        }
         case CliOutcome::Cancelled:
             m_status->setText(tr("Cancelled: %n pair(s) kept.", nullptr, m_stored));
             break;
@@ -243,8 +253,8 @@ void MakePairsForm::onFinished(CliOutcome outcome, const QString& message) {
 void MakePairsForm::updateEnabled() {
     const bool running = isRunning();
     m_start->setText(running ? tr("Cancel") : tr("Start"));
-    m_start->setToolTip(running ? tr("Stop lidistill pairs make (the pairs stored stay)")
-                                : tr("Run lidistill pairs make on the frames"));
+    m_start->setToolTip(running ? tr("Stop after the frame in hand (the pairs stored stay)")
+                                : tr("Make the pairs of the frames in the worker"));
     m_start->setEnabled(running || (!m_model->text().trimmed().isEmpty() && !m_sequence.isEmpty() &&
                                     !m_store.isEmpty()));
     for (QWidget* w : std::initializer_list<QWidget*>{m_model, m_frames, m_steps, m_lambda,

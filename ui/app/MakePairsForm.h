@@ -2,6 +2,8 @@
 // SPDX-License-Identifier: MIT
 
 #include "ui/workers/CliProcess.h"
+#include "ui/workers/PairMaking.h"
+#include "ui/workers/WorkerClient.h"
 
 #include <QGroupBox>
 #include <QString>
@@ -17,21 +19,8 @@ class QSpinBox;
 
 namespace lidistill::ui {
 
-/// The options of one `lidistill pairs make` run.
-struct MakePairsSettings {
-    QString model;     ///< model file (default: the shipped student)
-    QString sequence;  ///< sequence folder
-    QString store;     ///< pair store file
-    int first = 0;     ///< frames first .. last - 1
-    int last = 1;
-    int steps = 0;                           ///< --steps; 0: the model file's sampling
-    double lambda = 1.1;                     ///< --lambda: noise scale of candidate B
-    int points = 0;                          ///< --points; 0: the model's scale
-    QString device = QStringLiteral("cpu");  ///< cpu or cuda
-};
-
 /// "pairs make MODEL SEQ STORE --frames A:B --lambda L --device D [--steps N] [--points N]"
-/// (unset options left out: the model's).
+/// (unset options left out: the model's): the form's run as a command line, for a GPU server.
 QStringList makePairsArguments(const MakePairsSettings& settings);
 
 /// Parses "A:B" (frames A .. B-1 of a sequence of `frameCount` frames) into first / last.
@@ -39,11 +28,12 @@ QStringList makePairsArguments(const MakePairsSettings& settings);
 bool parseFrameRange(const QString& text, int frameCount, int& first, int& last);
 
 /// The workspace's "Make pairs" form: model file, frames A:B of the open sequence, steps,
-/// lambda, points and device, a Start / Cancel button and a progress bar. Start runs
-/// `lidistill pairs make` in a CliProcess (the JSON-lines events of core/base/Events.h, as the
-/// completion panel's runs): progress drives the bar, each "metrics" event with a "pair" id
-/// is a pair just stored (pairStored()), the error event's message is the failure. Cancel
-/// stops the program at its next checkpoint; the pairs it stored stay. GUI thread only.
+/// lambda, points and device, a Start / Cancel button and a progress bar. Start makes the pairs
+/// through the form's own persistent `lidistill worker` (PairMaking: the model stays loaded
+/// between runs, the worker may run on another machine through a command prefix), as
+/// `lidistill pairs make` would make them; each pair is announced as it is stored
+/// (pairStored()). Cancel stops after the frame in hand; the pairs stored stay. A worker that
+/// dies fails the run, saying so, and the next Start starts a new one. GUI thread only.
 class MakePairsForm : public QGroupBox {
     Q_OBJECT
 
@@ -59,8 +49,9 @@ public:
     /// Puts `settings`' model, frames, steps, lambda, points and device into the widgets.
     void setSettings(const MakePairsSettings& settings);
 
-    CliProcess* process() const noexcept { return m_process; }
-    bool isRunning() const { return m_process->isRunning(); }
+    /// The worker the pairs are completed in (setProgram, setCommandPrefix).
+    WorkerClient* worker() const noexcept { return m_worker; }
+    bool isRunning() const { return m_making->isRunning(); }
     QPushButton* startButton() const noexcept { return m_start; }
     QProgressBar* progressBar() const noexcept { return m_progress; }
     QLineEdit* framesEdit() const noexcept { return m_frames; }
@@ -78,14 +69,15 @@ Q_SIGNALS:
     /// Pair `id` has just been stored by the running program.
     void pairStored(qlonglong id);
     void runningChanged(bool running);
-    /// The run ended (message: empty on success, the CLI's error, or "cancelled").
+    /// The run ended (message: empty on success, the error, or "cancelled").
     void finished(lidistill::ui::CliOutcome outcome, const QString& message);
 
 private:
-    void onFinished(CliOutcome outcome, const QString& message);
+    void onFinished(CliOutcome outcome, const QString& message, int made, int kept);
     void updateEnabled();
 
-    CliProcess* m_process;
+    WorkerClient* m_worker;
+    PairMaking* m_making;
     QLineEdit* m_model;
     QLineEdit* m_frames;
     QSpinBox* m_steps;

@@ -82,6 +82,21 @@ void WorkerClient::send(const QByteArray& json) {
 QString WorkerClient::complete(const QString& modelFile, const PointCloud& scan,
                                const QStringList& options, QString* error,
                                const QString& refinerFile) {
+    QJsonObject op{{"op", "complete"},
+                   {"scan", QString::fromStdString(encodeXyz(scan))},
+                   {"arguments", QJsonArray::fromStringList(options)}};
+    const QString job = submit(modelFile, refinerFile, std::move(op), error);
+    if (!job.isEmpty()) m_lastOptions = options;
+    return job;
+}
+
+QString WorkerClient::describe(const QString& modelFile, QString* error,
+                               const QString& refinerFile) {
+    return submit(modelFile, refinerFile, QJsonObject{{"op", "describe"}}, error);
+}
+
+QString WorkerClient::submit(const QString& modelFile, const QString& refinerFile, QJsonObject op,
+                             QString* error) {
     const QFileInfo info(modelFile);
     if (!info.isFile()) {
         if (error) *error = tr("%1: no such model file").arg(modelFile);
@@ -109,42 +124,38 @@ QString WorkerClient::complete(const QString& modelFile, const PointCloud& scan,
     const QString name = m_modelNames.value(key);
     const QString job = QStringLiteral("j%1").arg(m_next++);
     if (!m_loaded.contains(key)) {
-        QJsonObject op{{"op", "load_model"}, {"model", name}};
+        QJsonObject load{{"op", "load_model"}, {"model", name}};
         if (m_upload) {  // read only when the worker lacks it: a model is megabytes
             QFile f(modelFile);
             if (!f.open(QIODevice::ReadOnly)) {
                 if (error) *error = tr("%1: %2").arg(modelFile, f.errorString());
                 return {};
             }
-            op.insert("data", QString::fromLatin1(f.readAll().toBase64()));
+            load.insert("data", QString::fromLatin1(f.readAll().toBase64()));
             if (!refinerFile.isEmpty()) {
                 QFile r(refinerFile);
                 if (!r.open(QIODevice::ReadOnly)) {
                     if (error) *error = tr("%1: %2").arg(refinerFile, r.errorString());
                     return {};
                 }
-                op.insert("refiner_data", QString::fromLatin1(r.readAll().toBase64()));
+                load.insert("refiner_data", QString::fromLatin1(r.readAll().toBase64()));
             }
         } else {
-            op.insert("path", info.absoluteFilePath());
-            if (!refinerFile.isEmpty()) op.insert("refiner", refiner.absoluteFilePath());
+            load.insert("path", info.absoluteFilePath());
+            if (!refinerFile.isEmpty()) load.insert("refiner", refiner.absoluteFilePath());
         }
-        const QString load = QStringLiteral("j%1").arg(m_next++);
-        op.insert("job", load);
+        const QString loadJob = QStringLiteral("j%1").arg(m_next++);
+        load.insert("job", loadJob);
         Pending p;
         p.loadFor = job;
         p.modelKey = key;
-        m_pending.insert(load, p);
+        m_pending.insert(loadJob, p);
         m_loaded.insert(key);
-        send(QJsonDocument(op).toJson(QJsonDocument::Compact));
+        send(QJsonDocument(load).toJson(QJsonDocument::Compact));
     }
-    m_lastOptions = options;
     m_pending.insert(job, {});
-    QJsonObject op{{"op", "complete"},
-                   {"job", job},
-                   {"model", name},
-                   {"scan", QString::fromStdString(encodeXyz(scan))},
-                   {"arguments", QJsonArray::fromStringList(options)}};
+    op.insert("job", job);
+    op.insert("model", name);
     send(QJsonDocument(op).toJson(QJsonDocument::Compact));
     return job;
 }

@@ -6,6 +6,7 @@
 #include "ui/workers/CliProcess.h"
 
 #include <QHash>
+#include <QJsonObject>
 #include <QObject>
 #include <QProcess>
 #include <QSet>
@@ -51,6 +52,13 @@ public:
     /// `refinerFile`, when given, replaces the model's refiner (`lidistill complete --refiner`).
     QString complete(const QString& modelFile, const PointCloud& scan, const QStringList& options,
                      QString* error = nullptr, const QString& refinerFile = {});
+    /// Asks for `modelFile`'s sampling defaults and scale (the worker's "describe": steps,
+    /// guidance, points, tile, min_range, max_range, refiner), loading it when the worker has
+    /// not. @return the job id (its result event holds them), or an empty string as complete().
+    QString describe(const QString& modelFile, QString* error = nullptr,
+                     const QString& refinerFile = {});
+    /// The last lines the worker wrote on stderr (for failure reports).
+    const QStringList& diagnostics() const noexcept { return m_stderr; }
     /// Cancels a job; the worker goes on. finished() reports it Cancelled.
     void cancel(const QString& job);
     /// Whether `job` has not finished yet.
@@ -76,6 +84,10 @@ Q_SIGNALS:
 
 private:
     bool ensureStarted(QString* error);
+    // Loads the model when the worker lacks it, then sends `op` with the model's name and a new
+    // job id. @return the job id, or empty with `error` set.
+    QString submit(const QString& modelFile, const QString& refinerFile, QJsonObject op,
+                   QString* error);
     void send(const QByteArray& json);
     void readEvents();
     void onEvent(const events::Event& e);

@@ -287,19 +287,12 @@ DpoStepStats DpoTrainer::step(const PointCloud& partial, const PointCloud& groun
 
     Impl::Scene own = m.scene(partial, groundTruth);
     detail::useThreadsFor(own.xInit.size(0), m.device);
-    // Each phase works on the step's scan, or on a replayed rollout's (DDIL).
-    auto sceneFor = [&](const training::ReplayEntry* r,
-                        std::optional<Impl::Scene>& kept) -> Impl::Scene& {
-        if (!r) return own;
-        kept.emplace(m.scene(r->example.partial, r->example.full));
-        return *kept;
-    };
 
     // Fake scores: denoising score matching on the student's winners and losers.
     {
         const auto* replay = m.states.pickReplay(gen);
         std::optional<Impl::Scene> kept;
-        auto& sc = sceneFor(replay, kept);
+        auto& sc = training::phaseScene(S, m.options.tile, own, replay, kept);  // DDIL: maybe a replayed rollout's
         Impl::Pair pair;
         {
             torch::NoGradGuard noGrad;
@@ -326,7 +319,7 @@ DpoStepStats DpoTrainer::step(const PointCloud& partial, const PointCloud& groun
     // The student, on a fresh pair with gradients.
     const auto* replay = m.states.pickReplay(gen);
     std::optional<Impl::Scene> kept;
-    auto& sc = sceneFor(replay, kept);
+    auto& sc = training::phaseScene(S, m.options.tile, own, replay, kept);  // DDIL: maybe a replayed rollout's
     Impl::Starts st;
     {
         torch::NoGradGuard noGrad;

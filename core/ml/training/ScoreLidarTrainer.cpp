@@ -44,7 +44,7 @@ public:
     ScoreLidarTrainer(const LidiffModel& teacher, const ScoreLidarOptions& o,
                       const LidiffModel* resume)
         : m_teacher(teacher), m_options(o), m_student(teacher.config(), 0),
-          m_states((checkOptions(o), o.states), m_schedule) {
+          m_states(std::make_unique<training::StudentStates>((checkOptions(o), o.states), m_schedule)) {
         auto& T = teacher.impl();
         if (!T.encoder || !T.denoiser) {
             throw ModelError("ScoreLiDAR needs a teacher with an encoder and a denoiser");
@@ -83,7 +83,7 @@ public:
     int batchSize() const override { return 1; }
     const LidiffModel& model() const override { return m_student; }
     void setProgress(long long step, long long total) override {
-        m_states.setProgress(total > 0 ? double(step) / double(total) : 0.0);
+        m_states->setProgress(total > 0 ? double(step) / double(total) : 0.0);
     }
     void setLearningRate(double lr) override {
         if (!(lr > 0) || !std::isfinite(lr)) throw InvalidArgument("learning rate must be positive");
@@ -108,29 +108,17 @@ public:
     }
 
 private:
-    // Saving reads what loading writes: one list for both (hence the const_cast).
+    // Saving reads what loading writes: one list for both.
     training::StateParts parts() const {
-        auto* self = const_cast<ScoreLidarTrainer*>(this);
         training::StateParts s;
-        s.modules = {{"student", self->m_student.impl().denoiser.get()},
-                     {"fake", self->m_fake.get()}};
+        s.modules = {{"student", m_student.impl().denoiser.get()}, {"fake", m_fake.ptr().get()}};
         s.optimizers = {{"generator", m_optG.get()}, {"fake", m_optFake.get()}};
         if (m_options.states.replaySize > 0) {
-            auto* states = &self->m_states;
+            auto* states = m_states.get();
             s.saveExtra = [states](torch::serialize::OutputArchive& a) { states->save(a); };
             s.loadExtra = [states](torch::serialize::InputArchive& a) { states->load(a); };
         }
         return s;
-    }
-
-    // The scene of a phase: the step's, or a replayed rollout's.
-    training::StudentScene& sceneFor(const training::ReplayEntry* r,
-                                     training::StudentScene& own,
-                                     std::optional<training::StudentScene>& kept) {
-        if (!r) return own;
-        kept.emplace(training::makeScene(m_student.impl(), r->example.partial, r->example.full,
-                                         m_options.tile));
-        return *kept;
     }
 
     // The student's sample from its state (first start), in the mode the caller set.
@@ -139,7 +127,7 @@ private:
         const auto z = torch::randn(sc.xInit.sizes(), gen, torch::kFloat).to(m_device);
         const auto e = training::epsOf(m_teacher.impl(), m_student.impl().denoiser, sc.cond,
                                        st.x[0], st.choice.t);
-        auto x0 = m_states.reflect(m_states.jump(sc.xInit, st.x[0], st.choice.t, e, z), sc.p);
+        auto x0 = m_states->reflect(m_states->jump(sc.xInit, st.x[0], st.choice.t, e, z), sc.p);
         if (!torch::isfinite(x0).all().item<bool>()) {
             throw ModelError("ScoreLiDAR: the student's output is no longer finite (diverged: "
                              "lower the learning rate or clip the gradient)");
@@ -153,7 +141,7 @@ private:
     nets::MinkUNetDiff m_fake{nullptr};
     std::unique_ptr<torch::optim::SGD> m_optG, m_optFake;
     diffusion::NoiseSchedule m_schedule;
-    training::StudentStates m_states;
+    std::unique_ptr<training::StudentStates> m_states;  // behind a pointer: a const save reads it
     torch::Device m_device{torch::kCPU};
 };
 
@@ -176,13 +164,13 @@ MetricsRecord ScoreLidarTrainer::step(const std::vector<TrainingExample>& batch,
     // phi: denoising score matching on a sample of the student (no gradient into G).
     double auxLoss = 0, auxGrad = 0;
     {
-        const auto* replay = m_states.pickReplay(gen);
+        const auto* replay = m_states->pickReplay(gen);
         std::optional<training::StudentScene> kept;
-        auto& sc = sceneFor(replay, own, kept);
+        auto& sc = training::phaseScene(S, m_options.tile, own, replay, kept);
         torch::Tensor x0;
         {
             torch::NoGradGuard noGrad;
-            const auto st = m_states.starts(sc, replay, {1.0f}, T, S.denoiser, gen);
+            const auto st = m_states->starts(sc, replay, {1.0f}, T, S.denoiser, gen);
             S.denoiser->eval();
             x0 = sample(sc, st, gen);
         }
@@ -199,13 +187,13 @@ MetricsRecord ScoreLidarTrainer::step(const std::vector<TrainingExample>& batch,
     }
 
     // G: a fresh sample with gradients, the distillation term and the structural losses.
-    const auto* replay = m_states.pickReplay(gen);
+    const auto* replay = m_states->pickReplay(gen);
     std::optional<training::StudentScene> kept;
-    auto& sc = sceneFor(replay, own, kept);
+    auto& sc = training::phaseScene(S, m_options.tile, own, replay, kept);
     training::StudentStarts st;
     {
         torch::NoGradGuard noGrad;
-        st = m_states.starts(sc, replay, {1.0f}, T, S.denoiser, gen);
+        st = m_states->starts(sc, replay, {1.0f}, T, S.denoiser, gen);
     }
     S.denoiser->train();
     m_optG->zero_grad();
@@ -228,7 +216,7 @@ MetricsRecord ScoreLidarTrainer::step(const std::vector<TrainingExample>& batch,
                                   : training::distillationLoss({epsT, epsF, x0});
     // The truth: all of it for nearest neighbours; one row a generated point (LiDiff's
     // resampled G) for the index-aligned losses and the keypoints.
-    const auto truth = detail::xyzTensor(*sc.truth, "ground truth").to(m_device);
+    const auto& truth = training::truthOf(sc);
     const auto truthN = training::resampleRows(truth, x0.size(0), gen);
     const bool aligned = m_options.structure == ScoreLidarOptions::Structure::IndexAligned;
     torch::Tensor scene = torch::zeros({}, x0.options());

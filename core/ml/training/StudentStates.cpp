@@ -74,6 +74,18 @@ StudentScene makeScene(LidiffModel::Impl& model, const PointCloud& partial,
     return sc;
 }
 
+StudentScene& phaseScene(LidiffModel::Impl& model, int tile, StudentScene& own,
+                         const ReplayEntry* replay, std::optional<StudentScene>& kept) {
+    if (!replay) return own;
+    kept.emplace(makeScene(model, replay->example.partial, replay->example.full, tile));
+    return *kept;
+}
+
+const torch::Tensor& truthOf(StudentScene& sc) {
+    if (!sc.gt.defined()) sc.gt = detail::xyzTensor(*sc.truth, "ground truth").to(sc.xInit.device());
+    return sc.gt;
+}
+
 StudentStarts StudentStates::starts(StudentScene& sc, const ReplayEntry* replay,
                                     const std::vector<float>& scales,
                                     const LidiffModel::Impl& teacher,
@@ -93,7 +105,7 @@ StudentStarts StudentStates::starts(StudentScene& sc, const ReplayEntry* replay,
         for (float s : scales) st.x.push_back(sc.xInit + s * base);
         return st;
     }
-    if (!sc.gt.defined()) sc.gt = detail::xyzTensor(*sc.truth, "ground truth").to(sc.xInit.device());
+    truthOf(sc);
     nets::MinkUNetDiff T = teacher.denoiser;  // a holder of the same (frozen) network
     T->eval();
     student->eval();

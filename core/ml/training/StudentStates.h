@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 namespace lidistill::ml::training {
@@ -58,6 +59,14 @@ struct StudentScene {
 /// @param model supplies the encoder (run in eval mode, no gradient) and the device.
 StudentScene makeScene(LidiffModel::Impl& model, const PointCloud& partial,
                        const PointCloud& truth, int tile);
+
+/// The scene a phase of a step works on: `own` (the step's example), or, when the phase replays
+/// a rollout, one made from the rollout's example and held in `kept` for the phase.
+StudentScene& phaseScene(LidiffModel::Impl& model, int tile, StudentScene& own,
+                         const ReplayEntry* replay, std::optional<StudentScene>& kept);
+
+/// The scene's truth on the device (made once, on first use).
+const torch::Tensor& truthOf(StudentScene& sc);
 
 /// Start states of a student step (one a noise scale) and where they were taken.
 struct StudentStarts {
