@@ -540,15 +540,7 @@ private Q_SLOTS:
         // with an empty environment, and gets the model's bytes and the scans in the messages.
         QTemporaryDir remote;
         const QString script = dir.filePath("remote.sh");
-        {
-            QFile f(script);
-            QVERIFY(f.open(QIODevice::WriteOnly));
-            f.write(QStringLiteral("#!/bin/sh\ncd '%1' && touch prefix-ran && exec env -i "
-                                   "PATH=/usr/bin:/bin OMP_NUM_THREADS=1 \"$@\"\n")
-                        .arg(remote.path())
-                        .toUtf8());
-            f.setPermissions(QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner);
-        }
+        QVERIFY(pt::writeRemotePrefix(script, remote.path()));
         form->worker()->setCommandPrefix({script});
         QVERIFY(form->start());
         QTRY_COMPARE_WITH_TIMEOUT(done.count(), 5, 240000);

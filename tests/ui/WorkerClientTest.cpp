@@ -172,15 +172,7 @@ private Q_SLOTS:
         // prefix ran. The studio's model and scan are deleted as soon as the job is sent.
         QTemporaryDir remote;
         const QString script = m_dir.filePath("remote.sh");
-        {
-            QFile f(script);
-            QVERIFY(f.open(QIODevice::WriteOnly));
-            f.write(QStringLiteral("#!/bin/sh\ncd '%1' && touch prefix-ran && exec env -i "
-                                   "PATH=/usr/bin:/bin OMP_NUM_THREADS=1 \"$@\"\n")
-                        .arg(remote.path())
-                        .toUtf8());
-            f.setPermissions(QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner);
-        }
+        QVERIFY(test::writeRemotePrefix(script, remote.path()));
         QTemporaryDir studio;
         const QString model = studio.filePath("model.safetensors");
         QVERIFY(QFile::copy(m_model, model));
