@@ -271,6 +271,14 @@ PcdHeader checkPcd(const fs::path& file, const std::vector<char>& bytes) {
             throw IoError(file, "line " + std::to_string(lineNo) +
                                     " of the PCD header is implausibly long (not a PCD file?)");
         }
+        // PCL 1.13 splits header words on blanks, tabs and CRs only, but reads the keyword
+        // with a stream that also splits on vertical tabs and form feeds: "DATA\fascii" is a
+        // DATA line of no words to it, and it throws std::out_of_range (found by CI's fuzzing).
+        if (line.find_first_of("\v\f") != std::string_view::npos) {
+            throw IoError(file, "PCD header line " + std::to_string(lineNo) +
+                                    " holds a vertical tab or form feed (PCL cannot read such a "
+                                    "header)");
+        }
         const auto tokens = splitWhitespace(line);
         if (tokens.empty() && text[lineStart] != '\n') {
             // PCL 1.13's PCDReader dereferences null on a header line of only blanks or a
@@ -463,6 +471,11 @@ PcdHeader checkPcd(const fs::path& file, const std::vector<char>& bytes) {
             const std::size_t t = tokenCount(line);
             if (t == 0) continue;
             ++lines;
+            // PCL splits the values on blanks, tabs and CRs only: they would be misread.
+            if (lines <= h.points && line.find_first_of("\v\f") != std::string_view::npos) {
+                throw IoError(file, "ascii PCD point " + std::to_string(lines - 1) +
+                                        " holds a vertical tab or form feed");
+            }
             if (lines <= h.points && t != h.valuesPerPoint) {
                 throw IoError(file, "ascii PCD point " + std::to_string(lines - 1) + " has " +
                                         std::to_string(t) + " values, the header declares " +

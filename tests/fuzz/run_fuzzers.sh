@@ -6,8 +6,10 @@
 #       -DLIDISTILL_BUILD_SYNTH=OFF -DLIDISTILL_BUILD_ML=OFF
 #   cmake --build build-fuzz --target fuzz_targets
 #
-#   tests/fuzz/run_fuzzers.sh [--build DIR] [--seconds N] [--jobs J] [--out DIR] [TARGET...]
+#   tests/fuzz/run_fuzzers.sh [--build DIR] [--seconds N] [--jobs J] [--out DIR] [--seed S] [TARGET...]
 #     --seconds  budget of each target (default 3600: one hour)
+#     --seed     libFuzzer's random seed (default: a new one each run); CI fixes it so that its
+#                short run repeats the same mutations, and a finding there is reproducible
 #     --jobs     targets run at once (default 1)
 #     --out      where corpora, crashes, logs and the report go (default DIR/fuzz-run)
 #     --report   only write the table from the logs of an earlier run in --out
@@ -23,6 +25,7 @@ seconds=3600
 jobs=1
 out=""
 report_only=0
+seed_args=()
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -30,8 +33,9 @@ while [ $# -gt 0 ]; do
     --seconds) seconds=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
+    --seed) seed_args=(-seed="$2"); shift 2 ;;
     --report) report_only=1; shift ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     -*) echo "run_fuzzers: unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -85,7 +89,7 @@ run_one() {
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   LSAN_OPTIONS="suppressions=$src/resources/sanitizers/lsan.supp" \
   OMP_NUM_THREADS=1 LIDISTILL_MEMORY_BUDGET=512M \
-    "$build/tests/fuzz/fuzz_$t" "$out/corpus/$t" "${dict[@]}" -max_total_time="$seconds" \
+    "$build/tests/fuzz/fuzz_$t" "$out/corpus/$t" "${dict[@]}" "${seed_args[@]}" -max_total_time="$seconds" \
       -timeout=20 -rss_limit_mb=2560 -malloc_limit_mb=1024 -max_len=65536 \
       -artifact_prefix="$out/crashes/$t/" -print_final_stats=1 \
       > "$out/$t.log" 2>&1 || true

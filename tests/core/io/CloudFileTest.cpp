@@ -435,7 +435,7 @@ TEST(CloudFileBadInput, PlyCameraViewportSizeWrap) {
     EXPECT_TRUE(io::readPly(dir / "ok.ply").empty());
 }
 
-// Both crashed PCL 1.13 inside its reader (found by the fuzz targets, inputs kept in
+// These crashed PCL 1.13 inside its reader (found by the fuzz targets, inputs kept in
 // tests/fuzz/regressions): the header checks refuse them first, naming the file and the line.
 TEST(CloudFileBadInput, HeadersThatCrashPclAreRefused) {
     const fs::path dir = scratchDir();
@@ -454,6 +454,19 @@ TEST(CloudFileBadInput, HeadersThatCrashPclAreRefused) {
     writeBytes(dir / "comment.pcd", pcdHeader("binary", 2) + "#\nSIZE 8\n" + xyz.substr(9));
     expectIoError([&] { io::readPcd(dir / "comment.pcd"); }, dir / "comment.pcd",
                   "begins with 'SIZE'");
+    // A form feed or vertical tab between a keyword and its value: PCL's keyword stream splits
+    // there, its word list does not, and "DATA\fascii" throws std::out_of_range inside it.
+    for (const char* sep : {"\f", "\v"}) {
+        std::string text = pcdHeader("ascii", 1) + "1 2 3\n";
+        text.replace(text.find("DATA ") + 4, 1, sep);
+        writeBytes(dir / "ff.pcd", text);
+        expectIoError([&] { io::readPcd(dir / "ff.pcd"); }, dir / "ff.pcd",
+                      "holds a vertical tab or form feed (PCL cannot read such a header)");
+    }
+    // In ascii data PCL would misread the values: refused as well.
+    writeBytes(dir / "ff-data.pcd", pcdHeader("ascii", 1) + "1\v2 3\n");
+    expectIoError([&] { io::readPcd(dir / "ff-data.pcd"); }, dir / "ff-data.pcd",
+                  "ascii PCD point 0 holds a vertical tab or form feed");
     // An empty line is fine (PCL skips it); that file reads whole.
     writeBytes(dir / "empty-line.pcd", "\n" + pcdHeader("ascii", 1) + "1 2 3\n");
     if (LIDISTILL_WITH_PCL) {
