@@ -223,6 +223,8 @@ void checkTile(const Args& args, const ml::ModelScale& scale, int tile) {
 // The options both student trainers take beside their own and the common ones.
 std::vector<OptionSpec> studentOptions(std::vector<OptionSpec> own) {
     own.push_back({"tile", "K", "copies of the partial scan in x_init", false, "the teacher's scale"});
+    own.push_back({"accumulate", "A", "examples a step, gradients averaged (= A ranks of --nproc)",
+                   false, "1"});
     own.push_back({"validation-frame", "I",
                    "hold frame I of the first sequence out of training and validate on it", false,
                    ""});
@@ -242,13 +244,18 @@ const char* const kDdilHelp =
     "scan's box grown by M metres. metrics.jsonl then has state_k, state_source (0 forward,\n"
     "1 teacher, 2 student) and replayed.";
 
-// Data-parallel student training is refused before the run folder is touched (a run.json would
-// make the folder "hold a run").
-void refuseDataParallel(const Args& args, const std::string& command) {
-    if (args.integer("nproc", 1) > 1 || args.integer("world-size", 1) > 1) {
-        throw UsageError(command + " cannot run data-parallel (--nproc / --world-size) yet: "
-                         "train-teacher and train-refiner can");
+// The student trainers' --accumulate, and their refusal of DDIL's per-process replay buffer
+// when data-parallel (before the run folder is touched: a run.json would make it "hold a run").
+int studentAccumulate(const Args& args, const ml::StudentStateOptions& states,
+                      const std::string& command) {
+    const auto a = args.integer("accumulate", 1);
+    if (a < 1 || a > 64) throw UsageError("--accumulate must be in 1..64");
+    if (states.replaySize > 0 &&
+        (args.integer("nproc", 1) > 1 || args.integer("world-size", 1) > 1)) {
+        throw UsageError(command + " --replay cannot run data-parallel (--nproc / --world-size): "
+                         "each process would keep its own rollouts");
     }
+    return static_cast<int>(a);
 }
 
 // ---- train-dpo -----------------------------------------------------------------------------
@@ -286,10 +293,10 @@ int runDpo(const Args& args, Context& ctx) {
     if (!(d.noiseScale > 0) || !(d.gradClip >= 0) || !std::isfinite(d.loserWeight)) {
         throw UsageError("--lambda must be positive, --clip >= 0");
     }
+    d.accumulate = studentAccumulate(args, d.states, "train-dpo");
     const ml::ModelScale scale = teacher.config().scale;
     checkTile(args, scale, d.tile);
     TerminalProgress prep(ctx.err, "train-dpo: maps", ctx.errIsTerminal);
-    refuseDataParallel(args, "train-dpo");
     auto setup = prepareTraining(args, 1, scale, 1e-5, 0.999, 1000, &prep);
     prep.finish();
     holdOutValidationFrame(args, setup, scale);
@@ -303,6 +310,7 @@ int runDpo(const Args& args, Context& ctx) {
                       {"loser_weight", d.loserWeight},
                       {"beta", d.beta},
                       {"tile", d.tile},
+                      {"accumulate", d.accumulate},
                       {"pairs", d.pairStore.string()},
                       {"pairs_mix", d.pairStore.empty() ? 0.0 : d.pairMix},
                       {"validation_frame", args.value("validation-frame", "")},
@@ -336,7 +344,11 @@ Command dpoCommand() {
         "verdicts are read again every step, so decisions made during the run count at once.\n"
         "--pairs-mix R takes a stored pair in a share R of the steps and an on-policy pair in the\n"
         "rest. metrics.jsonl then also has from_store, pair, pair_human, pairs_usable,\n"
-        "pairs_human (usable pairs a person decided) and pref_margin." +
+        "pairs_human (usable pairs a person decided) and pref_margin.\n"
+        "--accumulate A takes A examples a step (each its own noise and pair), the gradients\n"
+        "averaged; --nproc N runs N data-parallel ranks of --accumulate examples each (c10d\n"
+        "Gloo): N ranks of one example take the same steps as one process of --accumulate N.\n"
+        "The metrics are then means over the examples (scaled_won: the share)." +
         std::string(kDdilHelp);
     c.options = withCommon(
         studentOptions(
@@ -389,7 +401,7 @@ int runDistill(const Args& args, Context& ctx) {
     o.states = studentStateOptions(args);
     const ml::ModelScale scale = teacher.config().scale;
     checkTile(args, scale, o.tile);
-    refuseDataParallel(args, "train-distill");
+    o.accumulate = studentAccumulate(args, o.states, "train-distill");
     TerminalProgress prep(ctx.err, "train-distill: maps", ctx.errIsTerminal);
     auto setup = prepareTraining(args, 1, scale, 3e-5, 1.0, 1000, &prep);
     prep.finish();
@@ -413,6 +425,7 @@ int runDistill(const Args& args, Context& ctx) {
                       {"curvature_subset", o.subsetFraction},
                       {"curvature_k", o.curvatureNeighbours},
                       {"tile", o.tile},
+                      {"accumulate", o.accumulate},
                       {"validation_frame", args.value("validation-frame", "")},
                       {"ddil", studentStateJson(o.states)}});
     return runAndReport(*trainer, setup, "train-distill", ctx);

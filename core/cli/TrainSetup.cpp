@@ -123,8 +123,7 @@ std::vector<OptionSpec> commonTrainOptions(const char* defaultLr, const char* de
         {"resume", "", "continue the run in OUT_DIR from its last checkpoint", true, ""},
         {"force", "", "start over a run in OUT_DIR, or resume it with other options", true, ""},
         {"device", "DEV", "cpu, cuda or cuda:N", false, "cpu"},
-        {"nproc", "N", "data-parallel: N processes on this machine (c10d Gloo; train-teacher, "
-                       "train-refiner)", false, "1"},
+        {"nproc", "N", "data-parallel: N processes on this machine (c10d Gloo)", false, "1"},
         {"rank", "R", "data-parallel across machines: this process's rank", false, "0"},
         {"world-size", "W", "data-parallel across machines: processes in all", false, "1"},
         {"master-addr", "HOST", "data-parallel: rank 0's address", false, "127.0.0.1"},
@@ -450,8 +449,7 @@ int runAndReport(ml::Trainer& trainer, TrainSetup& s, const std::string& task, C
     ml::DistributedOptions d = s.distributed;
     if (s.nproc > 1 || d.worldSize > 1) {
         if (!trainer.setProcessGroup(nullptr)) {
-            throw UsageError(task + " cannot run data-parallel (--nproc / --world-size): only "
-                                    "train-teacher and train-refiner can");
+            throw UsageError(task + " cannot run data-parallel (--nproc / --world-size)");
         }
         if (s.nproc > 1) {
             d.rank = 0;

@@ -20,10 +20,12 @@
 #include "core/base/PointCloud.h"
 #include "core/ml/Model.h"
 #include "core/ml/StudentStates.h"
+#include "core/ml/training/Distributed.h"
 
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <vector>
 
 namespace lidistill::ml {
 
@@ -41,6 +43,9 @@ struct DpoOptions {
     std::filesystem::path pairStore;
     /// Fraction of the steps that take a stored pair (the rest are on-policy), in (0, 1].
     double pairMix = 1.0;
+    /// Examples a step, each with its own noise, their gradients averaged: one process doing
+    /// what `accumulate` ranks of a process group do together (setProcessGroup).
+    int accumulate = 1;
     /// DDIL (StudentStates.h): the states the on-policy pairs start from. Both candidates start
     /// at the same step k from one source: rollouts from x_init + eps and x_init + lambda eps,
     /// or G + sigma_t eps and G + sigma_t lambda eps. Default: x_init + eps at t = 999.
@@ -54,6 +59,7 @@ struct DpoStepStats {
     double winnerChamfer = 0;  ///< CD (m) of the preferred candidate of the G step
     double loserChamfer = 0;
     bool scaledNoiseWon = false;   ///< the lambda-scaled candidate was preferred
+    double scaledWonShare = 0;     ///< of the step's examples, the share where it was
     double generatorGradNorm = 0;  ///< before clipping
     double auxGradNorm = 0;
     /// Stored-pair steps: how much more than the reference (the teacher) the student prefers
@@ -84,6 +90,27 @@ public:
     /// `seed` draws every noise and timestep of the step.
     /// @throws InvalidArgument for empty clouds.
     DpoStepStats step(const PointCloud& partial, const PointCloud& groundTruth, std::uint64_t seed);
+
+    /// A partial scan and its ground truth, or a stored pair's scan, winner and loser.
+    struct Example {
+        const PointCloud* partial = nullptr;
+        const PointCloud* truth = nullptr;  ///< on-policy steps
+        const PointCloud* winner = nullptr;  ///< stored-pair steps
+        const PointCloud* loser = nullptr;
+    };
+    /// One step on several examples of one kind (on-policy or stored pairs), as step() and
+    /// storedPairStep() do on one: example i (of rank r of the process group, with n a rank)
+    /// draws from its own seed (example 0 of rank 0 from `seed` itself), the gradients are
+    /// averaged over the examples and the ranks, and batch-norm running statistics follow
+    /// example 0 of rank 0 (DDP's broadcast_buffers). So n examples in one process and n ranks
+    /// of one example take the same step. The stats are the examples' mean (rank 0's).
+    /// @throws InvalidArgument for no examples or empty clouds.
+    DpoStepStats step(const std::vector<Example>& examples, std::uint64_t seed, bool storedPairs);
+
+    /// Trains as one rank of `group` (Distributed.h; null: alone). Rank 0's networks are copied
+    /// to every rank. @throws InvalidArgument with DDIL's replay buffer (each process would keep
+    /// its own rollouts).
+    void setProcessGroup(std::shared_ptr<ProcessGroup> group);
 
     /// One step on a stored pair (offline, as Diffusion-DPO, reference 6.5): both samples are
     /// noised at one timestep t ~ U{0..999} (x_t = x0 + sigma_t e), and G, a noise predictor
@@ -116,14 +143,16 @@ private:
 };
 
 class Trainer;
-/// DpoTrainer behind the Trainer interface (batch 1; validation: 8-step completion, w 3.5).
-/// With options.pairStore, a step takes a stored pair with probability pairMix (drawn from the
-/// step's seed, the pair too), reading the store's verdicts afresh each step so decisions made
-/// while the run goes are used at once; every metrics record then also says from_store, pair,
-/// pair_human (the verdict was a person's), pairs_usable and pairs_human (of the store's usable
-/// pairs, those a person decided). The teacher must outlive it. @throws as DpoTrainer; IoError
-/// for a store that cannot be read; InvalidArgument for a mix outside (0, 1] or a store with no
-/// usable pair (none with an A/B verdict and its clouds).
+/// DpoTrainer behind the Trainer interface (a batch of options.accumulate examples;
+/// validation: 8-step completion, w 3.5; data-parallel with setProcessGroup).
+/// With options.pairStore, a step takes stored pairs with probability pairMix (drawn from the
+/// step's seed, so every example and rank of a step agrees; each example draws its own pair),
+/// reading the store's verdicts afresh each step so decisions made while the run goes are used
+/// at once; every metrics record then also says from_store, pair (example 0's), pair_human (the
+/// verdict was a person's), pairs_usable and pairs_human (of the store's usable pairs, those a
+/// person decided). The teacher must outlive it. @throws as DpoTrainer; IoError for a store that
+/// cannot be read; InvalidArgument for a mix outside (0, 1] or a store with no usable pair (none
+/// with an A/B verdict and its clouds).
 std::unique_ptr<Trainer> makeDpoTrainer(const LidiffModel& teacher, const DpoOptions& options);
 
 }  // namespace lidistill::ml

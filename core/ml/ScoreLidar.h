@@ -38,10 +38,14 @@ struct ScoreLidarOptions {
     double keypointFraction = 1.0 / 30.0;  ///< keypoints, of the generated rows (6k of 180k)
     int curvatureNeighbours = 180;
     int tile = 10;                 ///< x_init = the partial scan tiled this many times
+    /// Examples a step, each with its own noise, gradients averaged: what `accumulate` ranks of
+    /// a process group (Trainer::setProcessGroup) do together.
+    int accumulate = 1;
     StudentStateOptions states;    ///< DDIL; default: x_init + eps at t = 999
 };
 
-/// The trainer (batch 1; validation: 8-step completion, w 3.5). The student keeps the teacher's
+/// The trainer (a batch of options.accumulate examples, the metrics their means; data-parallel
+/// with setProcessGroup, except with DDIL's replay buffer; validation: 8-step completion, w 3.5). The student keeps the teacher's
 /// encoder (frozen) and refiner; G and phi start as copies of the teacher's denoiser (G of
 /// `student` when given, to go on from one). The teacher must outlive the trainer. Each metrics
 /// record has loss_g, loss_distill, loss_scene, loss_point, loss_aux, grad_g, grad_aux and

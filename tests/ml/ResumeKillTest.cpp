@@ -316,13 +316,75 @@ TEST(DataParallel, TwoGlooProcessesTrainLikeOneProcessAccumulatingTwo) {
     // ... and the second rank's examples did count: one process alone ends elsewhere.
     EXPECT_TRUE(singleDiffers);
 
-    // train-dpo cannot (yet): a clear usage error, before any rank starts.
-    const auto teacher = (dir / "two" / "teacher_latest.safetensors").string();
-    const auto r = lidistill::test::runCli({"train-dpo", teacher, seq, (dir / "dpo").string(),
-                                            "--nproc", "2", "--steps", "1"});
-    EXPECT_EQ(r.code, 2);
-    EXPECT_NE(r.err.find("cannot run data-parallel"), std::string::npos) << r.err;
-    EXPECT_FALSE(fs::exists(dir / "dpo" / "run.json"));  // the folder is left as it was
+}
+
+// Every parameter and buffer of every network of a model file, by name.
+std::vector<std::pair<std::string, torch::Tensor>> tensorsOf(const fs::path& file) {
+    const auto model = LidiffModel::load(file);
+    std::vector<std::pair<std::string, torch::Tensor>> out;
+    for (auto& [name, net] : model.impl().networks()) {
+        for (const auto& p : net->named_parameters(true)) {
+            out.emplace_back(name + "." + p.key(), p.value().clone());
+        }
+        for (const auto& b : net->named_buffers(true)) {
+            out.emplace_back(name + "." + b.key(), b.value().clone());
+        }
+    }
+    return out;
+}
+
+// Data-parallel student training (Distillation-DPO and ScoreLiDAR): two Gloo ranks of one
+// example each take exactly the steps of one process that takes two examples a step
+// (--accumulate 2): each example's noises, pairs and timesteps, the fake scores' and the
+// student's averaged gradients, and the batch-norm running statistics (rank 0's, example 0's),
+// so the students are equal bit for bit, buffers included.
+void expectRanksEqualAccumulation(const ResumeRun& f, const std::string& command) {
+    const fs::path dir = f.dir / command;
+    fs::create_directories(dir);
+    auto words = [&](const std::string& name, long long steps, std::vector<std::string> extra) {
+        auto w = f.words(dir / name, steps);
+        w[0] = command;
+        w.insert(w.end(), extra.begin(), extra.end());
+        return w;
+    };
+    for (const auto& [name, extra] :
+         std::vector<std::pair<std::string, std::vector<std::string>>>{
+             {"two", {"--nproc", "2"}}, {"one", {"--accumulate", "2"}}, {"single", {}}}) {
+        int code = -1;
+        ASSERT_TRUE(spawn(words(name, 3, extra), dir / (name + ".txt")).waitFor(900, code));
+        ASSERT_EQ(code, 0) << command << " " << name;
+    }
+    EXPECT_TRUE(fs::exists(dir / "two" / "rank_1.log"));
+    EXPECT_EQ(readLog(dir / "two" / "metrics.jsonl").size(), 3u);  // rank 0 alone writes
+
+    const auto two = tensorsOf(dir / "two" / "student_latest.safetensors");
+    const auto one = tensorsOf(dir / "one" / "student_latest.safetensors");
+    const auto single = tensorsOf(dir / "single" / "student_latest.safetensors");
+    ASSERT_EQ(two.size(), one.size());
+    ASSERT_EQ(two.size(), single.size());
+    bool singleDiffers = false;
+    for (std::size_t i = 0; i < two.size(); ++i) {
+        EXPECT_TRUE(torch::equal(two[i].second, one[i].second)) << command << " " << two[i].first;
+        singleDiffers = singleDiffers || !torch::equal(two[i].second, single[i].second);
+    }
+    // The second rank's example counted: one example a step ends elsewhere.
+    EXPECT_TRUE(singleDiffers) << command;
+
+    // DDIL's replay buffer is per process: refused before the folder is touched.
+    const auto r = runCli(words("replay", 1, {"--nproc", "2", "--ddil-steps", "2", "--replay", "4"}));
+    EXPECT_EQ(r.code, 2) << command;
+    EXPECT_NE(r.err.find("--replay cannot run data-parallel"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(dir / "replay" / "run.json"));
+}
+
+TEST_F(ResumeRun, TwoGlooDpoRanksTrainLikeOneProcessAccumulatingTwo) {
+    if (!distributedAvailable()) GTEST_SKIP() << "built without c10d Gloo";
+    expectRanksEqualAccumulation(*this, "train-dpo");
+}
+
+TEST_F(ResumeRun, TwoGlooScoreLidarRanksTrainLikeOneProcessAccumulatingTwo) {
+    if (!distributedAvailable()) GTEST_SKIP() << "built without c10d Gloo";
+    expectRanksEqualAccumulation(*this, "train-distill");
 }
 
 }  // namespace

@@ -237,7 +237,10 @@ TEST_F(TrainRun, DistillRunLogsItsLossesAndMovesTheStudent) {
     EXPECT_EQ(runCli(words(dir / "y", {"--objective", "dpo"})).code, 2);
     EXPECT_EQ(runCli(words(dir / "y", {"--structure", "chamfer"})).code, 2);
     EXPECT_EQ(runCli(words(dir / "y", {"--keypoints", "0.5"})).code, 2);  // > the subset
-    EXPECT_EQ(runCli(words(dir / "y", {"--nproc", "2"})).code, 2);
+    // Data-parallel runs (tests/ml/ResumeKillTest.cpp) except with a per-process replay buffer.
+    EXPECT_EQ(runCli(words(dir / "y", {"--nproc", "2", "--ddil-steps", "2", "--replay", "4"})).code,
+              2);
+    EXPECT_EQ(runCli(words(dir / "y", {"--accumulate", "0"})).code, 2);
 }
 
 // DDIL options: states at the student's K steps, logged per step, and refused when malformed.

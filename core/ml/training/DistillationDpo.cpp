@@ -5,12 +5,15 @@
 #include "core/metrics/ChamferDistance.h"
 #include "core/ml/ModelImpl.h"
 #include "core/ml/diffusion/DpmSolver.h"
+#include "core/ml/training/DistributedOps.h"
 #include "core/ml/training/DpoObjective.h"
 #include "core/ml/training/StoredPairs.h"
 #include "core/ml/training/StudentStates.h"
 #include "core/ml/training/TrainerState.h"
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <random>
@@ -105,9 +108,11 @@ struct DpoTrainer::Impl {
     Scene scene(const PointCloud& partial, const PointCloud& truth) {
         return training::makeScene(student.impl(), partial, truth, options.tile);
     }
-    Starts starts(Scene& sc, const training::ReplayEntry* replay, at::Generator& gen) {
-        return states.starts(sc, replay, {1.0f, static_cast<float>(options.noiseScale)},
-                             teacher.impl(), student.impl().denoiser, gen);
+    // Both candidates' starts: x_init + eps and x_init + lambda eps (or DDIL's states).
+    training::StudentStates::Phase beginPhase(Scene& own, at::Generator& gen) {
+        return states.beginPhase(student.impl(), options.tile, own,
+                                 {1.0f, static_cast<float>(options.noiseScale)}, teacher.impl(),
+                                 gen);
     }
 
     // What a state file holds: every network that trains and both optimizers.
@@ -153,6 +158,215 @@ struct DpoTrainer::Impl {
         p.cdLoser = std::max(cdA, cdB);
         return p;
     }
+
+    int rank() const { return group ? group->rank() : 0; }
+    static int uniformT(at::Generator& gen) {
+        return static_cast<int>(torch::randint(0, 1000, {1}, gen).item<int64_t>());
+    }
+    torch::Tensor normalLike(const torch::Tensor& x, at::Generator& gen) const {
+        return torch::randn(x.sizes(), gen, torch::kFloat).to(device);
+    }
+    // The generator of example i of this rank's n (exampleSeed numbers every rank's examples).
+    std::vector<at::Generator> generators(std::size_t n, std::uint64_t seed) const {
+        std::vector<at::Generator> gens;
+        for (std::size_t i = 0; i < n; ++i) {
+            gens.push_back(at::detail::createCPUGenerator(
+                training::exampleSeed(seed, rank() * static_cast<int>(n) + static_cast<int>(i))));
+        }
+        return gens;
+    }
+    double applyAveraged(std::size_t n, torch::optim::Optimizer& opt,
+                         const std::vector<torch::nn::Module*>& trained,
+                         const std::function<void(std::size_t)>& backward) {
+        return training::stepOnMeanGradient(n, opt, options.gradClip, group.get(), trained,
+                                            backward);
+    }
+
+    // Fake scores: denoising score matching on the student's winner and loser of one example.
+    double fakeScoreLoss(Scene& own, at::Generator& gen) {
+        auto& S = student.impl();
+        auto phase = beginPhase(own, gen);  // DDIL: maybe a replayed rollout's scene
+        auto& sc = phase.scene();
+        Pair pair;
+        {
+            torch::NoGradGuard noGrad;
+            S.denoiser->eval();
+            pair = candidates(sc, phase.starts, gen);
+        }
+        const int tw = uniformT(gen), tl = uniformT(gen);
+        const auto ew = normalLike(pair.winner, gen), el = normalLike(pair.loser, gen);
+        const auto lossW =
+            torch::mse_loss(eps(fakeWinner, sc.cond, pair.winner + schedule.sigma(tw) * ew, tw), ew);
+        const auto lossL =
+            torch::mse_loss(eps(fakeLoser, sc.cond, pair.loser + schedule.sigma(tl) * el, tl), el);
+        const auto aux = lossW + lossL;
+        aux.backward();
+        return aux.item<double>();
+    }
+
+    // The student's loss on a fresh pair of one example, with gradients; fills the example's
+    // pair statistics.
+    double generatorLoss(Scene& own, at::Generator& gen, DpoStepStats& stats) {
+        auto& S = student.impl();
+        auto& T = teacher.impl();
+        auto phase = beginPhase(own, gen);  // DDIL: maybe a replayed rollout's scene
+        auto& sc = phase.scene();
+        const auto& st = phase.starts;
+        stats.stateStep = st.choice.k;
+        stats.stateSource = st.choice.source;
+        stats.replayed = st.replayed;
+        S.denoiser->train();
+        const auto pair = candidates(sc, st, gen);
+        stats.winnerChamfer = pair.cdWinner;
+        stats.loserChamfer = pair.cdLoser;
+        stats.scaledNoiseWon = pair.scaledWon;
+        const int t = uniformT(gen);
+        const auto e = normalLike(pair.winner, gen);
+        const float sigma = schedule.sigma(t);
+        T.denoiser->eval();
+        fakeWinner->eval();
+        fakeLoser->eval();
+        torch::Tensor loss;
+        if (options.objective == DpoOptions::Objective::Bounded) {
+            // Discrepancies with input gradients: x_t carries x0's graph into the frozen
+            // networks' voxel features; their own weights get no gradient (flags off here).
+            const auto xw = pair.winner + sigma * e, xl = pair.loser + sigma * e;
+            for (auto* f : {&fakeWinner, &fakeLoser}) {
+                for (auto& q : (*f)->parameters()) q.set_requires_grad(false);
+            }
+            const auto dW = (epsWithInputGrad(T.denoiser, sc.cond, xw, t) -
+                             epsWithInputGrad(fakeWinner, sc.cond, xw, t))
+                                .pow(2)
+                                .mean();
+            const auto dL = (epsWithInputGrad(T.denoiser, sc.cond, xl, t) -
+                             epsWithInputGrad(fakeLoser, sc.cond, xl, t))
+                                .pow(2)
+                                .mean();
+            loss = -torch::log_sigmoid(-options.beta * (dW - dL));
+            for (auto* f : {&fakeWinner, &fakeLoser}) {
+                for (auto& q : (*f)->parameters()) q.set_requires_grad(true);
+            }
+        } else {
+            torch::Tensor epsTw, epsTl, epsFw, epsFl;
+            {
+                torch::NoGradGuard noGrad;
+                const auto xw = pair.winner.detach() + sigma * e;
+                const auto xl = pair.loser.detach() + sigma * e;
+                epsTw = eps(T.denoiser, sc.cond, xw, t);
+                epsTl = eps(T.denoiser, sc.cond, xl, t);
+                epsFw = eps(fakeWinner, sc.cond, xw, t);
+                epsFl = eps(fakeLoser, sc.cond, xl, t);
+            }
+            if (options.objective == DpoOptions::Objective::Linear) {
+                loss = training::linearGeneratorLoss({epsTw, epsFw, pair.winner},
+                                                     {epsTl, epsFl, pair.loser},
+                                                     options.loserWeight);
+            } else {
+                // As released: x_t - x0 with x_t built from x0 itself: derivative exactly 0.
+                const auto xw = pair.winner + sigma * e, xl = pair.loser + sigma * e;
+                loss = ((epsTw - epsFw) * (xw - pair.winner)).mean() -
+                       ((epsTl - epsFl) * (xl - pair.loser)).mean();
+            }
+        }
+        loss.backward();
+        return loss.item<double>();
+    }
+
+    DpoStepStats onPolicyStep(const std::vector<DpoTrainer::Example>& ex, std::uint64_t seed) {
+        auto& S = student.impl();
+        const std::size_t n = ex.size();
+        auto gens = generators(n, seed);
+        std::vector<Scene> own;
+        std::int64_t largest = 0;
+        for (const auto& e : ex) {
+            own.push_back(scene(*e.partial, *e.truth));
+            largest = std::max(largest, own.back().xInit.size(0));
+        }
+        detail::useThreadsFor(largest, device);
+        DpoStepStats stats;
+        fakeWinner->train();
+        fakeLoser->train();
+        stats.auxGradNorm = applyAveraged(n, *optAux, {fakeWinner.get(), fakeLoser.get()},
+                                          [&](std::size_t i) {
+                                              stats.auxLoss += fakeScoreLoss(own[i], gens[i]) / n;
+                                          });
+        std::vector<DpoStepStats> each(n);
+        stats.generatorGradNorm =
+            applyAveraged(n, *optG, {S.denoiser.get()}, [&](std::size_t i) {
+                stats.generatorLoss += generatorLoss(own[i], gens[i], each[i]) / n;
+            });
+        S.denoiser->eval();
+        stats.stateStep = each[0].stateStep;
+        stats.stateSource = each[0].stateSource;
+        stats.replayed = each[0].replayed;
+        stats.scaledNoiseWon = each[0].scaledNoiseWon;
+        for (const auto& e : each) {
+            stats.winnerChamfer += e.winnerChamfer / n;
+            stats.loserChamfer += e.loserChamfer / n;
+            stats.scaledWonShare += (e.scaledNoiseWon ? 1.0 : 0.0) / n;
+        }
+        return stats;
+    }
+
+    // Stored pairs (Diffusion-DPO): G learns to denoise each winner better, and each loser
+    // worse, than the teacher does; G in eval mode (BatchNorm on its running statistics, as the
+    // reference runs), so the two differ only by their weights and the margin is exactly 0
+    // while G is the teacher.
+    DpoStepStats storedStep(const std::vector<DpoTrainer::Example>& ex, std::uint64_t seed) {
+        auto& S = student.impl();
+        auto& T = teacher.impl();
+        const std::size_t n = ex.size();
+        auto gens = generators(n, seed);
+        std::int64_t largest = 0;
+        for (const auto& e : ex) {
+            largest = std::max<std::int64_t>(
+                largest, static_cast<std::int64_t>(std::max(e.winner->size(), e.loser->size())));
+        }
+        detail::useThreadsFor(largest, device);
+        DpoStepStats stats;
+        S.denoiser->eval();
+        T.denoiser->eval();
+        stats.generatorGradNorm = applyAveraged(n, *optG, {}, [&](std::size_t i) {
+            auto& gen = gens[i];
+            const auto p = detail::xyzTensor(*ex[i].partial, "partial").to(device);
+            const auto xw = detail::xyzTensor(*ex[i].winner, "winner").to(device);
+            const auto xl = detail::xyzTensor(*ex[i].loser, "loser").to(device);
+            SparseTensor cond;
+            {
+                torch::NoGradGuard noGrad;
+                S.encoder->eval();
+                cond = S.encoder(T.voxelize(p).voxels);
+            }
+            // One timestep for both sides (Diffusion-DPO): the comparison is at one noise
+            // level; and one noise when the samples are of one size (its shared noise): then
+            // swapping winner and loser exactly negates the loss's argument.
+            const int t = uniformT(gen);
+            const float sigma = schedule.sigma(t);
+            const auto ew = normalLike(xw, gen);
+            const auto el = xl.sizes() == xw.sizes() ? ew : normalLike(xl, gen);
+            const auto xtw = xw + sigma * ew, xtl = xl + sigma * el;
+            torch::Tensor refW, refL;
+            {
+                torch::NoGradGuard noGrad;
+                refW = torch::mse_loss(eps(T.denoiser, cond, xtw, t), ew);
+                refL = torch::mse_loss(eps(T.denoiser, cond, xtl, t), el);
+            }
+            const auto errW = torch::mse_loss(eps(S.denoiser, cond, xtw, t), ew);
+            const auto errL = torch::mse_loss(eps(S.denoiser, cond, xtl, t), el);
+            const auto inside = (errW - refW) - (errL - refL);
+            const auto loss = -torch::log_sigmoid(-options.beta * inside);
+            if (!torch::isfinite(loss).item<bool>()) {
+                throw ModelError("Distillation-DPO: the stored-pair loss is no longer finite "
+                                 "(diverged: lower the learning rate or --beta)");
+            }
+            loss.backward();
+            stats.generatorLoss += loss.item<double>() / n;
+            stats.preferenceMargin += -inside.item<double>() / n;
+        });
+        return stats;
+    }
+
+    std::shared_ptr<ProcessGroup> group;
 };
 
 DpoTrainer::DpoTrainer(const LidiffModel& teacher, const DpoOptions& options,
@@ -186,7 +400,10 @@ namespace {
 class DpoRunTrainer final : public Trainer {
 public:
     DpoRunTrainer(const LidiffModel& teacher, const DpoOptions& o)
-        : m_dpo(teacher, o), m_ddil(!o.states.isDefault()) {
+        : m_dpo(teacher, o), m_accumulate(o.accumulate), m_ddil(!o.states.isDefault()) {
+        if (o.accumulate < 1 || o.accumulate > 64) {
+            throw InvalidArgument("Distillation-DPO: accumulate must be in 1..64");
+        }
         if (o.pairStore.empty()) return;
         if (!(o.pairMix > 0 && o.pairMix <= 1)) {
             throw InvalidArgument("the share of stored pairs must be in (0, 1]");
@@ -197,32 +414,57 @@ public:
         if (m_feed->usable() == 0) m_feed->draw(0);  // throws, saying why
     }
     std::string modelName() const override { return "student"; }
-    int batchSize() const override { return 1; }
+    int batchSize() const override { return m_accumulate; }
     const LidiffModel& model() const override { return m_dpo.student(); }
     void setLearningRate(double lr) override { m_dpo.setLearningRate(lr); }
     void setProgress(long long step, long long total) override {
         m_dpo.setProgress(total > 0 ? double(step) / double(total) : 0.0);
     }
+    bool setProcessGroup(std::shared_ptr<ProcessGroup> group) override {
+        m_rank = group ? group->rank() : 0;
+        m_dpo.setProcessGroup(std::move(group));
+        return true;
+    }
     MetricsRecord step(const std::vector<TrainingExample>& batch, std::uint64_t seed) override {
-        if (batch.size() != 1) throw InvalidArgument("Distillation-DPO takes one example a step");
-        if (!m_feed) return record(m_dpo.step(batch[0].partial, batch[0].full, seed));
+        if (static_cast<int>(batch.size()) != m_accumulate) {
+            throw InvalidArgument("Distillation-DPO takes " + std::to_string(m_accumulate) +
+                                  " example(s) a step, got " + std::to_string(batch.size()));
+        }
+        std::vector<DpoTrainer::Example> examples;
+        for (const auto& e : batch) examples.push_back({&e.partial, &e.full, nullptr, nullptr});
+        if (!m_feed) return record(m_dpo.step(examples, seed, false));
         // The store's verdicts as they are now: a decision made a moment ago counts.
         m_feed->refresh();
-        std::mt19937_64 rng(seed ^ 0x9e3779b97f4a7c15ULL);
+        // Stored or on-policy: one draw from the step's seed, the same on every rank.
+        std::mt19937_64 rng(seed ^ kPairSalt);
         const bool stored = std::uniform_real_distribution<double>(0, 1)(rng) < m_mix;
         MetricsRecord r;
         double pairId = -1, human = 0;
         if (stored) {
-            const auto d = m_feed->draw(rng());
-            auto st = m_dpo.storedPairStep(*d.partial, *d.winner, *d.loser, seed);
-            st.winnerChamfer = d.cdWinner;
-            st.loserChamfer = d.cdLoser;
-            st.scaledNoiseWon = d.bWon;
+            // Each example its own pair, drawn from its own seed (example 0 of rank 0: the
+            // step's generator, after the decision).
+            std::vector<training::StoredPairDraw> draws;
+            for (int i = 0; i < m_accumulate; ++i) {
+                const int global = m_rank * m_accumulate + i;
+                std::mt19937_64 own(training::exampleSeed(seed, global) ^ kPairSalt);
+                own();  // the decision's draw
+                draws.push_back(m_feed->draw(own()));
+                examples[static_cast<std::size_t>(i)] = {draws.back().partial, nullptr,
+                                                         draws.back().winner, draws.back().loser};
+            }
+            auto st = m_dpo.step(examples, seed, true);
+            st.winnerChamfer = st.loserChamfer = st.scaledWonShare = 0;
+            for (const auto& d : draws) {
+                st.winnerChamfer += d.cdWinner / m_accumulate;
+                st.loserChamfer += d.cdLoser / m_accumulate;
+                st.scaledWonShare += (d.bWon ? 1.0 : 0.0) / m_accumulate;
+            }
+            st.scaledNoiseWon = draws[0].bWon;
             r = record(st);
-            pairId = static_cast<double>(d.id);
-            human = d.human ? 1 : 0;
+            pairId = static_cast<double>(draws[0].id);
+            human = draws[0].human ? 1 : 0;
         } else {
-            r = record(m_dpo.step(batch[0].partial, batch[0].full, seed));
+            r = record(m_dpo.step(examples, seed, false));
         }
         r.insert(r.end(), {{"from_store", stored ? 1.0 : 0.0},
                            {"pair", pairId},
@@ -243,7 +485,7 @@ private:
         MetricsRecord r{{"loss_g", st.generatorLoss},  {"loss_aux", st.auxLoss},
                         {"cd_winner", st.winnerChamfer}, {"cd_loser", st.loserChamfer},
                         {"grad_g", st.generatorGradNorm}, {"grad_aux", st.auxGradNorm},
-                        {"scaled_won", st.scaledNoiseWon ? 1.0 : 0.0}};
+                        {"scaled_won", st.scaledWonShare}};
         if (m_feed) r.emplace_back("pref_margin", st.preferenceMargin);
         if (m_ddil) {
             r.insert(r.end(), {{"state_k", double(st.stateStep)},
@@ -253,7 +495,11 @@ private:
         return r;
     }
 
+    static constexpr std::uint64_t kPairSalt = 0x9e3779b97f4a7c15ULL;
+
     DpoTrainer m_dpo;
+    int m_accumulate = 1;
+    int m_rank = 0;
     bool m_ddil = false;
     std::optional<training::StoredPairFeed> m_feed;
     double m_mix = 1.0;
@@ -270,179 +516,52 @@ const LidiffModel& DpoTrainer::student() const {
 
 DpoStepStats DpoTrainer::step(const PointCloud& partial, const PointCloud& groundTruth,
                               std::uint64_t seed) {
-    auto& m = *m_impl;
     if (partial.empty() || groundTruth.empty()) {
         throw InvalidArgument("Distillation-DPO step: empty partial scan or ground truth");
     }
-    auto& S = m.student.impl();
-    auto& T = m.teacher.impl();
-    auto gen = at::detail::createCPUGenerator(seed);
-    auto uniformT = [&] {
-        return static_cast<int>(torch::randint(0, 1000, {1}, gen).item<int64_t>());
-    };
-    auto normalLike = [&](const torch::Tensor& x) {
-        return torch::randn(x.sizes(), gen, torch::kFloat).to(m.device);
-    };
-    DpoStepStats stats;
-
-    Impl::Scene own = m.scene(partial, groundTruth);
-    detail::useThreadsFor(own.xInit.size(0), m.device);
-
-    // Fake scores: denoising score matching on the student's winners and losers.
-    {
-        const auto* replay = m.states.pickReplay(gen);
-        std::optional<Impl::Scene> kept;
-        auto& sc = training::phaseScene(S, m.options.tile, own, replay, kept);  // DDIL: maybe a replayed rollout's
-        Impl::Pair pair;
-        {
-            torch::NoGradGuard noGrad;
-            const auto st = m.starts(sc, replay, gen);
-            S.denoiser->eval();
-            pair = m.candidates(sc, st, gen);
-        }
-        m.fakeWinner->train();
-        m.fakeLoser->train();
-        m.optAux->zero_grad();
-        const int tw = uniformT(), tl = uniformT();
-        const auto ew = normalLike(pair.winner), el = normalLike(pair.loser);
-        const auto lossW = torch::mse_loss(
-            m.eps(m.fakeWinner, sc.cond, pair.winner + m.schedule.sigma(tw) * ew, tw), ew);
-        const auto lossL = torch::mse_loss(
-            m.eps(m.fakeLoser, sc.cond, pair.loser + m.schedule.sigma(tl) * el, tl), el);
-        const auto aux = lossW + lossL;
-        aux.backward();
-        stats.auxLoss = aux.item<double>();
-        stats.auxGradNorm = clipGradNorm(m.optAux->param_groups()[0].params(), m.options.gradClip);
-        m.optAux->step();
-    }
-
-    // The student, on a fresh pair with gradients.
-    const auto* replay = m.states.pickReplay(gen);
-    std::optional<Impl::Scene> kept;
-    auto& sc = training::phaseScene(S, m.options.tile, own, replay, kept);  // DDIL: maybe a replayed rollout's
-    Impl::Starts st;
-    {
-        torch::NoGradGuard noGrad;
-        st = m.starts(sc, replay, gen);
-    }
-    stats.stateStep = st.choice.k;
-    stats.stateSource = st.choice.source;
-    stats.replayed = st.replayed;
-    S.denoiser->train();
-    m.optG->zero_grad();
-    const auto pair = m.candidates(sc, st, gen);
-    stats.winnerChamfer = pair.cdWinner;
-    stats.loserChamfer = pair.cdLoser;
-    stats.scaledNoiseWon = pair.scaledWon;
-    const int t = uniformT();
-    const auto e = normalLike(pair.winner);
-    const float sigma = m.schedule.sigma(t);
-    T.denoiser->eval();
-    m.fakeWinner->eval();
-    m.fakeLoser->eval();
-    torch::Tensor loss;
-    if (m.options.objective == DpoOptions::Objective::Bounded) {
-        // Discrepancies with input gradients: x_t carries x0's graph into the frozen networks'
-        // voxel features; their own weights get no gradient (flags off for this step).
-        const auto xw = pair.winner + sigma * e, xl = pair.loser + sigma * e;
-        for (auto* f : {&m.fakeWinner, &m.fakeLoser}) {
-            for (auto& q : (*f)->parameters()) q.set_requires_grad(false);
-        }
-        const auto dW = (m.epsWithInputGrad(T.denoiser, sc.cond, xw, t) -
-                         m.epsWithInputGrad(m.fakeWinner, sc.cond, xw, t))
-                            .pow(2)
-                            .mean();
-        const auto dL = (m.epsWithInputGrad(T.denoiser, sc.cond, xl, t) -
-                         m.epsWithInputGrad(m.fakeLoser, sc.cond, xl, t))
-                            .pow(2)
-                            .mean();
-        loss = -torch::log_sigmoid(-m.options.beta * (dW - dL));
-        for (auto* f : {&m.fakeWinner, &m.fakeLoser}) {
-            for (auto& q : (*f)->parameters()) q.set_requires_grad(true);
-        }
-    } else {
-        torch::Tensor epsTw, epsTl, epsFw, epsFl;
-        {
-            torch::NoGradGuard noGrad;
-            const auto xw = pair.winner.detach() + sigma * e, xl = pair.loser.detach() + sigma * e;
-            epsTw = m.eps(T.denoiser, sc.cond, xw, t);
-            epsTl = m.eps(T.denoiser, sc.cond, xl, t);
-            epsFw = m.eps(m.fakeWinner, sc.cond, xw, t);
-            epsFl = m.eps(m.fakeLoser, sc.cond, xl, t);
-        }
-        if (m.options.objective == DpoOptions::Objective::Linear) {
-            loss = training::linearGeneratorLoss({epsTw, epsFw, pair.winner},
-                                                 {epsTl, epsFl, pair.loser}, m.options.loserWeight);
-        } else {
-            // As released: x_t - x0 with x_t built from x0 itself: derivative exactly 0.
-            const auto xw = pair.winner + sigma * e, xl = pair.loser + sigma * e;
-            loss = ((epsTw - epsFw) * (xw - pair.winner)).mean() -
-                   ((epsTl - epsFl) * (xl - pair.loser)).mean();
-        }
-    }
-    loss.backward();
-    stats.generatorLoss = loss.item<double>();
-    stats.generatorGradNorm = clipGradNorm(m.optG->param_groups()[0].params(), m.options.gradClip);
-    m.optG->step();
-    S.denoiser->eval();
-    return stats;
+    return step({Example{&partial, &groundTruth, nullptr, nullptr}}, seed, false);
 }
 
 DpoStepStats DpoTrainer::storedPairStep(const PointCloud& partial, const PointCloud& winner,
                                         const PointCloud& loser, std::uint64_t seed) {
-    auto& m = *m_impl;
     if (partial.empty() || winner.empty() || loser.empty()) {
         throw InvalidArgument("Distillation-DPO stored pair: an empty partial scan or candidate");
     }
-    auto& S = m.student.impl();
-    auto& T = m.teacher.impl();
-    auto gen = at::detail::createCPUGenerator(seed);
-    const auto p = detail::xyzTensor(partial, "partial").to(m.device);
-    const auto xw = detail::xyzTensor(winner, "winner").to(m.device);
-    const auto xl = detail::xyzTensor(loser, "loser").to(m.device);
-    detail::useThreadsFor(std::max(xw.size(0), xl.size(0)), m.device);
-    SparseTensor cond;
-    {
-        torch::NoGradGuard noGrad;
-        S.encoder->eval();
-        cond = S.encoder(T.voxelize(p).voxels);
+    return step({Example{&partial, nullptr, &winner, &loser}}, seed, true);
+}
+
+DpoStepStats DpoTrainer::step(const std::vector<Example>& examples, std::uint64_t seed,
+                              bool storedPairs) {
+    if (examples.empty() || examples.size() > 64) {
+        throw InvalidArgument("Distillation-DPO step: " + std::to_string(examples.size()) +
+                              " examples (1 to 64)");
     }
-    // One timestep for both sides (Diffusion-DPO): the comparison is at one noise level.
-    const int t = static_cast<int>(torch::randint(0, 1000, {1}, gen).item<int64_t>());
-    const float sigma = m.schedule.sigma(t);
-    // And one noise when the samples are of one size (Diffusion-DPO's shared noise): then
-    // swapping winner and loser exactly negates the loss's argument.
-    const auto ew = torch::randn(xw.sizes(), gen, torch::kFloat).to(m.device);
-    const auto el = xl.sizes() == xw.sizes()
-                        ? ew
-                        : torch::randn(xl.sizes(), gen, torch::kFloat).to(m.device);
-    const auto xtw = xw + sigma * ew, xtl = xl + sigma * el;
-    torch::Tensor refW, refL;
-    {
-        torch::NoGradGuard noGrad;
-        T.denoiser->eval();
-        refW = torch::mse_loss(m.eps(T.denoiser, cond, xtw, t), ew);
-        refL = torch::mse_loss(m.eps(T.denoiser, cond, xtl, t), el);
+    for (const auto& e : examples) {
+        const bool ok = e.partial && !e.partial->empty() &&
+                        (storedPairs ? e.winner && e.loser && !e.winner->empty() &&
+                                           !e.loser->empty()
+                                     : e.truth && !e.truth->empty());
+        if (!ok) {
+            throw InvalidArgument(storedPairs
+                                      ? "Distillation-DPO stored pair: an empty partial scan or "
+                                        "candidate"
+                                      : "Distillation-DPO step: empty partial scan or ground truth");
+        }
     }
-    // G in eval mode too: BatchNorm on its running statistics, as the reference runs, so the
-    // two differ only by their weights (and the margin is exactly 0 while G is the teacher).
-    S.denoiser->eval();
-    m.optG->zero_grad();
-    const auto errW = torch::mse_loss(m.eps(S.denoiser, cond, xtw, t), ew);
-    const auto errL = torch::mse_loss(m.eps(S.denoiser, cond, xtl, t), el);
-    const auto inside = (errW - refW) - (errL - refL);
-    const auto loss = -torch::log_sigmoid(-m.options.beta * inside);
-    if (!torch::isfinite(loss).item<bool>()) {
-        throw ModelError("Distillation-DPO: the stored-pair loss is no longer finite (diverged: "
-                         "lower the learning rate or --beta)");
+    return storedPairs ? m_impl->storedStep(examples, seed) : m_impl->onPolicyStep(examples, seed);
+}
+
+void DpoTrainer::setProcessGroup(std::shared_ptr<ProcessGroup> group) {
+    auto& m = *m_impl;
+    if (group && group->size() > 1 && m.options.states.replaySize > 0) {
+        throw InvalidArgument("Distillation-DPO cannot run data-parallel with a replay buffer "
+                              "(each process would keep its own rollouts)");
     }
-    loss.backward();
-    DpoStepStats stats;
-    stats.generatorLoss = loss.item<double>();
-    stats.preferenceMargin = -inside.item<double>();
-    stats.generatorGradNorm = clipGradNorm(m.optG->param_groups()[0].params(), m.options.gradClip);
-    m.optG->step();
-    return stats;
+    m.group = std::move(group);
+    if (!m.group) return;
+    distributed::broadcastFromRank0(*m.group, *m.student.impl().denoiser, false);
+    distributed::broadcastFromRank0(*m.group, *m.fakeWinner, false);
+    distributed::broadcastFromRank0(*m.group, *m.fakeLoser, false);
 }
 
 }  // namespace lidistill::ml

@@ -4,11 +4,13 @@
 
 #include "core/base/Error.h"
 #include "core/metrics/ChamferDistance.h"
+#include "core/ml/training/DistributedOps.h"
 #include "core/ml/training/DpoObjective.h"
 #include "core/ml/training/PointLosses.h"
 #include "core/ml/training/StudentStates.h"
 #include "core/ml/training/TrainerState.h"
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 #include <string>
@@ -32,6 +34,9 @@ void checkOptions(const ScoreLidarOptions& o) {
         !(o.keypointFraction > 0 && o.keypointFraction <= o.subsetFraction)) {
         throw InvalidArgument("ScoreLiDAR: the curvature subset must be a fraction in (0, 1] and "
                               "the keypoints a fraction no larger than it");
+    }
+    if (o.accumulate < 1 || o.accumulate > 64) {
+        throw InvalidArgument("ScoreLiDAR: accumulate must be in 1..64");
     }
     if (o.curvatureNeighbours < 3 || o.tile < 1) {
         throw InvalidArgument("ScoreLiDAR: curvature needs >= 3 neighbours, the tile must be >= 1");
@@ -80,7 +85,19 @@ public:
     }
 
     std::string modelName() const override { return "student"; }
-    int batchSize() const override { return 1; }
+    int batchSize() const override { return m_options.accumulate; }
+    bool setProcessGroup(std::shared_ptr<ProcessGroup> group) override {
+        if (group && group->size() > 1 && m_options.states.replaySize > 0) {
+            throw InvalidArgument("ScoreLiDAR cannot run data-parallel with a replay buffer "
+                                  "(each process would keep its own rollouts)");
+        }
+        m_group = std::move(group);
+        if (m_group) {
+            distributed::broadcastFromRank0(*m_group, *m_student.impl().denoiser, false);
+            distributed::broadcastFromRank0(*m_group, *m_fake, false);
+        }
+        return true;
+    }
     const LidiffModel& model() const override { return m_student; }
     void setProgress(long long step, long long total) override {
         m_states->setProgress(total > 0 ? double(step) / double(total) : 0.0);
@@ -121,6 +138,19 @@ private:
         return s;
     }
 
+    // What the G step of one example measured.
+    struct Terms {
+        double total = 0, distill = 0, scene = 0, point = 0, cd = 0;
+        training::StateChoice state;
+        bool replayed = false;
+    };
+    static int uniformT(at::Generator& gen) {
+        return static_cast<int>(torch::randint(0, 1000, {1}, gen).item<std::int64_t>());
+    }
+    // One example's fake-score loss (its gradient added to phi's), and its G loss (to G's).
+    double fakeLoss(training::StudentScene& own, at::Generator& gen);
+    Terms generatorLoss(training::StudentScene& own, at::Generator& gen);
+
     // The student's sample from its state (first start), in the mode the caller set.
     torch::Tensor sample(const training::StudentScene& sc, const training::StudentStarts& st,
                          at::Generator& gen) {
@@ -143,62 +173,92 @@ private:
     diffusion::NoiseSchedule m_schedule;
     std::unique_ptr<training::StudentStates> m_states;  // behind a pointer: a const save reads it
     torch::Device m_device{torch::kCPU};
+    std::shared_ptr<ProcessGroup> m_group;
 };
 
 MetricsRecord ScoreLidarTrainer::step(const std::vector<TrainingExample>& batch,
                                       std::uint64_t seed) {
-    if (batch.size() != 1) throw InvalidArgument("ScoreLiDAR takes one example a step");
-    const auto& ex = batch[0];
-    if (ex.partial.empty() || ex.full.empty()) {
-        throw InvalidArgument("ScoreLiDAR step: empty partial scan or ground truth");
+    const int n = m_options.accumulate;
+    if (static_cast<int>(batch.size()) != n) {
+        throw InvalidArgument("ScoreLiDAR takes " + std::to_string(n) + " example(s) a step, got " +
+                              std::to_string(batch.size()));
     }
     auto& S = m_student.impl();
-    auto& T = m_teacher.impl();
-    auto gen = at::detail::createCPUGenerator(seed);
-    auto uniformT = [&] {
-        return static_cast<int>(torch::randint(0, 1000, {1}, gen).item<std::int64_t>());
-    };
-    auto own = training::makeScene(S, ex.partial, ex.full, m_options.tile);
-    detail::useThreadsFor(own.xInit.size(0), m_device);
-
-    // phi: denoising score matching on a sample of the student (no gradient into G).
-    double auxLoss = 0, auxGrad = 0;
-    {
-        const auto* replay = m_states->pickReplay(gen);
-        std::optional<training::StudentScene> kept;
-        auto& sc = training::phaseScene(S, m_options.tile, own, replay, kept);
-        torch::Tensor x0;
-        {
-            torch::NoGradGuard noGrad;
-            const auto st = m_states->starts(sc, replay, {1.0f}, T, S.denoiser, gen);
-            S.denoiser->eval();
-            x0 = sample(sc, st, gen);
+    std::vector<training::StudentScene> own;
+    std::vector<at::Generator> gens;
+    std::int64_t largest = 0;
+    const int rank = m_group ? m_group->rank() : 0;
+    for (int i = 0; i < n; ++i) {
+        const auto& ex = batch[static_cast<std::size_t>(i)];
+        if (ex.partial.empty() || ex.full.empty()) {
+            throw InvalidArgument("ScoreLiDAR step: empty partial scan or ground truth");
         }
-        m_fake->train();
-        m_optFake->zero_grad();
-        const int t = uniformT();
-        const auto e = torch::randn(x0.sizes(), gen, torch::kFloat).to(m_device);
-        const auto loss = torch::mse_loss(
-            training::epsOf(T, m_fake, sc.cond, x0 + m_schedule.sigma(t) * e, t), e);
-        loss.backward();
-        auxLoss = loss.item<double>();
-        auxGrad = clipGradNorm(m_optFake->param_groups()[0].params(), m_options.gradClip);
-        m_optFake->step();
+        own.push_back(training::makeScene(S, ex.partial, ex.full, m_options.tile));
+        largest = std::max(largest, own.back().xInit.size(0));
+        gens.push_back(at::detail::createCPUGenerator(training::exampleSeed(seed, rank * n + i)));
     }
+    detail::useThreadsFor(largest, m_device);
+
+    // phi: denoising score matching on samples of the student (no gradient into G).
+    double auxLoss = 0;
+    m_fake->train();
+    const double auxGrad = training::stepOnMeanGradient(
+        own.size(), *m_optFake, m_options.gradClip, m_group.get(), {m_fake.ptr().get()},
+        [&](std::size_t i) { auxLoss += fakeLoss(own[i], gens[i]) / n; });
 
     // G: a fresh sample with gradients, the distillation term and the structural losses.
-    const auto* replay = m_states->pickReplay(gen);
-    std::optional<training::StudentScene> kept;
-    auto& sc = training::phaseScene(S, m_options.tile, own, replay, kept);
-    training::StudentStarts st;
+    std::vector<Terms> terms(own.size());
+    const double gradG = training::stepOnMeanGradient(
+        own.size(), *m_optG, m_options.gradClip, m_group.get(), {S.denoiser.get()},
+        [&](std::size_t i) { terms[i] = generatorLoss(own[i], gens[i]); });
+    S.denoiser->eval();
+    MetricsRecord r{{"loss_g", 0},    {"loss_distill", 0}, {"loss_scene", 0}, {"loss_point", 0},
+                    {"loss_aux", auxLoss}, {"grad_g", gradG}, {"grad_aux", auxGrad},
+                    {"cd_sample", 0}};
+    for (const auto& t : terms) {
+        r[0].second += t.total / n;
+        r[1].second += t.distill / n;
+        r[2].second += t.scene / n;
+        r[3].second += t.point / n;
+        r[7].second += t.cd / n;
+    }
+    if (!m_options.states.isDefault()) {
+        r.insert(r.end(), {{"state_k", double(terms[0].state.k)},
+                           {"state_source", double(terms[0].state.source)},
+                           {"replayed", terms[0].replayed ? 1.0 : 0.0}});
+    }
+    return r;
+}
+
+double ScoreLidarTrainer::fakeLoss(training::StudentScene& own, at::Generator& gen) {
+    auto& S = m_student.impl();
+    auto& T = m_teacher.impl();
+    auto phase = m_states->beginPhase(S, m_options.tile, own, {1.0f}, T, gen);
+    auto& sc = phase.scene();
+    torch::Tensor x0;
     {
         torch::NoGradGuard noGrad;
-        st = m_states->starts(sc, replay, {1.0f}, T, S.denoiser, gen);
+        S.denoiser->eval();
+        x0 = sample(sc, phase.starts, gen);
     }
+    const int t = uniformT(gen);
+    const auto e = torch::randn(x0.sizes(), gen, torch::kFloat).to(m_device);
+    const auto loss = torch::mse_loss(
+        training::epsOf(T, m_fake, sc.cond, x0 + m_schedule.sigma(t) * e, t), e);
+    loss.backward();
+    return loss.item<double>();
+}
+
+ScoreLidarTrainer::Terms ScoreLidarTrainer::generatorLoss(training::StudentScene& own,
+                                                          at::Generator& gen) {
+    auto& S = m_student.impl();
+    auto& T = m_teacher.impl();
+    auto phase = m_states->beginPhase(S, m_options.tile, own, {1.0f}, T, gen);
+    auto& sc = phase.scene();
+    const auto& st = phase.starts;
     S.denoiser->train();
-    m_optG->zero_grad();
     const auto x0 = sample(sc, st, gen);
-    const int t = uniformT();
+    const int t = uniformT(gen);
     const auto e = torch::randn(x0.sizes(), gen, torch::kFloat).to(m_device);
     const float sigma = m_schedule.sigma(t);
     torch::Tensor epsT, epsF;
@@ -242,20 +302,15 @@ MetricsRecord ScoreLidarTrainer::step(const std::vector<TrainingExample>& batch,
         throw ModelError("ScoreLiDAR: the student's loss is no longer finite (diverged)");
     }
     loss.backward();
-    const double gradG = clipGradNorm(m_optG->param_groups()[0].params(), m_options.gradClip);
-    m_optG->step();
-    S.denoiser->eval();
-    const double cd = metrics::chamferDistance(detail::cloudOf(x0), *sc.truth).chamfer;
-    MetricsRecord r{{"loss_g", loss.item<double>()},      {"loss_distill", distill.item<double>()},
-                    {"loss_scene", scene.item<double>()}, {"loss_point", point.item<double>()},
-                    {"loss_aux", auxLoss},                {"grad_g", gradG},
-                    {"grad_aux", auxGrad},                {"cd_sample", cd}};
-    if (!m_options.states.isDefault()) {
-        r.insert(r.end(), {{"state_k", double(st.choice.k)},
-                           {"state_source", double(st.choice.source)},
-                           {"replayed", st.replayed ? 1.0 : 0.0}});
-    }
-    return r;
+    Terms terms;
+    terms.total = loss.item<double>();
+    terms.distill = distill.item<double>();
+    terms.scene = scene.item<double>();
+    terms.point = point.item<double>();
+    terms.cd = metrics::chamferDistance(detail::cloudOf(x0), *sc.truth).chamfer;
+    terms.state = st.choice;
+    terms.replayed = st.replayed;
+    return terms;
 }
 
 }  // namespace

@@ -120,6 +120,18 @@ StudentStarts StudentStates::starts(StudentScene& sc, const ReplayEntry* replay,
     return st;
 }
 
+StudentStates::Phase StudentStates::beginPhase(LidiffModel::Impl& student, int tile,
+                                               StudentScene& own, const std::vector<float>& scales,
+                                               const LidiffModel::Impl& teacher,
+                                               at::Generator& gen) {
+    Phase phase;
+    phase.own = &own;
+    const ReplayEntry* replay = pickReplay(gen);
+    phaseScene(student, tile, own, replay, phase.kept);
+    phase.starts = starts(phase.scene(), replay, scales, teacher, student.denoiser, gen);
+    return phase;
+}
+
 StudentStates::StudentStates(const StudentStateOptions& options,
                              const diffusion::NoiseSchedule& schedule)
     : m_options(options), m_schedule(schedule) {

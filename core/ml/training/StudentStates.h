@@ -106,6 +106,17 @@ public:
     StudentStarts starts(StudentScene& scene, const ReplayEntry* replay,
                          const std::vector<float>& scales, const LidiffModel::Impl& teacher,
                          nets::MinkUNetDiff& student, at::Generator& gen);
+    /// A phase of a step as it begins: maybe a replayed rollout (pickReplay), the scene it works
+    /// on (phaseScene) and its starts (starts(), with `student`'s denoiser).
+    struct Phase {
+        std::optional<StudentScene> kept;  ///< a replayed rollout's scene
+        StudentScene* own = nullptr;
+        StudentStarts starts;
+        StudentScene& scene() { return kept ? *kept : *own; }
+    };
+    Phase beginPhase(LidiffModel::Impl& student, int tile, StudentScene& own,
+                     const std::vector<float>& scales, const LidiffModel::Impl& teacher,
+                     at::Generator& gen);
     /// Keeps a rollout (forward states and k = 0 are cheap to make again and are not kept).
     void remember(const TrainingExample& example, const StateChoice& choice,
                   const std::vector<torch::Tensor>& states);

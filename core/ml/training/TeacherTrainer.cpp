@@ -66,16 +66,10 @@ public:
         for (int i = 0; i < parts; ++i) {
             const std::vector<TrainingExample> part(batch.begin() + i * micro,
                                                     batch.begin() + (i + 1) * micro);
-            forwardBackward(part, microSeed(seed, rank * parts + i), sums);
+            forwardBackward(part, training::exampleSeed(seed, rank * parts + i), sums);
         }
         auto params = m_opt->param_groups()[0].params();
-        if (m_group) distributed::averageGradients(*m_group, params);
-        if (parts > 1) {
-            torch::NoGradGuard noGrad;
-            for (auto& p : params) {
-                if (p.grad().defined()) p.mutable_grad().mul_(1.0 / parts);
-            }
-        }
+        training::averageAccumulated(params, parts, m_group.get());
         const double gradNorm = training::clipGradNorm(params, 0);
         const double lossValue = sums.loss / parts;
         if (!std::isfinite(lossValue)) {
@@ -117,10 +111,6 @@ private:
         double loss = 0, mse = 0, reg = 0, t = 0, points = 0;
         int dropped = 0;
     };
-
-    static std::uint64_t microSeed(std::uint64_t seed, int i) {
-        return i == 0 ? seed : seed ^ (0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(i));
-    }
 
     // One micro-batch: its loss's gradient is added to the parameters' .grad.
     void forwardBackward(const std::vector<TrainingExample>& batch, std::uint64_t seed,

@@ -2,8 +2,8 @@
 // SPDX-License-Identifier: MIT
 //
 // Internal header of lidistill_ml (includes torch): what the trainers share: whole-state files
-// (networks and optimizers in one torch archive, written atomically), gradient clipping,
-// batch-norm mode switching and the validation by completion.
+// (networks and optimizers in one torch archive, written atomically), gradient clipping and
+// averaging (accumulated examples, ranks), batch-norm buffers and the validation by completion.
 
 #include "core/base/AtomicFile.h"
 #include "core/base/Error.h"
@@ -11,6 +11,7 @@
 #include "core/metrics/HistogramJsd.h"
 #include "core/ml/Completion.h"
 #include "core/ml/ModelImpl.h"
+#include "core/ml/training/DistributedOps.h"
 #include "core/ml/training/Trainer.h"
 
 #include <filesystem>
@@ -115,6 +116,68 @@ inline void copyNetworks(LidiffModel::Impl& from, LidiffModel::Impl& to) {
 inline double clipGradNorm(const std::vector<torch::Tensor>& params, double maxNorm) {
     return torch::nn::utils::clip_grad_norm_(
         params, maxNorm > 0 ? maxNorm : std::numeric_limits<double>::infinity());
+}
+
+/// The seed of example i of a step (i counts over every rank's examples: rank r's example j is
+/// r * perRank + j), so that n examples in one process draw what n ranks of one example draw.
+/// Example 0 keeps the step's seed.
+inline std::uint64_t exampleSeed(std::uint64_t seed, int i) {
+    return i == 0 ? seed : seed ^ (0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(i));
+}
+
+/// A module's buffers (batch-norm running statistics), to put back with restoreBuffers: an
+/// accumulating process keeps only its first example's updates, as ranks keep rank 0's.
+inline std::vector<torch::Tensor> snapshotBuffers(torch::nn::Module& module) {
+    std::vector<torch::Tensor> out;
+    for (const auto& b : module.buffers()) out.push_back(b.clone());
+    return out;
+}
+inline void restoreBuffers(torch::nn::Module& module, const std::vector<torch::Tensor>& saved) {
+    torch::NoGradGuard noGrad;
+    auto buffers = module.buffers();
+    for (std::size_t i = 0; i < buffers.size() && i < saved.size(); ++i) buffers[i].copy_(saved[i]);
+}
+
+/// After `parts` examples added their gradients: the mean over them (and over the ranks of
+/// `group`, when given), in the order that makes n ranks equal one process of n examples.
+inline void averageAccumulated(const std::vector<torch::Tensor>& params, int parts,
+                               ProcessGroup* group) {
+    if (group) distributed::averageGradients(*group, params);
+    if (parts > 1) {
+        torch::NoGradGuard noGrad;
+        for (torch::Tensor p : params) {
+            if (p.grad().defined()) p.mutable_grad().mul_(1.0 / parts);
+        }
+    }
+}
+
+/// One step of `opt` on the mean gradient of n examples (of this process; with `group`, of
+/// every rank's): backward(i) adds example i's gradient; then averaged, clipped at `clip` (0:
+/// not) and applied. `trained`, the networks that run in training mode, keep the batch-norm
+/// running statistics of example 0 only and then take rank 0's, as DDP's broadcast_buffers
+/// does, so n examples in one process end where n ranks of one example end.
+/// @return the gradient norm before clipping.
+inline double stepOnMeanGradient(std::size_t n, torch::optim::Optimizer& opt, double clip,
+                                 ProcessGroup* group,
+                                 const std::vector<torch::nn::Module*>& trained,
+                                 const std::function<void(std::size_t)>& backward) {
+    opt.zero_grad();
+    for (std::size_t i = 0; i < n; ++i) {
+        std::vector<std::vector<torch::Tensor>> saved;
+        if (i > 0) {
+            for (auto* net : trained) saved.push_back(snapshotBuffers(*net));
+        }
+        backward(i);
+        for (std::size_t k = 0; k < saved.size(); ++k) restoreBuffers(*trained[k], saved[k]);
+    }
+    const auto params = opt.param_groups()[0].params();
+    averageAccumulated(params, static_cast<int>(n), group);
+    const double norm = clipGradNorm(params, clip);
+    opt.step();
+    if (group) {
+        for (auto* net : trained) distributed::broadcastFromRank0(*group, *net, true);
+    }
+    return norm;
 }
 
 inline void setAdamLearningRate(torch::optim::Adam& opt, double lr) {
