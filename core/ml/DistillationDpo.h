@@ -94,7 +94,7 @@ public:
     /// A partial scan and its ground truth, or a stored pair's scan, winner and loser.
     struct Example {
         const PointCloud* partial = nullptr;
-        const PointCloud* truth = nullptr;  ///< on-policy steps
+        const PointCloud* truth = nullptr;   ///< on-policy steps
         const PointCloud* winner = nullptr;  ///< stored-pair steps
         const PointCloud* loser = nullptr;
     };

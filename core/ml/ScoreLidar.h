@@ -45,13 +45,13 @@ struct ScoreLidarOptions {
 };
 
 /// The trainer (a batch of options.accumulate examples, the metrics their means; data-parallel
-/// with setProcessGroup, except with DDIL's replay buffer; validation: 8-step completion, w 3.5). The student keeps the teacher's
-/// encoder (frozen) and refiner; G and phi start as copies of the teacher's denoiser (G of
-/// `student` when given, to go on from one). The teacher must outlive the trainer. Each metrics
-/// record has loss_g, loss_distill, loss_scene, loss_point, loss_aux, grad_g, grad_aux and
-/// cd_sample (the Chamfer distance of the G step's sample); with DDIL also state_k, state_source
-/// and replayed. @throws ModelError if the teacher lacks an encoder or denoiser; InvalidArgument
-/// for bad options or a student of another scale.
+/// with setProcessGroup, except with DDIL's replay buffer; validation: 8-step completion, w 3.5).
+/// The student keeps the teacher's encoder (frozen) and refiner; G and phi start as copies of the
+/// teacher's denoiser (G of `student` when given, to go on from one). The teacher must outlive the
+/// trainer. Each metrics record has loss_g, loss_distill, loss_scene, loss_point, loss_aux, grad_g,
+/// grad_aux and cd_sample (the Chamfer distance of the G step's sample); with DDIL also state_k,
+/// state_source and replayed. @throws ModelError if the teacher lacks an encoder or denoiser;
+/// InvalidArgument for bad options or a student of another scale.
 std::unique_ptr<Trainer> makeScoreLidarTrainer(const LidiffModel& teacher,
                                                const ScoreLidarOptions& options,
                                                const LidiffModel* student = nullptr);

@@ -315,7 +315,6 @@ TEST(DataParallel, TwoGlooProcessesTrainLikeOneProcessAccumulatingTwo) {
     }
     // ... and the second rank's examples did count: one process alone ends elsewhere.
     EXPECT_TRUE(singleDiffers);
-
 }
 
 // Every parameter and buffer of every network of a model file, by name.
@@ -347,8 +346,7 @@ void expectRanksEqualAccumulation(const ResumeRun& f, const std::string& command
         w.insert(w.end(), extra.begin(), extra.end());
         return w;
     };
-    for (const auto& [name, extra] :
-         std::vector<std::pair<std::string, std::vector<std::string>>>{
+    for (const auto& [name, extra] : std::vector<std::pair<std::string, std::vector<std::string>>>{
              {"two", {"--nproc", "2"}}, {"one", {"--accumulate", "2"}}, {"single", {}}}) {
         int code = -1;
         ASSERT_TRUE(spawn(words(name, 3, extra), dir / (name + ".txt")).waitFor(900, code));
@@ -371,7 +369,8 @@ void expectRanksEqualAccumulation(const ResumeRun& f, const std::string& command
     EXPECT_TRUE(singleDiffers) << command;
 
     // DDIL's replay buffer is per process: refused before the folder is touched.
-    const auto r = runCli(words("replay", 1, {"--nproc", "2", "--ddil-steps", "2", "--replay", "4"}));
+    const auto r =
+        runCli(words("replay", 1, {"--nproc", "2", "--ddil-steps", "2", "--replay", "4"}));
     EXPECT_EQ(r.code, 2) << command;
     EXPECT_NE(r.err.find("--replay cannot run data-parallel"), std::string::npos) << r.err;
     EXPECT_FALSE(fs::exists(dir / "replay" / "run.json"));

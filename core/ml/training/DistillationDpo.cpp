@@ -195,8 +195,8 @@ struct DpoTrainer::Impl {
         }
         const int tw = uniformT(gen), tl = uniformT(gen);
         const auto ew = normalLike(pair.winner, gen), el = normalLike(pair.loser, gen);
-        const auto lossW =
-            torch::mse_loss(eps(fakeWinner, sc.cond, pair.winner + schedule.sigma(tw) * ew, tw), ew);
+        const auto lossW = torch::mse_loss(
+            eps(fakeWinner, sc.cond, pair.winner + schedule.sigma(tw) * ew, tw), ew);
         const auto lossL =
             torch::mse_loss(eps(fakeLoser, sc.cond, pair.loser + schedule.sigma(tl) * el, tl), el);
         const auto aux = lossW + lossL;
@@ -258,9 +258,8 @@ struct DpoTrainer::Impl {
                 epsFl = eps(fakeLoser, sc.cond, xl, t);
             }
             if (options.objective == DpoOptions::Objective::Linear) {
-                loss = training::linearGeneratorLoss({epsTw, epsFw, pair.winner},
-                                                     {epsTl, epsFl, pair.loser},
-                                                     options.loserWeight);
+                loss = training::linearGeneratorLoss(
+                    {epsTw, epsFw, pair.winner}, {epsTl, epsFl, pair.loser}, options.loserWeight);
             } else {
                 // As released: x_t - x0 with x_t built from x0 itself: derivative exactly 0.
                 const auto xw = pair.winner + sigma * e, xl = pair.loser + sigma * e;
@@ -286,15 +285,13 @@ struct DpoTrainer::Impl {
         DpoStepStats stats;
         fakeWinner->train();
         fakeLoser->train();
-        stats.auxGradNorm = applyAveraged(n, *optAux, {fakeWinner.get(), fakeLoser.get()},
-                                          [&](std::size_t i) {
-                                              stats.auxLoss += fakeScoreLoss(own[i], gens[i]) / n;
-                                          });
+        stats.auxGradNorm = applyAveraged(
+            n, *optAux, {fakeWinner.get(), fakeLoser.get()},
+            [&](std::size_t i) { stats.auxLoss += fakeScoreLoss(own[i], gens[i]) / n; });
         std::vector<DpoStepStats> each(n);
-        stats.generatorGradNorm =
-            applyAveraged(n, *optG, {S.denoiser.get()}, [&](std::size_t i) {
-                stats.generatorLoss += generatorLoss(own[i], gens[i], each[i]) / n;
-            });
+        stats.generatorGradNorm = applyAveraged(n, *optG, {S.denoiser.get()}, [&](std::size_t i) {
+            stats.generatorLoss += generatorLoss(own[i], gens[i], each[i]) / n;
+        });
         S.denoiser->eval();
         stats.stateStep = each[0].stateStep;
         stats.stateSource = each[0].stateSource;
@@ -356,8 +353,9 @@ struct DpoTrainer::Impl {
             const auto inside = (errW - refW) - (errL - refL);
             const auto loss = -torch::log_sigmoid(-options.beta * inside);
             if (!torch::isfinite(loss).item<bool>()) {
-                throw ModelError("Distillation-DPO: the stored-pair loss is no longer finite "
-                                 "(diverged: lower the learning rate or --beta)");
+                throw ModelError(
+                    "Distillation-DPO: the stored-pair loss is no longer finite "
+                    "(diverged: lower the learning rate or --beta)");
             }
             loss.backward();
             stats.generatorLoss += loss.item<double>() / n;
@@ -482,8 +480,8 @@ public:
 
 private:
     MetricsRecord record(const DpoStepStats& st) const {
-        MetricsRecord r{{"loss_g", st.generatorLoss},  {"loss_aux", st.auxLoss},
-                        {"cd_winner", st.winnerChamfer}, {"cd_loser", st.loserChamfer},
+        MetricsRecord r{{"loss_g", st.generatorLoss},     {"loss_aux", st.auxLoss},
+                        {"cd_winner", st.winnerChamfer},  {"cd_loser", st.loserChamfer},
                         {"grad_g", st.generatorGradNorm}, {"grad_aux", st.auxGradNorm},
                         {"scaled_won", st.scaledWonShare}};
         if (m_feed) r.emplace_back("pref_margin", st.preferenceMargin);
@@ -537,15 +535,15 @@ DpoStepStats DpoTrainer::step(const std::vector<Example>& examples, std::uint64_
                               " examples (1 to 64)");
     }
     for (const auto& e : examples) {
-        const bool ok = e.partial && !e.partial->empty() &&
-                        (storedPairs ? e.winner && e.loser && !e.winner->empty() &&
-                                           !e.loser->empty()
-                                     : e.truth && !e.truth->empty());
+        const bool ok =
+            e.partial && !e.partial->empty() &&
+            (storedPairs ? e.winner && e.loser && !e.winner->empty() && !e.loser->empty()
+                         : e.truth && !e.truth->empty());
         if (!ok) {
-            throw InvalidArgument(storedPairs
-                                      ? "Distillation-DPO stored pair: an empty partial scan or "
-                                        "candidate"
-                                      : "Distillation-DPO step: empty partial scan or ground truth");
+            throw InvalidArgument(
+                storedPairs ? "Distillation-DPO stored pair: an empty partial scan or "
+                              "candidate"
+                            : "Distillation-DPO step: empty partial scan or ground truth");
         }
     }
     return storedPairs ? m_impl->storedStep(examples, seed) : m_impl->onPolicyStep(examples, seed);
@@ -554,8 +552,9 @@ DpoStepStats DpoTrainer::step(const std::vector<Example>& examples, std::uint64_
 void DpoTrainer::setProcessGroup(std::shared_ptr<ProcessGroup> group) {
     auto& m = *m_impl;
     if (group && group->size() > 1 && m.options.states.replaySize > 0) {
-        throw InvalidArgument("Distillation-DPO cannot run data-parallel with a replay buffer "
-                              "(each process would keep its own rollouts)");
+        throw InvalidArgument(
+            "Distillation-DPO cannot run data-parallel with a replay buffer "
+            "(each process would keep its own rollouts)");
     }
     m.group = std::move(group);
     if (!m.group) return;

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: MIT
 // ScoreLiDAR (reference 5) behind the Trainer interface: fake-score and student steps.
-#include "core/ml/ScoreLidar.h"
-
 #include "core/base/Error.h"
 #include "core/metrics/ChamferDistance.h"
+#include "core/ml/ScoreLidar.h"
 #include "core/ml/training/DistributedOps.h"
 #include "core/ml/training/DpoObjective.h"
 #include "core/ml/training/PointLosses.h"
@@ -88,8 +87,9 @@ public:
     int batchSize() const override { return m_options.accumulate; }
     bool setProcessGroup(std::shared_ptr<ProcessGroup> group) override {
         if (group && group->size() > 1 && m_options.states.replaySize > 0) {
-            throw InvalidArgument("ScoreLiDAR cannot run data-parallel with a replay buffer "
-                                  "(each process would keep its own rollouts)");
+            throw InvalidArgument(
+                "ScoreLiDAR cannot run data-parallel with a replay buffer "
+                "(each process would keep its own rollouts)");
         }
         m_group = std::move(group);
         if (m_group) {
@@ -212,9 +212,9 @@ MetricsRecord ScoreLidarTrainer::step(const std::vector<TrainingExample>& batch,
         own.size(), *m_optG, m_options.gradClip, m_group.get(), {S.denoiser.get()},
         [&](std::size_t i) { terms[i] = generatorLoss(own[i], gens[i]); });
     S.denoiser->eval();
-    MetricsRecord r{{"loss_g", 0},    {"loss_distill", 0}, {"loss_scene", 0}, {"loss_point", 0},
-                    {"loss_aux", auxLoss}, {"grad_g", gradG}, {"grad_aux", auxGrad},
-                    {"cd_sample", 0}};
+    MetricsRecord r{{"loss_g", 0},         {"loss_distill", 0},   {"loss_scene", 0},
+                    {"loss_point", 0},     {"loss_aux", auxLoss}, {"grad_g", gradG},
+                    {"grad_aux", auxGrad}, {"cd_sample", 0}};
     for (const auto& t : terms) {
         r[0].second += t.total / n;
         r[1].second += t.distill / n;
@@ -243,8 +243,8 @@ double ScoreLidarTrainer::fakeLoss(training::StudentScene& own, at::Generator& g
     }
     const int t = uniformT(gen);
     const auto e = torch::randn(x0.sizes(), gen, torch::kFloat).to(m_device);
-    const auto loss = torch::mse_loss(
-        training::epsOf(T, m_fake, sc.cond, x0 + m_schedule.sigma(t) * e, t), e);
+    const auto loss =
+        torch::mse_loss(training::epsOf(T, m_fake, sc.cond, x0 + m_schedule.sigma(t) * e, t), e);
     loss.backward();
     return loss.item<double>();
 }
