@@ -4,6 +4,7 @@
 // Internal header of lidistill_ml (includes torch): what a LidiffModel holds, for the code in
 // lidistill_ml that keeps tensors on the model's device across calls (Completion.cpp).
 
+#include "core/base/Allocator.h"
 #include "core/base/Error.h"
 #include "core/ml/Model.h"
 #include "core/ml/nn/Networks.h"
@@ -64,7 +65,10 @@ inline PointCloud cloudOf(const torch::Tensor& xyz) {
 }  // namespace detail
 
 struct LidiffModel::Impl {
-    Impl() { detail::useAllCoresOnce(); }
+    Impl() {
+        detail::useAllCoresOnce();
+        retainFreedMemory();
+    }
     ModelConfig config;
     nets::MinkGlobalEnc encoder{nullptr};
     nets::MinkUNetDiff denoiser{nullptr};
