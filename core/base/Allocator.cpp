@@ -20,8 +20,8 @@ bool retainFreedMemory() {
 #if defined(__GLIBC__)
         // Setting either threshold turns glibc's dynamic mmap threshold off, so both are set:
         // the trim threshold alone leaves every block above 128 KB mmapped (measured 10x slower).
-        applied = mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 &&
-                  mallopt(M_TRIM_THRESHOLD, 256 << 20) == 1;
+        applied =
+            mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 && mallopt(M_TRIM_THRESHOLD, 256 << 20) == 1;
 #endif
     });
     return applied;

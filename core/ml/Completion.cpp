@@ -26,7 +26,6 @@ void validate(const CompletionOptions& o) {
     }
 }
 
-
 }  // namespace
 
 CompletionOptions completionOptionsFor(const ModelConfig& c) {
@@ -125,8 +124,15 @@ Completion Completer::complete(const PointCloud& scan, std::uint64_t seed, Progr
     for (int k = 0; k < o.steps; ++k) {
         checkpoint(progress, 0.05 + 0.9 * k / o.steps, "denoising");
         const int s = result.timesteps[static_cast<std::size_t>(k)];
-        const auto xs = x.repeat({passes, 1});
-        const auto field = sparse::pointsToVoxels(xs, passBatch, xs, m.config.voxelSize);
+        // Both passes denoise the same x: voxelize it once and share its kernel maps.
+        sparse::TensorField field;
+        if (passes == 2 && o.shareGuidanceMaps) {
+            field = sparse::replicateField(
+                sparse::pointsToVoxels(x, passBatch.slice(0, 0, n), x, m.config.voxelSize), 2);
+        } else {
+            const auto xs = x.repeat({passes, 1});
+            field = sparse::pointsToVoxels(xs, passBatch, xs, m.config.voxelSize);
+        }
         const auto eps = m.denoiser(field, condition, torch::full({passes}, s, cpuLong));
         torch::Tensor guided;
         if (passes == 1) {

@@ -30,6 +30,10 @@ struct CompletionOptions {
     /// Scale of the initial noise: x_T = x_init + noiseScale N(0, I). Distillation-DPO's
     /// second candidate of a pair uses 1.1 with the same noise (reference 6.3).
     double noiseScale = 1.0;
+    /// The conditional and unconditional passes of a step voxelize x once and share its kernel
+    /// maps (CoordinateManager::replicated). Off: each pass's copy is quantised and searched
+    /// anew, as before; the result is bit-identical (tested), only slower (bench_ml_lite).
+    bool shareGuidanceMaps = true;
 };
 
 /// The options a model file asks for: its scale (points, tile, ranges) and its sampling
@@ -38,10 +42,10 @@ CompletionOptions completionOptionsFor(const ModelConfig& config);
 
 /// One completed scan.
 struct Completion {
-    PointCloud partial;          ///< the condition: the scan after the range filter and FPS
-    PointCloud diffused;         ///< the denoised cloud after LiDiff's range and height filter
-    PointCloud refined;          ///< 6 points per diffused point; empty without a refiner
-    std::vector<int> timesteps;  ///< the sampler's timesteps, in order
+    PointCloud partial;           ///< the condition: the scan after the range filter and FPS
+    PointCloud diffused;          ///< the denoised cloud after LiDiff's range and height filter
+    PointCloud refined;           ///< 6 points per diffused point; empty without a refiner
+    std::vector<int> timesteps;   ///< the sampler's timesteps, in order
     double diffusionSeconds = 0;  ///< wall time up to the post-filter (pre-processing included)
     double refineSeconds = 0;     ///< wall time of the refinement
 };

@@ -40,9 +40,8 @@ inline void useAllCoresOnce() {
 /// data loader or a second run. Large calls use every core. OMP_NUM_THREADS, when set, wins.
 inline void useThreadsFor(std::int64_t points, const torch::Device& device) {
     if (!device.is_cpu() || std::getenv("OMP_NUM_THREADS") != nullptr) return;
-    const int want = points <= 100000
-                         ? 1
-                         : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const int want =
+        points <= 100000 ? 1 : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     if (at::get_num_threads() != want) at::set_num_threads(want);
 }
 

@@ -149,6 +149,30 @@ TEST(Completion, RefinerGivesSixNearbyPointsEachAndSeedsDecide) {
     EXPECT_TRUE(completeScan(model, scan, o).refined.empty());
 }
 
+TEST(Completion, SharedGuidanceMapsChangeNothingButTheCost) {
+    LIDISTILL_REQUIRE_SHARED_DATA();
+    LidiffModel model(smallConfig(false), 13);
+    const PointCloud scan = realScan();
+    CompletionOptions o;
+    o.steps = 3;
+    o.guidance = 2.5;
+    o.seed = 5;
+    o.partialPoints = 300;
+    o.tile = 3;
+    o.refine = false;
+    calibrateBatchNorm(model, scan, o);
+    const Completion shared = completeScan(model, scan, o);
+    o.shareGuidanceMaps = false;
+    const Completion apart = completeScan(model, scan, o);
+    ASSERT_FALSE(shared.diffused.empty());
+    EXPECT_EQ(shared.diffused.xyz, apart.diffused.xyz);  // bit for bit
+    o.guidance = 1.0;  // one pass: nothing to share, the option is ignored
+    const Completion single = completeScan(model, scan, o);
+    o.shareGuidanceMaps = true;
+    EXPECT_EQ(completeScan(model, scan, o).diffused.xyz, single.diffused.xyz);
+    EXPECT_NE(single.diffused.xyz, shared.diffused.xyz);
+}
+
 struct Recorder : ProgressSink {
     std::vector<double> fractions;
     int cancelAfter = -1;

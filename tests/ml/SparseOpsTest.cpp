@@ -71,6 +71,78 @@ TEST(SparseEngine, MergeMapEqualsSearchsortedMap) {
     EXPECT_EQ(cs.mgr->submanifoldMap(1).get(), cs.mgr->submanifoldMap(1).get());  // cached
 }
 
+void expectSameMap(const KernelMapPtr& a, const KernelMapPtr& b) {
+    EXPECT_EQ(a->offsets, b->offsets);
+    EXPECT_EQ(a->nIn, b->nIn);
+    EXPECT_EQ(a->nOut, b->nOut);
+    EXPECT_EQ(a->identityOffset, b->identityOffset);
+    EXPECT_TRUE(torch::equal(a->inIdx, b->inIdx));
+    EXPECT_TRUE(torch::equal(a->outIdx, b->outIdx));
+}
+
+TEST(SparseEngine, ReplicatedManagerEqualsOneBuiltFromRepeatedCoordinates) {
+    // Two batch elements, three copies: copy c's element b must become batch 2c + b.
+    const auto coords = randomCoords(2, 6, 250, 21);
+    std::vector<torch::Tensor> copies;
+    for (int c = 0; c < 3; ++c) {
+        auto cc = coords.clone();
+        cc.select(1, 0).add_(2 * c);
+        copies.push_back(cc);
+    }
+    for (bool generic : {false, true}) {
+        auto [src, o1] = CoordinateManager::fromCoords(coords);
+        auto [whole, o2] = CoordinateManager::fromCoords(torch::cat(copies));
+        auto rep = CoordinateManager::replicated(src, 3);
+        EXPECT_EQ(rep->batchSize(), 6);
+        // Half the levels and maps exist in the source before, half are built through it.
+        src->submanifoldMap(2, 3, 1, generic);
+        for (std::int64_t stride : {1, 2, 4, 8}) {
+            EXPECT_TRUE(torch::equal(rep->keys(stride), whole->keys(stride)));
+            EXPECT_TRUE(torch::equal(rep->coords(stride), whole->coords(stride)));
+            EXPECT_EQ(rep->batchOffsets(stride), whole->batchOffsets(stride));
+            expectSameMap(rep->submanifoldMap(stride, 3, 1, generic),
+                          whole->submanifoldMap(stride, 3, 1, generic));
+            expectSameMap(rep->submanifoldMap(stride, 5, 2, generic),
+                          whole->submanifoldMap(stride, 5, 2, generic));
+            expectSameMap(rep->downsampleMap(stride), whole->downsampleMap(stride));
+        }
+    }
+    auto [src, o] = CoordinateManager::fromCoords(coords);
+    EXPECT_THROW(CoordinateManager::replicated(src, 0), InvalidArgument);
+    EXPECT_THROW(CoordinateManager::replicated(src, kMaxBatch), InvalidArgument);
+}
+
+TEST(SparseEngine, ReplicatedFieldEqualsTheFieldOfRepeatedPoints) {
+    torch::manual_seed(4);
+    const auto xyz = torch::randn({400, 3}, torch::kFloat) * 2.0;
+    const auto zeros = torch::zeros({400}, torch::kLong);
+    const auto rep = replicateField(pointsToVoxels(xyz, zeros, xyz, 0.3), 2);
+    const auto xs = xyz.repeat({2, 1});
+    const auto whole =
+        pointsToVoxels(xs, torch::cat({zeros, torch::ones({400}, torch::kLong)}), xs, 0.3);
+    EXPECT_TRUE(torch::equal(rep.voxels.feats, whole.voxels.feats));
+    EXPECT_TRUE(torch::equal(rep.pointToVoxel, whole.pointToVoxel));
+    EXPECT_TRUE(torch::equal(rep.voxelCounts, whole.voxelCounts));
+    EXPECT_TRUE(torch::equal(rep.voxels.coords(), whole.voxels.coords()));
+    // A network's output on it is the same, bit for bit (same rows, same order, same maps).
+    torch::manual_seed(5);
+    const auto w = torch::randn({27, 3, 4}, torch::kFloat);
+    const auto w2 = torch::randn({8, 4, 2}, torch::kFloat);
+    auto run = [&](const TensorField& f) {
+        const auto y = downsampleConv(submanifoldConv(f.voxels, w), w2);
+        return upsampleConv(y, torch::randn({8, 2, 3}, torch::TensorOptions().dtype(torch::kFloat)))
+            .feats;
+    };
+    torch::manual_seed(6);
+    const auto a = run(rep);
+    torch::manual_seed(6);
+    EXPECT_TRUE(torch::equal(a, run(whole)));
+    EXPECT_THROW(replicateField(TensorField{rep.voxels.withFeats(rep.voxels.feats),
+                                            rep.pointToVoxel, rep.voxelCounts},
+                                0),
+                 InvalidArgument);
+}
+
 TEST(SparseEngine, SubmanifoldConvMatchesDenseForwardAndBackward) {
     auto cs = makeCase(2, 5, 220, 4, 1);
     auto feats = cs.feats.clone().requires_grad_(true);

@@ -5,6 +5,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <atomic>
 #include <string>
 
@@ -24,6 +25,33 @@ constexpr std::int64_t kShiftB = 3 * kBits;
 
 torch::Tensor sortedUnique(const torch::Tensor& keys) {
     return std::get<0>(at::_unique2(keys, /*sorted=*/true, false, false));
+}
+
+// The map of `copies` side-by-side copies of a cloud: per kernel offset, the source's pairs of
+// copy 0, then those of copy 1 shifted by the source's row counts, and so on. Output rows stay
+// ascending within an offset, as every map's are.
+KernelMapPtr replicateMap(const KernelMap& src, std::int64_t copies) {
+    auto map = std::make_shared<KernelMap>();
+    const std::int64_t kVol = src.kernelVolume;
+    std::vector<torch::Tensor> ins, outs;
+    ins.reserve(static_cast<std::size_t>(kVol * copies));
+    outs.reserve(ins.capacity());
+    map->offsets.assign(1, 0);
+    for (std::int64_t k = 0; k < kVol; ++k) {
+        const auto in = src.inOf(k), out = src.outOf(k);
+        for (std::int64_t c = 0; c < copies; ++c) {
+            ins.push_back(c == 0 ? in : in + c * src.nIn);
+            outs.push_back(c == 0 ? out : out + c * src.nOut);
+        }
+        map->offsets.push_back(map->offsets.back() + copies * in.size(0));
+    }
+    map->inIdx = torch::cat(ins);
+    map->outIdx = torch::cat(outs);
+    map->nIn = src.nIn * copies;
+    map->nOut = src.nOut * copies;
+    map->kernelVolume = kVol;
+    map->identityOffset = src.identityOffset;
+    return map;
 }
 
 }  // namespace
@@ -87,9 +115,37 @@ std::pair<std::shared_ptr<CoordinateManager>, torch::Tensor> CoordinateManager::
     return {mgr, order};
 }
 
+std::shared_ptr<CoordinateManager> CoordinateManager::replicated(
+    std::shared_ptr<CoordinateManager> source, std::int64_t copies) {
+    if (!source || copies < 1 ||
+        copies * std::max<std::int64_t>(source->batchSize(), 1) > kMaxBatch) {
+        throw InvalidArgument("replicated coordinates: " + std::to_string(copies) +
+                              " copies do not fit the batch index");
+    }
+    auto mgr = std::make_shared<CoordinateManager>();
+    mgr->m_device = source->m_device;
+    mgr->m_batchSize = source->m_batchSize * copies;
+    mgr->m_copies = copies;
+    mgr->m_source = std::move(source);
+    return mgr;
+}
+
 const CoordinateManager::Level& CoordinateManager::level(std::int64_t stride) {
     if (auto it = m_levels.find(stride); it != m_levels.end()) {
         return it->second;
+    }
+    if (m_source) {
+        // Copy c's keys are the source's plus c * batchSize in the batch field: still sorted.
+        const auto keys = m_source->keys(stride), coords = m_source->coords(stride);
+        std::vector<torch::Tensor> k, c;
+        for (std::int64_t i = 0; i < m_copies; ++i) {
+            const std::int64_t shift = i * m_source->m_batchSize;
+            k.push_back(keys + shift * (std::int64_t{1} << kShiftB));
+            auto ci = coords.clone();
+            ci.select(1, 0).add_(static_cast<int>(shift));
+            c.push_back(ci);
+        }
+        return m_levels[stride] = Level{torch::cat(k), torch::cat(c)};
     }
     if (stride < 2 || (stride & (stride - 1)) != 0) {
         throw InvalidArgument("tensor stride must be a power of two, got " +
@@ -137,7 +193,10 @@ KernelMapPtr CoordinateManager::submanifoldMap(std::int64_t stride, std::int64_t
     if (auto it = m_maps.find(key); it != m_maps.end()) {
         return it->second;
     }
-    auto map = buildSubmanifold(level(stride), kernelSize, dilation, forceGeneric);
+    auto map = m_source ? replicateMap(
+                              *m_source->submanifoldMap(stride, kernelSize, dilation, forceGeneric),
+                              m_copies)
+                        : buildSubmanifold(level(stride), kernelSize, dilation, forceGeneric);
     m_maps[key] = map;
     return map;
 }
@@ -215,6 +274,9 @@ KernelMapPtr CoordinateManager::downsampleMap(std::int64_t stride) {
     if (auto it = m_maps.find(key); it != m_maps.end()) {
         return it->second;
     }
+    if (m_source) {
+        return m_maps[key] = replicateMap(*m_source->downsampleMap(stride), m_copies);
+    }
     const Level& fine = level(stride);
     const Level& coarse = level(stride * 2);
     // Each fine voxel has exactly one parent (floor of its coordinate / 2) and its kernel index
@@ -280,6 +342,18 @@ TensorField pointsToVoxels(const torch::Tensor& xyz, const torch::Tensor& batch,
                     .index_add(0, inverse, pointFeats);
     auto mean = sums / counts.to(pointFeats.scalar_type()).unsqueeze(1);
     return TensorField{SparseTensor{mean, mgr, 1}, inverse, counts};
+}
+
+TensorField replicateField(const TensorField& field, std::int64_t copies) {
+    if (field.voxels.stride != 1) {
+        throw InvalidArgument("replicateField needs the stride-1 voxels of a point field");
+    }
+    auto mgr = CoordinateManager::replicated(field.voxels.manager, copies);
+    const std::int64_t nVox = field.voxels.rows();
+    std::vector<torch::Tensor> rows;
+    for (std::int64_t c = 0; c < copies; ++c) rows.push_back(field.pointToVoxel + c * nVox);
+    return TensorField{SparseTensor{field.voxels.feats.repeat({copies, 1}), mgr, 1},
+                       torch::cat(rows), field.voxelCounts.repeat({copies})};
 }
 
 torch::Tensor voxelsToPoints(const SparseTensor& voxels, const TensorField& field) {

@@ -115,6 +115,16 @@ public:
     /// the same map with the roles of inIdx/outIdx swapped.
     KernelMapPtr downsampleMap(std::int64_t stride);
 
+    /// `copies` copies of `source`'s cloud in one manager: element b of copy c is batch
+    /// element c * source->batchSize() + b. Its levels and kernel maps are the source's with
+    /// rows shifted by one copy's row count, derived on demand from (and cached in) the source:
+    /// identical to those of a manager built from the repeated coordinates (tested), for the
+    /// price of copies instead of searches. Classifier-free guidance runs its conditional and
+    /// unconditional passes of one x so.
+    /// @throws InvalidArgument if copies < 1 or the batch index would exceed kMaxBatch.
+    static std::shared_ptr<CoordinateManager> replicated(std::shared_ptr<CoordinateManager> source,
+                                                         std::int64_t copies);
+
     torch::Device device() const { return m_device; }
     std::int64_t batchSize() const { return m_batchSize; }
 
@@ -132,6 +142,8 @@ private:
     std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t, int>, KernelMapPtr> m_maps;
     torch::Device m_device{torch::kCPU};
     std::int64_t m_batchSize = 0;
+    std::shared_ptr<CoordinateManager> m_source;  // set by replicated(): levels/maps derive
+    std::int64_t m_copies = 1;
 };
 using CoordinateManagerPtr = std::shared_ptr<CoordinateManager>;
 
@@ -168,6 +180,12 @@ struct TensorField {
 /// @throws InvalidArgument on non-finite or out-of-range coordinates or shape mismatches.
 TensorField pointsToVoxels(const torch::Tensor& xyz, const torch::Tensor& batch,
                            const torch::Tensor& pointFeats, double voxelSize);
+
+/// The field of `field`'s points repeated `copies` times, copy c as batch elements shifted by
+/// c * batchSize() (CoordinateManager::replicated): equal, voxel for voxel and map for map, to
+/// pointsToVoxels of the repeated points, without quantising, sorting or searching them again.
+/// @throws InvalidArgument if `field` is not at stride 1 or copies is out of range.
+TensorField replicateField(const TensorField& field, std::int64_t copies);
 
 /// ME's slice(): every point gets the features of its voxel. Differentiable.
 torch::Tensor voxelsToPoints(const SparseTensor& voxels, const TensorField& field);
