@@ -12,19 +12,18 @@
 #include "core/map/SequenceMap.h"
 
 #include <algorithm>
+#include <arpa/inet.h>
 #include <array>
 #include <cmath>
+#include <csignal>
 #include <cstdlib>
+#include <fcntl.h>
 #include <fstream>
 #include <iomanip>
+#include <netinet/in.h>
 #include <ostream>
 #include <set>
 #include <sstream>
-
-#include <arpa/inet.h>
-#include <csignal>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -102,32 +101,32 @@ map::GroundTruthOptions groundTruthFor(const ml::ModelScale& scale) {
 
 std::vector<OptionSpec> commonTrainOptions(const char* defaultLr, const char* defaultDecay,
                                            long long defaultSteps) {
-    return {
-        {"steps", "N", "optimisation steps in all (a resumed run counts the earlier ones)", false,
-         std::to_string(defaultSteps)},
-        {"frames", "A:B", "training frames A..B-1 of every sequence", false, "all"},
-        {"lr", "LR", "learning rate", false, defaultLr},
-        {"lr-decay", "G", "learning rate x G after every epoch (a pass over all frames)", false,
-         defaultDecay},
-        {"points", "N", "partial scan points (default: the model's scale)", false, ""},
-        {"full-points", "N", "ground-truth points (default: the model's scale)", false, ""},
-        {"force-scale", "", "accept --points / --full-points that leave the model's scale", true,
-         ""},
-        {"augment", "", "LiDiff's training augmentation", true, ""},
-        {"seed", "N", "seeds frame order, samples and noise", false, "0"},
-        {"checkpoint-every", "N", "keep NAME_step_N every N steps", false, "200"},
-        {"validate-every", "N", "validation on the held-out frames every N steps", false, "0"},
-        {"validation", "SEQ", "held-out sequence for validation (never trained on)", false, ""},
-        {"validation-frames", "A:B", "frames of --validation", false, "all"},
-        {"print-every", "N", "a line on stdout every N steps (for logs)", false, "0"},
-        {"resume", "", "continue the run in OUT_DIR from its last checkpoint", true, ""},
-        {"force", "", "start over a run in OUT_DIR, or resume it with other options", true, ""},
-        {"device", "DEV", "cpu, cuda or cuda:N", false, "cpu"},
-        {"nproc", "N", "data-parallel: N processes on this machine (c10d Gloo)", false, "1"},
-        {"rank", "R", "data-parallel across machines: this process's rank", false, "0"},
-        {"world-size", "W", "data-parallel across machines: processes in all", false, "1"},
-        {"master-addr", "HOST", "data-parallel: rank 0's address", false, "127.0.0.1"},
-        {"master-port", "PORT", "data-parallel: rank 0's port", false, "29500 (--nproc: a free one)"}};
+    return {{"steps", "N", "optimisation steps in all (a resumed run counts the earlier ones)",
+             false, std::to_string(defaultSteps)},
+            {"frames", "A:B", "training frames A..B-1 of every sequence", false, "all"},
+            {"lr", "LR", "learning rate", false, defaultLr},
+            {"lr-decay", "G", "learning rate x G after every epoch (a pass over all frames)", false,
+             defaultDecay},
+            {"points", "N", "partial scan points (default: the model's scale)", false, ""},
+            {"full-points", "N", "ground-truth points (default: the model's scale)", false, ""},
+            {"force-scale", "", "accept --points / --full-points that leave the model's scale",
+             true, ""},
+            {"augment", "", "LiDiff's training augmentation", true, ""},
+            {"seed", "N", "seeds frame order, samples and noise", false, "0"},
+            {"checkpoint-every", "N", "keep NAME_step_N every N steps", false, "200"},
+            {"validate-every", "N", "validation on the held-out frames every N steps", false, "0"},
+            {"validation", "SEQ", "held-out sequence for validation (never trained on)", false, ""},
+            {"validation-frames", "A:B", "frames of --validation", false, "all"},
+            {"print-every", "N", "a line on stdout every N steps (for logs)", false, "0"},
+            {"resume", "", "continue the run in OUT_DIR from its last checkpoint", true, ""},
+            {"force", "", "start over a run in OUT_DIR, or resume it with other options", true, ""},
+            {"device", "DEV", "cpu, cuda or cuda:N", false, "cpu"},
+            {"nproc", "N", "data-parallel: N processes on this machine (c10d Gloo)", false, "1"},
+            {"rank", "R", "data-parallel across machines: this process's rank", false, "0"},
+            {"world-size", "W", "data-parallel across machines: processes in all", false, "1"},
+            {"master-addr", "HOST", "data-parallel: rank 0's address", false, "127.0.0.1"},
+            {"master-port", "PORT", "data-parallel: rank 0's port", false,
+             "29500 (--nproc: a free one)"}};
 }
 
 TrainSetup prepareTraining(const Args& args, std::size_t firstSeq, const ml::ModelScale& scale,
@@ -162,12 +161,14 @@ TrainSetup prepareTraining(const Args& args, std::size_t firstSeq, const ml::Mod
         throw UsageError("--rank must be below --world-size");
     }
     if (s.nproc > 64 || s.distributed.worldSize > 1024 || s.distributed.port > 65535) {
-        throw UsageError("--nproc at most 64, --world-size at most 1024, --master-port at most "
-                         "65535");
+        throw UsageError(
+            "--nproc at most 64, --world-size at most 1024, --master-port at most "
+            "65535");
     }
     if ((s.nproc > 1 || s.distributed.worldSize > 1) && !ml::distributedAvailable()) {
-        throw UsageError("this lidistill was built without c10d Gloo (apt install libgloo-dev "
-                         "and rebuild): no --nproc / --world-size");
+        throw UsageError(
+            "this lidistill was built without c10d Gloo (apt install libgloo-dev "
+            "and rebuild): no --nproc / --world-size");
     }
     const bool follower = s.distributed.rank > 0;  // rank 0 owns the run folder
     o.sample.partialPoints = static_cast<std::size_t>(
@@ -193,11 +194,11 @@ TrainSetup prepareTraining(const Args& args, std::size_t firstSeq, const ml::Mod
     if (!follower && !o.resume && run::Folder{s.outDir}.holdsRun()) {
         if (!s.force) {
             const long long at = ml::lastCheckpointStep(s.outDir);
-            throw UsageError(s.outDir.string() + " holds a run" +
-                             (at >= 0 ? " (last checkpoint: step " + std::to_string(at) + ")"
-                                      : std::string()) +
-                             ": --resume continues it, --force starts it over (deleting its "
-                             "log and checkpoints)");
+            throw UsageError(
+                s.outDir.string() + " holds a run" +
+                (at >= 0 ? " (last checkpoint: step " + std::to_string(at) + ")" : std::string()) +
+                ": --resume continues it, --force starts it over (deleting its "
+                "log and checkpoints)");
         }
         clearRun(s.outDir);
     }
@@ -211,8 +212,8 @@ TrainSetup prepareTraining(const Args& args, std::size_t firstSeq, const ml::Mod
         if (!seq.hasPoses()) throw IoError(seq.dir(), "training needs poses.txt (the map)");
         fs::create_directories(s.outDir / "maps");
         SubProgress sub(progress, 0.0, 0.0);
-        s.maps.push_back(map::loadOrBuildStaticMap(seq, mapCache(args, s.outDir, i, count, seq), {},
-                                                   &sub));
+        s.maps.push_back(
+            map::loadOrBuildStaticMap(seq, mapCache(args, s.outDir, i, count, seq), {}, &sub));
         ml::TrainingSource src{&seq, &s.maps.back(), frameRange(args, seq.size())};
         for (auto f : src.frames) trained.emplace(canonicalName(seq.dir()), f);
         s.sources.push_back(std::move(src));
@@ -242,8 +243,10 @@ TrainSetup prepareTraining(const Args& args, std::size_t firstSeq, const ml::Mod
 std::vector<OptionSpec> studentStateOptionSpecs() {
     return {{"ddil-steps", "K", "DDIL: train at the states of the student's K sampler steps", false,
              "1 (t = 999 only)"},
-            {"ddil-start", "F,T,S", "DDIL: probabilities of forward, teacher and student states "
-             "at the start", false, "0,0,1"},
+            {"ddil-start", "F,T,S",
+             "DDIL: probabilities of forward, teacher and student states "
+             "at the start",
+             false, "0,0,1"},
             {"ddil-end", "F,T,S", "DDIL: the same at the end (linear in between)", false,
              "--ddil-start"},
             {"replay", "N", "DDIL: rollout states kept for reuse", false, "0"},
@@ -282,8 +285,9 @@ ml::StudentStateOptions studentStateOptions(const Args& args) {
     o.replayProb = args.number("replay-prob", 0.0);
     o.reflectMargin = args.number("reflect", 0.0);
     if (o.studentSteps == 1 && (args.has("ddil-start") || args.has("ddil-end"))) {
-        throw UsageError("--ddil-start / --ddil-end need --ddil-steps K > 1 (at K = 1 every state "
-                         "is x_init + eps at t = 999)");
+        throw UsageError(
+            "--ddil-start / --ddil-end need --ddil-steps K > 1 (at K = 1 every state "
+            "is x_init + eps at t = 999)");
     }
     try {
         o.validate();
@@ -311,10 +315,11 @@ void holdOutValidationFrame(const Args& args, TrainSetup& setup, const ml::Model
                              std::to_string(src.sequence->size()));
         }
         src.frames.erase(std::remove(src.frames.begin(), src.frames.end(), f), src.frames.end());
-        if (src.frames.empty()) throw UsageError("no training frame left beside the validation frame");
-        setup.validation.push_back({src.sequence->frameName(f), src.sequence->loadScan(f),
-                                    map::groundTruthForFrame(*src.sequence, *src.map, f,
-                                                             groundTruthFor(scale))});
+        if (src.frames.empty())
+            throw UsageError("no training frame left beside the validation frame");
+        setup.validation.push_back(
+            {src.sequence->frameName(f), src.sequence->loadScan(f),
+             map::groundTruthForFrame(*src.sequence, *src.map, f, groundTruthFor(scale))});
     }
     if (setup.loop.validateEvery > 0 && setup.validation.empty()) {
         throw UsageError("--validate-every needs --validation SEQ or --validation-frame I");
@@ -353,8 +358,8 @@ void writeRunJson(const TrainSetup& s, const std::string& command, const Json& e
         const std::string diff = run::runRecordDifferences(s.outDir, j.dump());
         if (!diff.empty()) {
             if (!s.force) {
-                throw UsageError("--resume with options that differ from " + file.string() +
-                                 ": " + diff + "; give the run's options, or --force");
+                throw UsageError("--resume with options that differ from " + file.string() + ": " +
+                                 diff + "; give the run's options, or --force");
             }
             log::warn("resuming ", s.outDir.string(), " with other options (--force): ", diff);
         }
@@ -397,11 +402,10 @@ std::vector<pid_t> startRanks(const TrainSetup& s, const Context& ctx, int port)
     std::vector<pid_t> pids;
     for (int r = 1; r < s.nproc; ++r) {
         auto words = base;
-        const std::vector<std::string> own{"--rank",        std::to_string(r),
-                                           "--world-size",  std::to_string(s.nproc),
-                                           "--master-addr", "127.0.0.1",
-                                           "--master-port", std::to_string(port),
-                                           "--quiet"};
+        const std::vector<std::string> own{
+            "--rank",        std::to_string(r), "--world-size",  std::to_string(s.nproc),
+            "--master-addr", "127.0.0.1",       "--master-port", std::to_string(port),
+            "--quiet"};
         words.insert(words.end(), own.begin(), own.end());
         const fs::path log = run::Folder{s.outDir}.rankLog(r);
         const pid_t pid = ::fork();
@@ -440,6 +444,15 @@ std::string waitRanks(const std::vector<pid_t>& pids, const fs::path& outDir) {
 
 }  // namespace
 
+void checkRankExecutable(const fs::path& exe) {
+    if (exe.filename().string().rfind("lidistill", 0) != 0) {
+        throw UsageError("--nproc starts its ranks by running this program again, and " +
+                         exe.string() +
+                         " is not the lidistill command line; start the ranks with "
+                         "--rank / --world-size instead");
+    }
+}
+
 int runAndReport(ml::Trainer& trainer, TrainSetup& s, const std::string& task, Context& ctx) {
     if (s.loop.validateEvery > 0 && s.validation.empty()) {
         throw UsageError("--validate-every needs --validation SEQ (held-out frames)");
@@ -452,6 +465,8 @@ int runAndReport(ml::Trainer& trainer, TrainSetup& s, const std::string& task, C
             throw UsageError(task + " cannot run data-parallel (--nproc / --world-size)");
         }
         if (s.nproc > 1) {
+            std::error_code ec;
+            checkRankExecutable(fs::read_symlink("/proc/self/exe", ec));
             d.rank = 0;
             d.worldSize = s.nproc;
             d.address = "127.0.0.1";

@@ -74,6 +74,11 @@ nlohmann::ordered_json studentStateJson(const ml::StudentStateOptions& o);
 /// validation frame. Then checks that --validate-every has a frame. @throws UsageError.
 void holdOutValidationFrame(const Args& args, TrainSetup& setup, const ml::ModelScale& scale);
 
+/// --nproc starts ranks 1..N-1 by executing this program again (/proc/self/exe). That is only
+/// right when the program is the `lidistill` command line: a test or tool that calls cli::run
+/// in-process would start copies of itself. @throws UsageError naming `exe` otherwise.
+void checkRankExecutable(const std::filesystem::path& exe);
+
 /// Runs the loop with the terminal's progress and a summary line at the end.
 int runAndReport(ml::Trainer& trainer, TrainSetup& setup, const std::string& task, Context& ctx);
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // `lidistill train-dpo` in-process on the bundled sequence with a tiny teacher.
+#include "core/cli/TrainSetup.h"
 #include "core/ml/ModelImpl.h"
 #include "tests/support/RunCli.h"
 #include "tests/support/TestData.h"
@@ -44,14 +45,8 @@ struct TrainRun : ::testing::Test {
                   0);
     }
     lidistill::test::CliResult train(const fs::path& out, std::vector<std::string> extra) {
-        std::vector<std::string> words{"train-dpo",
-                                       teacher,
-                                       seq,
-                                       out.string(),
-                                       "--lr",
-                                       "1e-2",
-                                       "--map",
-                                       (dir / "map.ldmap").string()};
+        std::vector<std::string> words{"train-dpo", teacher, seq,     out.string(),
+                                       "--lr",      "1e-2",  "--map", (dir / "map.ldmap").string()};
         words.insert(words.end(), extra.begin(), extra.end());
         return runCli(words);
     }
@@ -146,15 +141,37 @@ TEST_F(TrainRun, UsageErrors) {
 
 TEST_F(TrainRun, TeacherAndRefinerRunsKeepTheRunFolderContract) {
     const auto out = dir / "teacher-run";
-    auto r = runCli({"train-teacher", seq, out.string(), "--width", "0.25", "--scale", "lite",
-                     "--points", "150", "--full-points", "1500", "--frames",
-                     "0:3", "--steps", "3", "--batch", "2", "--checkpoint-every", "2",
-                     "--validate-every", "3", "--validation", seq, "--validation-frames", "4:5",
-                     "--val-steps", "2"});
+    auto r = runCli({"train-teacher",
+                     seq,
+                     out.string(),
+                     "--width",
+                     "0.25",
+                     "--scale",
+                     "lite",
+                     "--points",
+                     "150",
+                     "--full-points",
+                     "1500",
+                     "--frames",
+                     "0:3",
+                     "--steps",
+                     "3",
+                     "--batch",
+                     "2",
+                     "--checkpoint-every",
+                     "2",
+                     "--validate-every",
+                     "3",
+                     "--validation",
+                     seq,
+                     "--validation-frames",
+                     "4:5",
+                     "--val-steps",
+                     "2"});
     ASSERT_EQ(r.code, 0) << r.err;
-    for (const char* f : {"run.json", "metrics.jsonl", "teacher_latest.safetensors",
-                          "teacher_step_2.safetensors", "state_step_2.pt", "state_step_3.pt",
-                          "checkpoint.json"}) {
+    for (const char* f :
+         {"run.json", "metrics.jsonl", "teacher_latest.safetensors", "teacher_step_2.safetensors",
+          "state_step_2.pt", "state_step_3.pt", "checkpoint.json"}) {
         EXPECT_TRUE(fs::exists(out / f)) << f;
     }
     const auto log = readLog(out / "metrics.jsonl");
@@ -177,8 +194,8 @@ TEST_F(TrainRun, TeacherAndRefinerRunsKeepTheRunFolderContract) {
 
     // The refiner: a fresh one beside the teacher's networks, trained into refiner_latest.
     const auto rout = dir / "refiner-run";
-    r = runCli({"train-refiner", (out / "teacher_latest.safetensors").string(), seq,
-                rout.string(), "--steps", "2", "--frames", "0:2"});
+    r = runCli({"train-refiner", (out / "teacher_latest.safetensors").string(), seq, rout.string(),
+                "--steps", "2", "--frames", "0:2"});
     ASSERT_EQ(r.code, 0) << r.err;
     const auto refined = LidiffModel::load(rout / "refiner_latest.safetensors");
     EXPECT_TRUE(refined.config().hasRefiner);
@@ -193,13 +210,13 @@ TEST_F(TrainRun, TeacherAndRefinerRunsKeepTheRunFolderContract) {
 TEST_F(TrainRun, DistillRunLogsItsLossesAndMovesTheStudent) {
     const auto out = dir / "distill";
     auto words = [&](const fs::path& o, std::vector<std::string> extra) {
-        std::vector<std::string> w{"train-distill", teacher, seq, o.string(), "--lr", "1e-3",
-                                   "--map", (dir / "map.ldmap").string()};
+        std::vector<std::string> w{"train-distill", teacher, seq,     o.string(),
+                                   "--lr",          "1e-3",  "--map", (dir / "map.ldmap").string()};
         w.insert(w.end(), extra.begin(), extra.end());
         return w;
     };
-    auto r = runCli(words(out, {"--steps", "2", "--validate-every", "2", "--validation-frame",
-                                "1", "--curvature-k", "16"}));
+    auto r = runCli(words(out, {"--steps", "2", "--validate-every", "2", "--validation-frame", "1",
+                                "--curvature-k", "16"}));
     ASSERT_EQ(r.code, 0) << r.err;
     const auto log = readLog(out / "metrics.jsonl");
     ASSERT_EQ(log.size(), 3u);
@@ -268,6 +285,21 @@ TEST_F(TrainRun, DdilStatesAreDrawnLoggedAndValidated) {
     EXPECT_EQ(train(dir / "z", {"--ddil-steps", "4", "--ddil-start", "0.5,0.6,0"}).code, 2);
     EXPECT_EQ(train(dir / "z", {"--ddil-steps", "4", "--replay-prob", "0.5"}).code, 2);
     EXPECT_EQ(train(dir / "z", {"--ddil-steps", "0"}).code, 2);
+}
+
+// --nproc re-executes /proc/self/exe: from a test binary that would be the test binary, which
+// then runs every test again (a CI run was spoiled so). Only the lidistill executable may.
+TEST(TrainRanks, OnlyTheLidistillExecutableStartsRanks) {
+    EXPECT_NO_THROW(cli::checkRankExecutable("/usr/local/bin/lidistill"));
+    EXPECT_NO_THROW(cli::checkRankExecutable("/work/build/app/lidistill"));
+    try {
+        cli::checkRankExecutable("/work/build/tests/ml/test_ml_cli");
+        ADD_FAILURE() << "a test binary was accepted";
+    } catch (const cli::UsageError& e) {
+        EXPECT_NE(std::string(e.what()).find("test_ml_cli"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("--world-size"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(cli::checkRankExecutable(""), cli::UsageError);
 }
 
 // A run.json that is JSON but not a record (hand-edited, another program's) is refused on
