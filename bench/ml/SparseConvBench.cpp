@@ -85,6 +85,20 @@ int main(int argc, char** argv) {
     auto mgr = field.voxels.manager;
     std::printf("scan %s: %lld points in range -> %lld voxels\n", argv[1],
                 static_cast<long long>(xyz.size(0)), static_cast<long long>(field.voxels.rows()));
+    {
+        // Voxelizing the two guidance passes of a step (the scan twice, batches 0 and 1): ours
+        // (sort + unique_consecutive) beside libtorch's unique, hash-based on the CPU.
+        const auto xs = xyz.repeat({2, 1});
+        const auto bs = torch::arange(2, dev.dtype(torch::kLong)).repeat_interleave(xyz.size(0));
+        const double ours = bestSeconds(3, [&] { sparse::pointsToVoxels(xs, bs, xs, 0.05); });
+        const auto keys = sparse::packKeys(
+            torch::cat({bs.unsqueeze(1), torch::round(xs / 0.05).to(torch::kLong)}, 1));
+        const double theirs = bestSeconds(3, [&] { at::_unique2(keys, true, true, true); });
+        std::printf(
+            "voxelizing %lld points: pointsToVoxels %.1f ms; libtorch's unique of the same "
+            "keys alone %.1f ms\n",
+            static_cast<long long>(xs.size(0)), ours * 1e3, theirs * 1e3);
+    }
 
     struct Layer {
         const char* kind;

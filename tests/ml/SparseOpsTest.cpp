@@ -345,6 +345,29 @@ TEST(SparseEngine, PointsToVoxelsRoundsHalfToEvenAndAverages) {
     EXPECT_THROW(pointsToVoxels(bad, batch, bad, 1.0), InvalidArgument);
 }
 
+TEST(SparseEngine, PointsToVoxelsAgreesWithLibtorchUnique) {
+    // The sort-based unique against libtorch's own (hash-based on the CPU): voxels, each
+    // point's voxel and the counts, over two batch elements with many repeated voxels.
+    torch::manual_seed(9);
+    const auto xyz = torch::randn({5000, 3}, torch::kFloat);
+    const auto batch = torch::randint(0, 2, {5000}, torch::kLong);
+    const auto field = pointsToVoxels(xyz, batch, xyz, 0.5);
+    const auto coords =
+        torch::cat({batch.unsqueeze(1), torch::round(xyz / 0.5).to(torch::kLong)}, 1);
+    const auto [uniq, inverse, counts] = at::_unique2(packKeys(coords), true, true, true);
+    ASSERT_LT(uniq.size(0), 3000);  // repeats happen
+    EXPECT_TRUE(torch::equal(field.voxels.manager->keys(1), uniq));
+    EXPECT_TRUE(torch::equal(field.pointToVoxel, inverse));
+    EXPECT_TRUE(torch::equal(field.voxelCounts, counts));
+    // Coarser levels: the unique parents of the stride-1 voxels, in key order.
+    const auto parents =
+        torch::cat({unpackKeys(uniq).slice(1, 0, 1).to(torch::kLong),
+                    torch::div(unpackKeys(uniq).slice(1, 1, 4).to(torch::kLong), 2, "floor")},
+                   1);
+    EXPECT_TRUE(torch::equal(field.voxels.manager->keys(2),
+                             std::get<0>(at::_unique2(packKeys(parents), true, false, false))));
+}
+
 TEST(SparseEngine, NearestEncoderRowsIsExact) {
     auto qc = randomCoords(2, 40, 500, 9);
     auto ec = randomCoords(2, 3, 25, 10);  // stride-16 encoder: compact coordinates
