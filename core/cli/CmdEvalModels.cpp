@@ -17,8 +17,8 @@
 #include "core/ml/Model.h"
 
 #include <chrono>
-#include <deque>
 #include <cmath>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <iomanip>
@@ -60,7 +60,6 @@ std::vector<int> stepList(const Args& args, const char* name, const std::string&
     return out;
 }
 
-
 // The non-learned baseline: the model-scale partial scan tiled with Gaussian jitter, as many
 // points as the diffusion's output.
 PointCloud jitterBaseline(const PointCloud& scan, const ml::ModelScale& s, double sigma,
@@ -73,7 +72,8 @@ PointCloud jitterBaseline(const PointCloud& scan, const ml::ModelScale& s, doubl
     std::normal_distribution<float> n(0.f, static_cast<float>(sigma));
     PointCloud out;
     for (int k = 0; k < s.tile; ++k) {
-        for (const auto& p : part.xyz) out.xyz.push_back({p[0] + n(rng), p[1] + n(rng), p[2] + n(rng)});
+        for (const auto& p : part.xyz)
+            out.xyz.push_back({p[0] + n(rng), p[1] + n(rng), p[2] + n(rng)});
     }
     return out;
 }
@@ -94,7 +94,8 @@ std::vector<Frame> readFrames(const std::vector<std::string>& seqDirs, const Arg
             {}, &sub);
         for (auto i : idx) {
             frames.push_back({seq.dir().filename().string() + "/" + seq.frameName(i),
-                              seq.loadScan(i), map::groundTruthForFrame(seq, m, i, groundTruthFor(scale))});
+                              seq.loadScan(i),
+                              map::groundTruthForFrame(seq, m, i, groundTruthFor(scale))});
         }
     }
     return frames;
@@ -144,10 +145,10 @@ int runEvalModels(const Args& args, Context& ctx) {
     for (auto& [name, m] : more) {
         if (args.has("device")) m->setDevice(*args.value("device"));
     }
-    const ml::ModelScale scale = teacher        ? teacher->config().scale
-                                 : student      ? student->config().scale
+    const ml::ModelScale scale = teacher         ? teacher->config().scale
+                                 : student       ? student->config().scale
                                  : !more.empty() ? more.front().second->config().scale
-                                                : ml::ModelScale::full();
+                                                 : ml::ModelScale::full();
     for (const auto& [name, m] : more) {
         if (const auto d = m->config().scale.differencesFrom(scale); !d.empty()) {
             ctx.err << "eval-models: note: " << name << " is of another scale (" << d << ")\n";
@@ -221,7 +222,12 @@ int runEvalModels(const Args& args, Context& ctx) {
             o.steps = r.steps;
             o.refine = r.refinedRow != 0;
             o.seed = seed + f;
-            const auto c = ml::completeScan(*r.model, fr.scan, o);
+            ml::Completion c;
+            try {
+                c = ml::completeScan(*r.model, fr.scan, o);
+            } catch (const ModelError& e) {
+                throw ModelError(rows[r.diffusedRow].name + ", frame " + fr.name + ": " + e.what());
+            }
             score(rows[r.diffusedRow], c.diffused, fr.truth, c.diffusionSeconds);
             if (r.refinedRow != 0 && !c.refined.empty()) {
                 score(rows[r.refinedRow], c.refined, fr.truth,
@@ -231,7 +237,9 @@ int runEvalModels(const Args& args, Context& ctx) {
     }
     bar.finish();
 
-    Json out{{"frames", Json::array()}, {"baseline_sigma", sigma}, {"scale", scale.name},
+    Json out{{"frames", Json::array()},
+             {"baseline_sigma", sigma},
+             {"scale", scale.name},
              {"rows", Json::array()}};
     for (const auto& fr : frames) out["frames"].push_back(fr.name);
     for (auto& row : rows) {
@@ -256,7 +264,8 @@ int runEvalModels(const Args& args, Context& ctx) {
     ctx.out << "held-out frames: " << frames.size() << " (";
     for (std::size_t i = 0; i < frames.size(); ++i) ctx.out << (i ? ", " : "") << frames[i].name;
     ctx.out << "), " << scale.name << " scale\n\n"
-            << "| row | CD [m] | BEV-JSD | IoU 0.5 [%] | IoU 0.2 [%] | IoU 0.1 [%] | points | s/scan |\n"
+            << "| row | CD [m] | BEV-JSD | IoU 0.5 [%] | IoU 0.2 [%] | IoU 0.1 [%] | points | "
+               "s/scan |\n"
             << "|---|---:|---:|---:|---:|---:|---:|---:|\n";
     for (const auto& r : out["rows"]) {
         ctx.out << "| " << r["name"].get<std::string>() << std::fixed << std::setprecision(3)
@@ -280,7 +289,8 @@ Command evalModelsCommand() {
     c.description =
         "Completes every frame (--frames) of the held-out sequences with the teacher\n"
         "(--teacher-steps) and the student (--student-steps; more students with --students\n"
-        "NAME=MODEL,..., e.g. a ScoreLiDAR and a DDIL student), each diffused and refined when the\n"
+        "NAME=MODEL,..., e.g. a ScoreLiDAR and a DDIL student), each diffused and refined when "
+        "the\n"
         "model has a refiner, and scores them against the frame's ground truth (a crop of the\n"
         "whole sequence's map, reference 7.1) beside two rows that learn nothing: the input scan\n"
         "and the model-scale partial scan tiled with Gaussian jitter (--baseline-sigma, or the\n"

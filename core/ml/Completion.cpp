@@ -126,12 +126,23 @@ Completion Completer::complete(const PointCloud& scan, std::uint64_t seed, Progr
         const int s = result.timesteps[static_cast<std::size_t>(k)];
         // Both passes denoise the same x: voxelize it once and share its kernel maps.
         sparse::TensorField field;
-        if (passes == 2 && o.shareGuidanceMaps) {
-            field = sparse::replicateField(
-                sparse::pointsToVoxels(x, passBatch.slice(0, 0, n), x, m.config.voxelSize), 2);
-        } else {
-            const auto xs = x.repeat({passes, 1});
-            field = sparse::pointsToVoxels(xs, passBatch, xs, m.config.voxelSize);
+        try {
+            if (passes == 2 && o.shareGuidanceMaps) {
+                field = sparse::replicateField(
+                    sparse::pointsToVoxels(x, passBatch.slice(0, 0, n), x, m.config.voxelSize), 2);
+            } else {
+                const auto xs = x.repeat({passes, 1});
+                field = sparse::pointsToVoxels(xs, passBatch, xs, m.config.voxelSize);
+            }
+        } catch (const InvalidArgument& e) {
+            // x_init and the first noise are finite and near the scan (unless noiseScale is
+            // absurd): a sample that leaves the voxel grid was pushed there by the model (seen:
+            // an undertrained teacher at guidance 6), which the user can act on; the grid's
+            // limit alone says nothing.
+            throw ModelError("completion diverged at step " + std::to_string(k + 1) + " of " +
+                             std::to_string(o.steps) + " (" + e.what() +
+                             "): the model is unstable with guidance " +
+                             std::to_string(o.guidance) + "; a smaller guidance may help");
         }
         const auto eps = m.denoiser(field, condition, torch::full({passes}, s, cpuLong));
         torch::Tensor guided;

@@ -214,6 +214,18 @@ TEST(Completion, ReportsProgressCancelsAndRejectsBadInput) {
     ModelConfig refinerOnly = smallConfig(true);
     refinerOnly.hasEncoder = refinerOnly.hasDenoiser = false;
     EXPECT_THROW(completeScan(LidiffModel(refinerOnly, 1), scan, o), ModelError);
+    // A sample far off the voxel grid (here put there by the noise; in use, by an unstable
+    // model) is reported as a diverged completion with its step and guidance.
+    bad = o;
+    bad.noiseScale = 1e7;
+    try {
+        completeScan(model, scan, bad);
+        ADD_FAILURE() << "a sample 10 000 km out was voxelized";
+    } catch (const ModelError& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("diverged at step 1 of 3"), std::string::npos) << what;
+        EXPECT_NE(what.find("guidance"), std::string::npos) << what;
+    }
 }
 
 }  // namespace
