@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 namespace lidistill::ml {
@@ -24,6 +25,12 @@ void validate(const CompletionOptions& o) {
     if (!(o.minRange >= 0) || !(o.maxRange > o.minRange)) {
         throw InvalidArgument("completion: need 0 <= min range < max range");
     }
+}
+
+std::string formatNumber(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", v);
+    return buf;
 }
 
 }  // namespace
@@ -141,8 +148,8 @@ Completion Completer::complete(const PointCloud& scan, std::uint64_t seed, Progr
             // limit alone says nothing.
             throw ModelError("completion diverged at step " + std::to_string(k + 1) + " of " +
                              std::to_string(o.steps) + " (" + e.what() +
-                             "): the model is unstable with guidance " +
-                             std::to_string(o.guidance) + "; a smaller guidance may help");
+                             "): the model is unstable with guidance " + formatNumber(o.guidance) +
+                             "; a smaller guidance may help");
         }
         const auto eps = m.denoiser(field, condition, torch::full({passes}, s, cpuLong));
         torch::Tensor guided;
