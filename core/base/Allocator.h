@@ -6,7 +6,7 @@
 // glibc's defaults (blocks above a dynamic mmap threshold are mmapped; the heap top is trimmed
 // above 128 KB free) each of them comes back from the kernel as fresh zeroed pages, and the
 // page faults took a third of an 8-step lite completion (perf: 21 % kernel time; 2.9 s ->
-// 1.9 s with the tuning; bench/ml/bench_ml_lite --compare). No Qt, no torch.
+// 1.9 s with the tuning; bench/ml/compare_engine.sh measures it). No Qt, no torch.
 
 namespace lidistill {
 
